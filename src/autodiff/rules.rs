@@ -1,0 +1,362 @@
+//! The gradient rules: one arm per operation, each written with
+//! differentiable operations so that gradients of gradients work to any order.
+//!
+//! Conventions follow TensorFlow's registered gradients.
+
+use crate::graph::{BinaryOp, Graph, GraphError, NodeId, Op, ReduceOp, UnaryOp};
+
+/// Builds gradient expressions in a graph; every method adds (or finds) a node.
+pub(crate) struct Builder<'g> {
+    pub g: &'g Graph,
+}
+
+impl Builder<'_> {
+    fn op(&self, op: Op, inputs: &[NodeId]) -> Result<NodeId, GraphError> {
+        self.g.add_node(op, inputs)
+    }
+    fn un(&self, u: UnaryOp, x: NodeId) -> Result<NodeId, GraphError> {
+        self.op(Op::Unary(u), &[x])
+    }
+    fn bin(&self, b: BinaryOp, x: NodeId, y: NodeId) -> Result<NodeId, GraphError> {
+        self.op(Op::Binary(b), &[x, y])
+    }
+    pub fn add(&self, x: NodeId, y: NodeId) -> Result<NodeId, GraphError> {
+        self.bin(BinaryOp::Add, x, y)
+    }
+    fn sub(&self, x: NodeId, y: NodeId) -> Result<NodeId, GraphError> {
+        self.bin(BinaryOp::Sub, x, y)
+    }
+    fn mul(&self, x: NodeId, y: NodeId) -> Result<NodeId, GraphError> {
+        self.bin(BinaryOp::Mul, x, y)
+    }
+    fn div(&self, x: NodeId, y: NodeId) -> Result<NodeId, GraphError> {
+        self.bin(BinaryOp::Div, x, y)
+    }
+    fn neg(&self, x: NodeId) -> Result<NodeId, GraphError> {
+        self.un(UnaryOp::Neg, x)
+    }
+    /// A scalar constant of `like`'s dtype.
+    fn c(&self, v: f64, like: NodeId) -> NodeId {
+        self.g.add_scalar(v, self.g.node(like).dtype)
+    }
+    fn select(&self, c: NodeId, a: NodeId, b: NodeId) -> Result<NodeId, GraphError> {
+        self.op(Op::Where, &[c, a, b])
+    }
+    /// `zeros_like(x)`: a connected zero gradient.
+    pub fn zeros_like(&self, x: NodeId) -> Result<NodeId, GraphError> {
+        self.op(Op::ZerosLike, &[x])
+    }
+    /// `ones_like(x)`: the default upstream gradient.
+    pub fn ones_like(&self, x: NodeId) -> Result<NodeId, GraphError> {
+        self.op(Op::OnesLike, &[x])
+    }
+
+    /// Sums a gradient back to the shape of the operand it flows to, undoing
+    /// broadcasting; omitted where both shapes are known and equal.
+    fn unbroadcast(&self, grad: NodeId, x: NodeId) -> Result<NodeId, GraphError> {
+        let (gs, xs) = (self.g.node(grad).shape, self.g.node(x).shape);
+        if gs.is_concrete() && gs == xs {
+            Ok(grad)
+        } else {
+            self.op(Op::SumTo, &[grad, x])
+        }
+    }
+
+    /// Puts reduced axes back (as size 1) on the gradient of a reduction.
+    fn restore_axes(
+        &self,
+        g: NodeId,
+        axes: Option<&[usize]>,
+        keepdims: bool,
+    ) -> Result<NodeId, GraphError> {
+        match (axes, keepdims) {
+            (Some(ax), false) if !ax.is_empty() => {
+                self.op(Op::ExpandDims { axes: ax.to_vec() }, &[g])
+            }
+            // a full reduction gives a scalar, which broadcasts as it is
+            _ => Ok(g),
+        }
+    }
+
+    /// The number of elements a reduction combines, as a constant when known.
+    fn count(&self, x: NodeId, axes: Option<&[usize]>) -> Result<NodeId, GraphError> {
+        let node = self.g.node(x);
+        let known = node.shape.concrete().map(|dims| match axes {
+            None => dims.iter().product::<usize>(),
+            Some(ax) => ax
+                .iter()
+                .map(|&a| dims.get(a).copied().unwrap_or(1))
+                .product(),
+        });
+        match known {
+            Some(n) => Ok(self.c(n as f64, x)),
+            None => self.op(
+                Op::Count {
+                    axes: axes.map(<[usize]>::to_vec),
+                },
+                &[x],
+            ),
+        }
+    }
+
+    /// Swaps the last two axes (the adjoint of a real matrix).
+    fn swap_last(&self, x: NodeId) -> Result<NodeId, GraphError> {
+        let rank = self.g.node(x).shape.rank().ok_or(GraphError::UnknownRank {
+            op: "matmul",
+            detail: "its gradient transposes the operands",
+        })?;
+        let mut perm: Vec<usize> = (0..rank).collect();
+        perm.swap(rank - 2, rank - 1);
+        self.op(Op::Transpose { perm: Some(perm) }, &[x])
+    }
+}
+
+/// The gradients of node `id`'s inputs given `g`, the gradient of its output.
+///
+/// `want[k]` says whether input `k`'s gradient is needed; the result has one
+/// entry per input, `None` where no gradient flows (or none was wanted).
+pub(crate) fn input_grads(
+    b: &Builder<'_>,
+    id: NodeId,
+    g: NodeId,
+    want: &[bool],
+) -> Result<Vec<Option<NodeId>>, GraphError> {
+    let node = b.g.node(id);
+    let y = id;
+    let ins = &node.inputs;
+    let x = ins.first().copied().unwrap_or(y);
+    let w = |k: usize| want.get(k).copied().unwrap_or(false);
+    // `one(k, f)` builds input k's gradient only when it is wanted
+    macro_rules! one {
+        ($k:expr, $e:expr) => {
+            if w($k) {
+                Some($e)
+            } else {
+                None
+            }
+        };
+    }
+    let grads: Vec<Option<NodeId>> = match &node.op {
+        // leaves and ops without a gradient: nothing flows
+        Op::Placeholder { .. } | Op::Constant(_) => vec![],
+        Op::StopGradient | Op::OnesLike | Op::ZerosLike | Op::Count { .. } => vec![None],
+        Op::Unary(u) => vec![if w(0) {
+            unary_grad(b, *u, x, y, g)?
+        } else {
+            None
+        }],
+        Op::Binary(op) => {
+            let (a, c) = (ins[0], ins[1]);
+            let (ga, gc) = binary_grad(b, *op, a, c, y, g, w(0), w(1))?;
+            vec![ga, gc]
+        }
+        // d/da where(c, a, b) = where(c, g, 0); d/db = where(c, 0, g); c: none
+        Op::Where => {
+            let (c, a, e) = (ins[0], ins[1], ins[2]);
+            let zero = b.c(0.0, g);
+            vec![
+                None,
+                one!(1, b.unbroadcast(b.select(c, g, zero)?, a)?),
+                one!(2, b.unbroadcast(b.select(c, zero, g)?, e)?),
+            ]
+        }
+        Op::Reduce { op, axes, keepdims } => {
+            let ax = axes.as_deref();
+            let gk = b.restore_axes(g, ax, *keepdims)?;
+            let gx = match op {
+                // d/dx sum(x) = 1, broadcast back over the reduced axes
+                ReduceOp::Sum => b.op(Op::BroadcastLike, &[gk, x])?,
+                // d/dx mean(x) = 1/n
+                ReduceOp::Mean => {
+                    let n = b.count(x, ax)?;
+                    b.op(Op::BroadcastLike, &[b.div(gk, n)?, x])?
+                }
+                // d/dx max(x) = [x == max] / (number of ties): ties share evenly
+                ReduceOp::Max | ReduceOp::Min => {
+                    let yk = b.restore_axes(y, ax, *keepdims)?;
+                    let hit = b.bin(BinaryOp::Eq, yk, x)?;
+                    let ties = b.op(
+                        Op::Reduce {
+                            op: ReduceOp::Sum,
+                            axes: axes.clone(),
+                            keepdims: true,
+                        },
+                        &[hit],
+                    )?;
+                    b.mul(b.div(hit, ties)?, gk)?
+                }
+                // d/dx logsumexp(x) = exp(x - logsumexp(x)), the softmax
+                ReduceOp::LogSumExp => {
+                    let yk = b.restore_axes(y, ax, *keepdims)?;
+                    b.mul(gk, b.un(UnaryOp::Exp, b.sub(x, yk)?)?)?
+                }
+            };
+            vec![Some(gx)]
+        }
+        // reshape back to the operand's shape
+        Op::Reshape { .. } | Op::ExpandDims { .. } => {
+            vec![one!(0, b.op(Op::ReshapeLike, &[g, x])?)]
+        }
+        // transpose by the inverse permutation
+        Op::Transpose { perm } => {
+            let inv = perm.as_ref().map(|p| {
+                let mut inv = vec![0; p.len()];
+                for (i, &a) in p.iter().enumerate() {
+                    inv[a] = i;
+                }
+                inv
+            });
+            vec![one!(0, b.op(Op::Transpose { perm: inv }, &[g])?)]
+        }
+        // d/dx broadcast_to(x) sums over the broadcast axes
+        Op::BroadcastTo { .. } => vec![one!(0, b.unbroadcast(g, x)?)],
+        // d/da (a @ c) = g @ c^T, d/dc = a^T @ g, summed over broadcast batch axes
+        Op::MatMul => {
+            let (a, c) = (ins[0], ins[1]);
+            vec![
+                one!(
+                    0,
+                    b.unbroadcast(b.op(Op::MatMul, &[g, b.swap_last(c)?])?, a)?
+                ),
+                one!(
+                    1,
+                    b.unbroadcast(b.op(Op::MatMul, &[b.swap_last(a)?, g])?, c)?
+                ),
+            ]
+        }
+        Op::Identity => vec![one!(0, g)],
+        // sum_to and broadcast_like are each other's adjoints; `like` lends only its shape
+        Op::SumTo => vec![one!(0, b.op(Op::BroadcastLike, &[g, x])?), None],
+        Op::BroadcastLike => vec![one!(0, b.op(Op::SumTo, &[g, x])?), None],
+        Op::ReshapeLike => vec![one!(0, b.op(Op::ReshapeLike, &[g, x])?), None],
+    };
+    Ok(grads)
+}
+
+fn unary_grad(
+    b: &Builder<'_>,
+    u: UnaryOp,
+    x: NodeId,
+    y: NodeId,
+    g: NodeId,
+) -> Result<Option<NodeId>, GraphError> {
+    let one = || b.c(1.0, x);
+    Ok(Some(match u {
+        // d/dx -x = -1
+        UnaryOp::Neg => b.neg(g)?,
+        // d/dx |x| = sign(x)
+        UnaryOp::Abs => b.mul(g, b.un(UnaryOp::Sign, x)?)?,
+        // d/dx sign(x) = 0 (a connected zero, as TensorFlow)
+        UnaryOp::Sign => b.zeros_like(x)?,
+        // d/dx e^x = e^x
+        UnaryOp::Exp => b.mul(g, y)?,
+        // d/dx ln x = 1/x (0 * inf stays NaN at x = 0, as TensorFlow)
+        UnaryOp::Log => b.div(g, x)?,
+        // d/dx ln(1+x) = 1/(1+x)
+        UnaryOp::Log1p => b.div(g, b.add(one(), x)?)?,
+        // d/dx (e^x - 1) = e^x
+        UnaryOp::Expm1 => b.mul(g, b.un(UnaryOp::Exp, x)?)?,
+        // d/dx sqrt x = 0.5/sqrt x, and 0 where g is 0 (TensorFlow's SqrtGrad)
+        UnaryOp::Sqrt => b.bin(BinaryOp::MulNoNan, b.div(b.c(0.5, x), y)?, g)?,
+        // d/dx x^-1/2 = -0.5 x^-3/2 = -0.5 y^3, and 0 where g is 0 (RsqrtGrad)
+        UnaryOp::Rsqrt => {
+            let y3 = b.mul(b.mul(y, y)?, y)?;
+            b.bin(BinaryOp::MulNoNan, b.mul(b.c(-0.5, x), y3)?, g)?
+        }
+        // d/dx x^2 = 2x
+        UnaryOp::Square => b.mul(g, b.mul(b.c(2.0, x), x)?)?,
+        // d/dx 1/x = -1/x^2 = -y^2, and 0 where g is 0 (ReciprocalGrad)
+        UnaryOp::Reciprocal => b.bin(BinaryOp::MulNoNan, b.neg(b.mul(y, y)?)?, g)?,
+        // d/dx sin x = cos x
+        UnaryOp::Sin => b.mul(g, b.un(UnaryOp::Cos, x)?)?,
+        // d/dx cos x = -sin x
+        UnaryOp::Cos => b.mul(g, b.neg(b.un(UnaryOp::Sin, x)?)?)?,
+        // d/dx tanh x = 1 - tanh^2 x
+        UnaryOp::Tanh => b.mul(g, b.sub(one(), b.mul(y, y)?)?)?,
+        // d/dx sigmoid x = sigmoid x (1 - sigmoid x)
+        UnaryOp::Sigmoid => b.mul(g, b.mul(y, b.sub(one(), y)?)?)?,
+        // d/dx ln(1 + e^x) = sigmoid x
+        UnaryOp::Softplus => b.mul(g, b.un(UnaryOp::Sigmoid, x)?)?,
+        // d/dx max(x, 0) = [x > 0] (0 at the kink, as TensorFlow's ReluGrad)
+        UnaryOp::Relu => b.bin(BinaryOp::ReluGrad, g, x)?,
+        // floor has no gradient (TensorFlow registers none)
+        UnaryOp::Floor => return Ok(None),
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn binary_grad(
+    b: &Builder<'_>,
+    op: BinaryOp,
+    a: NodeId,
+    c: NodeId,
+    y: NodeId,
+    g: NodeId,
+    want_a: bool,
+    want_c: bool,
+) -> Result<(Option<NodeId>, Option<NodeId>), GraphError> {
+    // builds a gradient only when wanted, then sums it to the operand's shape
+    let side = |want: bool, x: NodeId, f: &dyn Fn() -> Result<NodeId, GraphError>| {
+        if want {
+            b.unbroadcast(f()?, x).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let zero = || b.c(0.0, g);
+    Ok(match op {
+        // d(a+c) = da + dc
+        BinaryOp::Add => (side(want_a, a, &|| Ok(g))?, side(want_c, c, &|| Ok(g))?),
+        // d(a-c) = da - dc
+        BinaryOp::Sub => (side(want_a, a, &|| Ok(g))?, side(want_c, c, &|| b.neg(g))?),
+        // d(a*c) = c da + a dc
+        BinaryOp::Mul => (
+            side(want_a, a, &|| b.mul(g, c))?,
+            side(want_c, c, &|| b.mul(a, g))?,
+        ),
+        // d(a/c) = da/c - a/c^2 dc
+        BinaryOp::Div => (
+            side(want_a, a, &|| b.div(g, c))?,
+            side(want_c, c, &|| b.mul(g, b.div(b.div(b.neg(a)?, c)?, c)?))?,
+        ),
+        // d(a^c) = c a^(c-1) da + a^c ln(a) dc, with ln(a) taken as 0 where a <= 0
+        BinaryOp::Pow => (
+            side(want_a, a, &|| {
+                let cm1 = b.sub(c, b.c(1.0, c))?;
+                b.mul(b.mul(g, c)?, b.bin(BinaryOp::Pow, a, cm1)?)
+            })?,
+            side(want_c, c, &|| {
+                let pos = b.bin(BinaryOp::Gt, a, zero())?;
+                let log_a = b.select(pos, b.un(UnaryOp::Log, a)?, zero())?;
+                b.mul(b.mul(g, y)?, log_a)
+            })?,
+        ),
+        // the gradient goes to the larger (smaller) operand; ties go to `a`
+        BinaryOp::Maximum | BinaryOp::Minimum => {
+            let cmp = if op == BinaryOp::Maximum {
+                BinaryOp::Ge
+            } else {
+                BinaryOp::Le
+            };
+            let mask = b.bin(cmp, a, c)?;
+            (
+                side(want_a, a, &|| b.select(mask, g, zero()))?,
+                side(want_c, c, &|| b.select(mask, zero(), g))?,
+            )
+        }
+        // comparisons have no gradient
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
+            (None, None)
+        }
+        // relu_grad(g0, x) is linear in g0; with respect to x it is flat (zero)
+        BinaryOp::ReluGrad => (
+            side(want_a, a, &|| b.bin(BinaryOp::ReluGrad, g, c))?,
+            side(want_c, c, &|| b.zeros_like(c))?,
+        ),
+        // d mul_no_nan(a, c) = mul_no_nan(g, c) da + mul_no_nan(a, g) dc (TensorFlow's MulNoNanGrad)
+        BinaryOp::MulNoNan => (
+            side(want_a, a, &|| b.bin(BinaryOp::MulNoNan, g, c))?,
+            side(want_c, c, &|| b.bin(BinaryOp::MulNoNan, a, g))?,
+        ),
+    })
+}

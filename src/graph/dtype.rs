@@ -1,0 +1,100 @@
+//! Element types and the numeric trait the interpreter and folding share.
+
+use std::fmt;
+
+/// The floating-point element type of a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DType {
+    /// IEEE binary32, TensorFlow's default.
+    F32,
+    /// IEEE binary64.
+    F64,
+}
+
+impl DType {
+    /// Size of one element in bytes.
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+
+    /// Rounds an `f64` to the nearest value this dtype can hold, returned as `f64`.
+    pub fn round(self, v: f64) -> f64 {
+        match self {
+            DType::F32 => v as f32 as f64,
+            DType::F64 => v,
+        }
+    }
+
+    /// The name used on the command line (`f32`, `f64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+        }
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for DType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "f32" => Ok(DType::F32),
+            "f64" => Ok(DType::F64),
+            other => Err(format!("unknown dtype `{other}` (expected f32 or f64)")),
+        }
+    }
+}
+
+/// A floating-point element type gradjit computes in: `f32` or `f64`.
+///
+/// The scalar math of every operation is written once, generically over this
+/// trait (see [`crate::graph::UnaryOp::eval`]), and shared by the interpreter,
+/// constant folding and the tests.
+pub trait Real:
+    num_traits::Float
+    + num_traits::FloatConst
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + std::iter::Sum
+    + fmt::Debug
+    + fmt::Display
+    + Send
+    + Sync
+    + 'static
+{
+    /// The dtype of this Rust type.
+    const DTYPE: DType;
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64(v: f64) -> Self;
+    /// Widens to `f64` exactly (named apart from `ToPrimitive::to_f64`, which returns an `Option`).
+    fn widen(self) -> f64;
+}
+
+impl Real for f32 {
+    const DTYPE: DType = DType::F32;
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn widen(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Real for f64 {
+    const DTYPE: DType = DType::F64;
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn widen(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,338 @@
+//! Static shape and dtype inference: what each operation's output will be,
+//! and the build-time errors when inputs cannot match.
+
+use super::error::GraphError;
+use super::op::Op;
+use super::shape::{broadcast_static, checked_product, may_broadcast_to, Dim, Shape};
+use super::DType;
+
+/// An input's dtype and static shape, as inference sees it.
+pub type InputInfo<'a> = (DType, &'a Shape);
+
+/// Infers the dtype and static shape of `op` applied to `inputs`.
+///
+/// `dtype` is used only for nodes without inputs (placeholders, constants).
+pub fn infer(
+    op: &Op,
+    inputs: &[InputInfo<'_>],
+    dtype: DType,
+    placeholder_shape: Option<&Shape>,
+) -> Result<(DType, Shape), GraphError> {
+    if inputs.len() != op.arity() {
+        return Err(GraphError::Arity {
+            op: op.name(),
+            expected: op.arity(),
+            got: inputs.len(),
+        });
+    }
+    let name = op.name();
+    let dt = match inputs.first() {
+        Some(&(d, _)) => {
+            for &(other, _) in &inputs[1..] {
+                if other != d {
+                    return Err(GraphError::DType {
+                        op: name,
+                        a: d,
+                        b: other,
+                    });
+                }
+            }
+            d
+        }
+        None => dtype,
+    };
+    let s = |i: usize| inputs[i].1;
+    let shape = match op {
+        Op::Placeholder { .. } => placeholder_shape.cloned().unwrap_or_else(Shape::unknown),
+        Op::Constant(lit) => Shape::known(lit.shape()),
+        Op::Unary(_) | Op::StopGradient | Op::Identity | Op::OnesLike | Op::ZerosLike => {
+            s(0).clone()
+        }
+        Op::Binary(_) => broadcast2(name, s(0), s(1))?,
+        Op::Where => {
+            let ab = broadcast2(name, s(1), s(2))?;
+            broadcast2(name, s(0), &ab)?
+        }
+        Op::Reduce { axes, keepdims, .. } => reduce_shape(name, s(0), axes.as_deref(), *keepdims)?,
+        Op::Count { axes } => {
+            reduce_shape(name, s(0), axes.as_deref(), false)?;
+            Shape::scalar()
+        }
+        Op::Reshape { dims } => reshape_shape(s(0), dims)?,
+        Op::Transpose { perm } => transpose_shape(s(0), perm.as_deref())?,
+        Op::BroadcastTo { dims } => {
+            let to = Shape::known(dims);
+            if !may_broadcast_to(s(0), &to) {
+                return Err(GraphError::BroadcastTo {
+                    op: name,
+                    from: s(0).clone(),
+                    to,
+                });
+            }
+            to
+        }
+        Op::MatMul => matmul_shape(s(0), s(1))?,
+        Op::SumTo => {
+            if !may_broadcast_to(s(1), s(0)) {
+                return Err(GraphError::BroadcastTo {
+                    op: name,
+                    from: s(1).clone(),
+                    to: s(0).clone(),
+                });
+            }
+            s(1).clone()
+        }
+        Op::BroadcastLike => {
+            if !may_broadcast_to(s(0), s(1)) {
+                return Err(GraphError::BroadcastTo {
+                    op: name,
+                    from: s(0).clone(),
+                    to: s(1).clone(),
+                });
+            }
+            s(1).clone()
+        }
+        Op::ReshapeLike => {
+            if let (Some(a), Some(b)) = (s(0).num_elements(), s(1).num_elements()) {
+                if a != b {
+                    return Err(GraphError::Reshape {
+                        from: s(0).clone(),
+                        to: dims_as_i64(s(1)),
+                    });
+                }
+            }
+            s(1).clone()
+        }
+        Op::ExpandDims { axes } => expand_shape(s(0), axes)?,
+    };
+    if let Some(d) = shape.dims() {
+        let known: Vec<usize> = d.iter().flatten().copied().collect();
+        if checked_product(&known).is_none() {
+            return Err(GraphError::TooLarge { op: name, shape });
+        }
+    }
+    Ok((dt, shape))
+}
+
+fn dims_as_i64(s: &Shape) -> Vec<i64> {
+    s.dims()
+        .map(|d| d.iter().map(|x| x.map_or(-1, |v| v as i64)).collect())
+        .unwrap_or_default()
+}
+
+fn broadcast2(op: &'static str, a: &Shape, b: &Shape) -> Result<Shape, GraphError> {
+    broadcast_static(a, b).map_err(|(x, y)| GraphError::Broadcast {
+        op,
+        lhs: a.clone(),
+        rhs: b.clone(),
+        a: x,
+        b: y,
+    })
+}
+
+/// Normalizes user axes (negative counts from the end) to sorted, distinct
+/// non-negative axes, checking them against the rank where it is known.
+pub fn normalize_axes(
+    op: &'static str,
+    axes: &[i64],
+    rank: Option<usize>,
+) -> Result<Vec<usize>, GraphError> {
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let norm = match rank {
+            Some(r) => {
+                let r = r as i64;
+                if a < -r || a >= r {
+                    return Err(GraphError::Axis {
+                        op,
+                        axis: a,
+                        rank: r as usize,
+                    });
+                }
+                if a < 0 {
+                    a + r
+                } else {
+                    a
+                }
+            }
+            None if a < 0 => {
+                return Err(GraphError::UnknownRank {
+                    op,
+                    detail: "a negative axis",
+                })
+            }
+            None => a,
+        } as usize;
+        if out.contains(&norm) {
+            return Err(GraphError::RepeatedAxis { op, axis: a });
+        }
+        out.push(norm);
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn reduce_shape(
+    op: &'static str,
+    x: &Shape,
+    axes: Option<&[usize]>,
+    keepdims: bool,
+) -> Result<Shape, GraphError> {
+    let Some(dims) = x.dims() else {
+        return Ok(match (axes, keepdims) {
+            (None, false) => Shape::scalar(),
+            _ => Shape::unknown(),
+        });
+    };
+    let rank = dims.len();
+    if let Some(ax) = axes {
+        if let Some(&bad) = ax.iter().find(|&&a| a >= rank) {
+            return Err(GraphError::Axis {
+                op,
+                axis: bad as i64,
+                rank,
+            });
+        }
+    }
+    let reduced = |i: usize| axes.is_none_or(|ax| ax.contains(&i));
+    let out: Vec<Dim> = dims
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (reduced(i), keepdims) {
+            (false, _) => Some(d),
+            (true, true) => Some(Some(1)),
+            (true, false) => None,
+        })
+        .collect();
+    Ok(Shape::with_dims(out))
+}
+
+fn reshape_shape(x: &Shape, dims: &[i64]) -> Result<Shape, GraphError> {
+    let bad = || GraphError::Reshape {
+        from: x.clone(),
+        to: dims.to_vec(),
+    };
+    if dims.iter().any(|&d| d < -1) || dims.iter().filter(|&&d| d == -1).count() > 1 {
+        return Err(bad());
+    }
+    let known: Vec<usize> = dims
+        .iter()
+        .filter(|&&d| d >= 0)
+        .map(|&d| d as usize)
+        .collect();
+    let known_product = checked_product(&known).ok_or_else(bad)?;
+    let has_wild = known.len() < dims.len();
+    match x.num_elements() {
+        Some(n) => {
+            let wild = if has_wild {
+                if known_product == 0 || n % known_product != 0 {
+                    return Err(bad());
+                }
+                n / known_product
+            } else {
+                if known_product != n {
+                    return Err(bad());
+                }
+                0
+            };
+            Ok(Shape::known(
+                &dims
+                    .iter()
+                    .map(|&d| if d < 0 { wild } else { d as usize })
+                    .collect::<Vec<_>>(),
+            ))
+        }
+        None => Ok(Shape::with_dims(
+            dims.iter()
+                .map(|&d| if d < 0 { None } else { Some(d as usize) })
+                .collect(),
+        )),
+    }
+}
+
+fn transpose_shape(x: &Shape, perm: Option<&[usize]>) -> Result<Shape, GraphError> {
+    match (x.dims(), perm) {
+        (None, None) => Ok(Shape::unknown()),
+        (Some(d), None) => Ok(Shape::with_dims(d.iter().rev().copied().collect())),
+        (dims, Some(p)) => {
+            let rank = p.len();
+            let mut seen = vec![false; rank];
+            for &a in p {
+                if a >= rank || seen[a] {
+                    return Err(GraphError::Permutation {
+                        perm: p.to_vec(),
+                        rank: dims.map_or(rank, <[Dim]>::len),
+                    });
+                }
+                seen[a] = true;
+            }
+            match dims {
+                None => Ok(Shape::of_rank(rank)),
+                Some(d) if d.len() != rank => Err(GraphError::Permutation {
+                    perm: p.to_vec(),
+                    rank: d.len(),
+                }),
+                Some(d) => Ok(Shape::with_dims(p.iter().map(|&a| d[a]).collect())),
+            }
+        }
+    }
+}
+
+fn matmul_shape(a: &Shape, b: &Shape) -> Result<Shape, GraphError> {
+    let (Some(da), Some(db)) = (a.dims(), b.dims()) else {
+        return Err(GraphError::UnknownRank {
+            op: "matmul",
+            detail: "matrix products need operands of known rank",
+        });
+    };
+    for (s, d) in [(a, da), (b, db)] {
+        if d.len() < 2 {
+            return Err(GraphError::MatMulRank { shape: s.clone() });
+        }
+    }
+    let (m, k1) = (da[da.len() - 2], da[da.len() - 1]);
+    let (k2, n) = (db[db.len() - 2], db[db.len() - 1]);
+    if let (Some(x), Some(y)) = (k1, k2) {
+        if x != y {
+            return Err(GraphError::MatMulInner {
+                a: a.clone(),
+                b: b.clone(),
+            });
+        }
+    }
+    let batch_a = Shape::with_dims(da[..da.len() - 2].to_vec());
+    let batch_b = Shape::with_dims(db[..db.len() - 2].to_vec());
+    let batch = broadcast2("matmul", &batch_a, &batch_b)?;
+    let mut out = batch.dims().map(<[Dim]>::to_vec).unwrap_or_default();
+    out.push(m);
+    out.push(n);
+    Ok(Shape::with_dims(out))
+}
+
+fn expand_shape(x: &Shape, axes: &[usize]) -> Result<Shape, GraphError> {
+    let Some(d) = x.dims() else {
+        return Ok(Shape::unknown());
+    };
+    let out_rank = d.len() + axes.len();
+    let mut out = Vec::with_capacity(out_rank);
+    let mut rest = d.iter();
+    for i in 0..out_rank {
+        if axes.contains(&i) {
+            out.push(Some(1));
+        } else {
+            out.push(*rest.next().ok_or(GraphError::Axis {
+                op: "expand_dims",
+                axis: i as i64,
+                rank: out_rank,
+            })?);
+        }
+    }
+    if let Some(&bad) = axes.iter().find(|&&a| a >= out_rank) {
+        return Err(GraphError::Axis {
+            op: "expand_dims",
+            axis: bad as i64,
+            rank: out_rank,
+        });
+    }
+    Ok(Shape::with_dims(out))
+}

@@ -1,0 +1,24 @@
+//! The computation graph: dtypes, shapes with NumPy broadcasting, the closed
+//! set of operations with their scalar math, the hash-consed arena, and the
+//! `Tensor` builder API.
+
+mod arena;
+mod dtype;
+mod error;
+mod infer;
+mod literal;
+mod op;
+mod shape;
+mod tensor;
+
+pub use arena::{Graph, Node, NodeId, Origin};
+pub use dtype::{DType, Real};
+pub use error::GraphError;
+pub use infer::normalize_axes;
+pub use literal::Literal;
+pub use op::{select, BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, UNARY_OPS};
+pub use shape::{
+    broadcast_concrete, broadcast_static, broadcasts_to, checked_product, may_broadcast_to, Dim,
+    Shape,
+};
+pub use tensor::Tensor;

@@ -1,0 +1,549 @@
+//! The closed set of operations and the one definition of their scalar math.
+
+use super::dtype::Real;
+use super::literal::Literal;
+
+/// Elementwise operations of one argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnaryOp {
+    /// `-x`
+    Neg,
+    /// `|x|`
+    Abs,
+    /// -1, 0 or 1 (NaN stays NaN)
+    Sign,
+    /// `e^x`
+    Exp,
+    /// natural logarithm
+    Log,
+    /// `ln(1 + x)`
+    Log1p,
+    /// `e^x - 1`
+    Expm1,
+    /// square root
+    Sqrt,
+    /// `1 / sqrt(x)`
+    Rsqrt,
+    /// `x * x`
+    Square,
+    /// `1 / x`
+    Reciprocal,
+    /// sine
+    Sin,
+    /// cosine
+    Cos,
+    /// hyperbolic tangent
+    Tanh,
+    /// `1 / (1 + e^-x)`
+    Sigmoid,
+    /// `ln(1 + e^x)`
+    Softplus,
+    /// `max(x, 0)`, NaN propagating
+    Relu,
+    /// round toward -inf
+    Floor,
+}
+
+/// Every unary operation, in declaration order.
+pub const UNARY_OPS: [UnaryOp; 18] = [
+    UnaryOp::Neg,
+    UnaryOp::Abs,
+    UnaryOp::Sign,
+    UnaryOp::Exp,
+    UnaryOp::Log,
+    UnaryOp::Log1p,
+    UnaryOp::Expm1,
+    UnaryOp::Sqrt,
+    UnaryOp::Rsqrt,
+    UnaryOp::Square,
+    UnaryOp::Reciprocal,
+    UnaryOp::Sin,
+    UnaryOp::Cos,
+    UnaryOp::Tanh,
+    UnaryOp::Sigmoid,
+    UnaryOp::Softplus,
+    UnaryOp::Relu,
+    UnaryOp::Floor,
+];
+
+impl UnaryOp {
+    /// The function's name in the expression language.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Sign => "sign",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Log1p => "log1p",
+            UnaryOp::Expm1 => "expm1",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Rsqrt => "rsqrt",
+            UnaryOp::Square => "square",
+            UnaryOp::Reciprocal => "reciprocal",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Sigmoid => "sigmoid",
+            UnaryOp::Softplus => "softplus",
+            UnaryOp::Relu => "relu",
+            UnaryOp::Floor => "floor",
+        }
+    }
+
+    /// Looks an operation up by its language name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        UNARY_OPS.iter().copied().find(|op| op.name() == name)
+    }
+
+    /// The scalar math of this operation: the single definition shared by the
+    /// interpreter, constant folding and tests.
+    pub fn eval<T: Real>(self, x: T) -> T {
+        let zero = T::zero();
+        let one = T::one();
+        match self {
+            UnaryOp::Neg => -x,
+            UnaryOp::Abs => x.abs(),
+            UnaryOp::Sign => {
+                if x > zero {
+                    one
+                } else if x < zero {
+                    -one
+                } else {
+                    // keeps NaN and the sign of zero, as TensorFlow's sign does
+                    x
+                }
+            }
+            UnaryOp::Exp => x.exp(),
+            UnaryOp::Log => x.ln(),
+            UnaryOp::Log1p => x.ln_1p(),
+            UnaryOp::Expm1 => x.exp_m1(),
+            UnaryOp::Sqrt => x.sqrt(),
+            UnaryOp::Rsqrt => one / x.sqrt(),
+            UnaryOp::Square => x * x,
+            UnaryOp::Reciprocal => one / x,
+            UnaryOp::Sin => x.sin(),
+            UnaryOp::Cos => x.cos(),
+            UnaryOp::Tanh => x.tanh(),
+            UnaryOp::Sigmoid => {
+                // two branches so that neither exp overflows
+                if x >= zero {
+                    one / (one + (-x).exp())
+                } else {
+                    let e = x.exp();
+                    e / (one + e)
+                }
+            }
+            UnaryOp::Softplus => {
+                // max(x, 0) + log1p(exp(-|x|)) never overflows
+                let pos = if x > zero { x } else { zero };
+                pos + (-x.abs()).exp().ln_1p()
+            }
+            UnaryOp::Relu => {
+                if x > zero || x.is_nan() {
+                    x
+                } else {
+                    zero
+                }
+            }
+            UnaryOp::Floor => x.floor(),
+        }
+    }
+}
+
+/// Elementwise operations of two arguments (with broadcasting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BinaryOp {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `a ** b` with C99 `pow` semantics
+    Pow,
+    /// larger of the two; NaN if either is NaN; ties pick `a`
+    Maximum,
+    /// smaller of the two; NaN if either is NaN; ties pick `a`
+    Minimum,
+    /// `a < b` as 1.0 / 0.0
+    Lt,
+    /// `a <= b` as 1.0 / 0.0
+    Le,
+    /// `a > b` as 1.0 / 0.0
+    Gt,
+    /// `a >= b` as 1.0 / 0.0
+    Ge,
+    /// `a == b` as 1.0 / 0.0
+    Eq,
+    /// `a != b` as 1.0 / 0.0
+    Ne,
+    /// Internal: `relu_grad(g, x)` is `g` where `x > 0`, else 0 (TensorFlow's
+    /// `ReluGrad`; its own derivative with respect to `x` is zero).
+    ReluGrad,
+    /// Internal: `mul_no_nan(a, b)` is 0 where `b == 0`, else `a * b`
+    /// (TensorFlow's `MulNoNan`, used where a gradient kernel gives 0 for a
+    /// zero incoming gradient).
+    MulNoNan,
+}
+
+/// Every binary operation, in declaration order.
+pub const BINARY_OPS: [BinaryOp; 15] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Pow,
+    BinaryOp::Maximum,
+    BinaryOp::Minimum,
+    BinaryOp::Lt,
+    BinaryOp::Le,
+    BinaryOp::Gt,
+    BinaryOp::Ge,
+    BinaryOp::Eq,
+    BinaryOp::Ne,
+    BinaryOp::ReluGrad,
+    BinaryOp::MulNoNan,
+];
+
+impl BinaryOp {
+    /// The function name in the expression language (`add`, `pow`, `less`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::Lt => "less",
+            BinaryOp::Le => "less_equal",
+            BinaryOp::Gt => "greater",
+            BinaryOp::Ge => "greater_equal",
+            BinaryOp::Eq => "equal",
+            BinaryOp::Ne => "not_equal",
+            BinaryOp::ReluGrad => "relu_grad",
+            BinaryOp::MulNoNan => "mul_no_nan",
+        }
+    }
+
+    /// The infix operator symbol, for operations that have one.
+    pub fn symbol(self) -> Option<&'static str> {
+        Some(match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Pow => "**",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Maximum | BinaryOp::Minimum | BinaryOp::ReluGrad | BinaryOp::MulNoNan => {
+                return None
+            }
+        })
+    }
+
+    /// Looks an operation up by its function name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        BINARY_OPS.iter().copied().find(|op| op.name() == name)
+    }
+
+    /// True for the comparisons, whose result is 1.0 or 0.0 and which have no gradient.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
+        )
+    }
+
+    /// The scalar math of this operation: the single definition shared by the
+    /// interpreter, constant folding and tests.
+    pub fn eval<T: Real>(self, a: T, b: T) -> T {
+        let truth = |c: bool| if c { T::one() } else { T::zero() };
+        match self {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            BinaryOp::Div => a / b,
+            BinaryOp::Pow => a.powf(b),
+            BinaryOp::Maximum => {
+                if a.is_nan() || b.is_nan() {
+                    T::nan()
+                } else if a >= b {
+                    a
+                } else {
+                    b
+                }
+            }
+            BinaryOp::Minimum => {
+                if a.is_nan() || b.is_nan() {
+                    T::nan()
+                } else if a <= b {
+                    a
+                } else {
+                    b
+                }
+            }
+            BinaryOp::Lt => truth(a < b),
+            BinaryOp::Le => truth(a <= b),
+            BinaryOp::Gt => truth(a > b),
+            BinaryOp::Ge => truth(a >= b),
+            BinaryOp::Eq => truth(a == b),
+            BinaryOp::Ne => truth(a != b),
+            BinaryOp::ReluGrad => {
+                if b > T::zero() {
+                    a
+                } else {
+                    T::zero()
+                }
+            }
+            BinaryOp::MulNoNan => {
+                if b == T::zero() {
+                    T::zero()
+                } else {
+                    a * b
+                }
+            }
+        }
+    }
+}
+
+/// The scalar math of `where(cond, a, b)`: `a` where `cond` is nonzero (NaN counts as nonzero).
+pub fn select<T: Real>(cond: T, a: T, b: T) -> T {
+    if cond != T::zero() {
+        a
+    } else {
+        b
+    }
+}
+
+/// Reductions over axes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReduceOp {
+    /// sum (0 over nothing)
+    Sum,
+    /// arithmetic mean (NaN over nothing, as NumPy)
+    Mean,
+    /// maximum (-inf over nothing), NaN propagating
+    Max,
+    /// minimum (+inf over nothing), NaN propagating
+    Min,
+    /// `log(sum(exp(x)))`, computed stably (-inf over nothing)
+    LogSumExp,
+}
+
+/// Every reduction, in declaration order.
+pub const REDUCE_OPS: [ReduceOp; 5] = [
+    ReduceOp::Sum,
+    ReduceOp::Mean,
+    ReduceOp::Max,
+    ReduceOp::Min,
+    ReduceOp::LogSumExp,
+];
+
+impl ReduceOp {
+    /// The function name in the expression language.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Max => "max",
+            ReduceOp::Min => "min",
+            ReduceOp::LogSumExp => "logsumexp",
+        }
+    }
+
+    /// Looks a reduction up by its function name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        REDUCE_OPS.iter().copied().find(|op| op.name() == name)
+    }
+
+    /// Reduces a sequence of values: the single definition of each reduction's
+    /// math, in the order the values come.
+    pub fn eval<T: Real>(self, values: impl Iterator<Item = T> + Clone) -> T {
+        let nan_max = |a: T, b: T| BinaryOp::Maximum.eval(a, b);
+        let nan_min = |a: T, b: T| BinaryOp::Minimum.eval(a, b);
+        match self {
+            ReduceOp::Sum => values.fold(T::zero(), |a, b| a + b),
+            ReduceOp::Mean => {
+                let (s, n) = values.fold((T::zero(), 0usize), |(s, n), v| (s + v, n + 1));
+                s / T::from_f64(n as f64)
+            }
+            ReduceOp::Max => values.fold(T::neg_infinity(), nan_max),
+            ReduceOp::Min => values.fold(T::infinity(), nan_min),
+            ReduceOp::LogSumExp => {
+                let m = values.clone().fold(T::neg_infinity(), nan_max);
+                if !m.is_finite() {
+                    // all -inf gives -inf; any +inf gives +inf; NaN stays NaN
+                    return m;
+                }
+                let s = values.fold(T::zero(), |acc, v| acc + (v - m).exp());
+                m + s.ln()
+            }
+        }
+    }
+}
+
+/// An operation: what a node computes from its inputs.
+///
+/// One closed enum, so that every pass (gradients, folding, fusion, lowering,
+/// printing) handles every operation or fails to build.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// An input fed at run time. No inputs.
+    Placeholder {
+        /// The input's name, unique in its graph.
+        name: String,
+    },
+    /// A constant tensor. No inputs.
+    Constant(Literal),
+    /// Elementwise operation of one input.
+    Unary(UnaryOp),
+    /// Elementwise operation of two inputs, broadcast.
+    Binary(BinaryOp),
+    /// `where(cond, a, b)`: three inputs, broadcast.
+    Where,
+    /// Reduction of one input.
+    Reduce {
+        /// Which reduction.
+        op: ReduceOp,
+        /// Sorted, distinct axes; `None` reduces every axis.
+        axes: Option<Vec<usize>>,
+        /// Keep reduced axes as size 1.
+        keepdims: bool,
+    },
+    /// Reshape to the given dimensions (one may be -1).
+    Reshape {
+        /// Target dimensions; -1 is inferred.
+        dims: Vec<i64>,
+    },
+    /// Permute axes; `None` reverses them.
+    Transpose {
+        /// The permutation, or `None` for reversal.
+        perm: Option<Vec<usize>>,
+    },
+    /// Broadcast to a fixed shape.
+    BroadcastTo {
+        /// The target shape.
+        dims: Vec<usize>,
+    },
+    /// Matrix product over the last two axes, batch axes broadcast. Two inputs.
+    MatMul,
+    /// The identity, through which no gradient flows.
+    StopGradient,
+    /// The identity.
+    Identity,
+    /// Internal: `sum_to(g, like)` sums `g` down to the shape of `like`
+    /// (undoing a broadcast). Gradient flows to `g` only.
+    SumTo,
+    /// Internal: `broadcast_like(g, like)` broadcasts `g` to the shape of `like`.
+    BroadcastLike,
+    /// Internal: `reshape_like(g, like)` reshapes `g` to the shape of `like`.
+    ReshapeLike,
+    /// Internal: inserts size-1 axes at the given (sorted) output positions.
+    ExpandDims {
+        /// Output positions of the new axes.
+        axes: Vec<usize>,
+    },
+    /// Internal: ones of the input's shape; no gradient.
+    OnesLike,
+    /// Internal: zeros of the input's shape; no gradient.
+    ZerosLike,
+    /// Internal: the number of elements a reduction over `axes` combines, as a
+    /// scalar; depends on the input's shape only, no gradient.
+    Count {
+        /// Sorted axes; `None` counts all elements.
+        axes: Option<Vec<usize>>,
+    },
+}
+
+impl Op {
+    /// The number of inputs this operation takes.
+    pub fn arity(&self) -> usize {
+        match self {
+            Op::Placeholder { .. } | Op::Constant(_) => 0,
+            Op::Unary(_)
+            | Op::Reduce { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::BroadcastTo { .. }
+            | Op::StopGradient
+            | Op::Identity
+            | Op::ExpandDims { .. }
+            | Op::OnesLike
+            | Op::ZerosLike
+            | Op::Count { .. } => 1,
+            Op::Binary(_) | Op::MatMul | Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => 2,
+            Op::Where => 3,
+        }
+    }
+
+    /// Whether a gradient can flow from this node's output to input `i`
+    /// (TensorFlow's registered gradients; `false` also for ops with none).
+    pub fn passes_gradient(&self, i: usize) -> bool {
+        match self {
+            Op::Placeholder { .. }
+            | Op::Constant(_)
+            | Op::StopGradient
+            | Op::OnesLike
+            | Op::ZerosLike
+            | Op::Count { .. } => false,
+            Op::Unary(u) => *u != UnaryOp::Floor,
+            Op::Binary(b) => !b.is_comparison(),
+            // the condition of `where` has no gradient
+            Op::Where => i > 0,
+            // the second input only lends its shape
+            Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => i == 0,
+            Op::Reduce { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::BroadcastTo { .. }
+            | Op::MatMul
+            | Op::Identity
+            | Op::ExpandDims { .. } => true,
+        }
+    }
+
+    /// True for operations computed element by element (with broadcasting).
+    pub fn is_elementwise(&self) -> bool {
+        matches!(self, Op::Unary(_) | Op::Binary(_) | Op::Where)
+    }
+
+    /// True for operations that count as "operations" in node counts: not
+    /// placeholders or constants.
+    pub fn is_computation(&self) -> bool {
+        !matches!(self, Op::Placeholder { .. } | Op::Constant(_))
+    }
+
+    /// A short name for messages (`tanh`, `sum`, `matmul`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Placeholder { .. } => "placeholder",
+            Op::Constant(_) => "constant",
+            Op::Unary(u) => u.name(),
+            Op::Binary(b) => b.name(),
+            Op::Where => "where",
+            Op::Reduce { op, .. } => op.name(),
+            Op::Reshape { .. } => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::BroadcastTo { .. } => "broadcast_to",
+            Op::MatMul => "matmul",
+            Op::StopGradient => "stop_gradient",
+            Op::Identity => "identity",
+            Op::SumTo => "sum_to",
+            Op::BroadcastLike => "broadcast_like",
+            Op::ReshapeLike => "reshape_like",
+            Op::ExpandDims { .. } => "expand_dims",
+            Op::OnesLike => "ones_like",
+            Op::ZerosLike => "zeros_like",
+            Op::Count { .. } => "count",
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! One plain `ndarray` implementation per operation, generic over the element
+//! type. No cleverness: this is the oracle.
+
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
+
+use crate::graph::{
+    broadcast_concrete, broadcasts_to, checked_product, select, BinaryOp, Op, ReduceOp, UnaryOp,
+};
+use crate::value::Element;
+
+/// A run-time shape problem, described for the message that names the op.
+pub type KernelError = String;
+
+/// Computes one node's value from its inputs' values.
+///
+/// Placeholders and constants are not handled here (they have no inputs to
+/// compute from).
+pub fn eval_op<T: Element>(op: &Op, xs: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+    match op {
+        Op::Placeholder { .. } | Op::Constant(_) => Err("a leaf has no kernel".into()),
+        Op::Unary(u) => Ok(unary(*u, xs[0])),
+        Op::Binary(b) => binary(*b, xs[0], xs[1]),
+        Op::Where => where_(xs[0], xs[1], xs[2]),
+        Op::Reduce { op, axes, keepdims } => reduce(*op, xs[0], axes.as_deref(), *keepdims),
+        Op::Reshape { dims } => reshape(xs[0], &resolve_reshape(xs[0].shape(), dims)?),
+        Op::Transpose { perm } => transpose(xs[0], perm.as_deref()),
+        Op::BroadcastTo { dims } => broadcast(xs[0], dims),
+        Op::MatMul => matmul(xs[0], xs[1]),
+        Op::StopGradient | Op::Identity => Ok(xs[0].clone()),
+        Op::SumTo => sum_to(xs[0], xs[1].shape()),
+        Op::BroadcastLike => broadcast(xs[0], xs[1].shape()),
+        Op::ReshapeLike => reshape(xs[0], xs[1].shape()),
+        Op::ExpandDims { axes } => expand_dims(xs[0], axes),
+        Op::OnesLike => Ok(ArrayD::from_elem(xs[0].raw_dim(), T::one())),
+        Op::ZerosLike => Ok(ArrayD::from_elem(xs[0].raw_dim(), T::zero())),
+        Op::Count { axes } => {
+            let shape = xs[0].shape();
+            check_axes(axes.as_deref(), shape.len())?;
+            let n: usize = match axes {
+                None => shape.iter().product(),
+                Some(ax) => ax.iter().map(|&a| shape[a]).product(),
+            };
+            Ok(ArrayD::from_elem(IxDyn(&[]), T::from_f64(n as f64)))
+        }
+    }
+}
+
+fn unary<T: Element>(op: UnaryOp, x: &ArrayD<T>) -> ArrayD<T> {
+    x.mapv(|v| op.eval(v))
+}
+
+fn broadcast_views<'a, T>(
+    a: &'a ArrayD<T>,
+    b: &'a ArrayD<T>,
+) -> Result<(ArrayViewD<'a, T>, ArrayViewD<'a, T>, Vec<usize>), KernelError> {
+    let out = broadcast_concrete(a.shape(), b.shape()).ok_or_else(|| {
+        format!(
+            "shapes {:?} and {:?} cannot broadcast together",
+            a.shape(),
+            b.shape()
+        )
+    })?;
+    let av = a.broadcast(IxDyn(&out)).ok_or("broadcast failed")?;
+    let bv = b.broadcast(IxDyn(&out)).ok_or("broadcast failed")?;
+    Ok((av, bv, out))
+}
+
+fn binary<T: Element>(
+    op: BinaryOp,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<ArrayD<T>, KernelError> {
+    let (av, bv, _) = broadcast_views(a, b)?;
+    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| op.eval(x, y)))
+}
+
+fn where_<T: Element>(
+    c: &ArrayD<T>,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<ArrayD<T>, KernelError> {
+    let ab = broadcast_concrete(a.shape(), b.shape());
+    let out = ab
+        .and_then(|ab| broadcast_concrete(c.shape(), &ab))
+        .ok_or_else(|| {
+            format!(
+                "shapes {:?}, {:?} and {:?} cannot broadcast together",
+                c.shape(),
+                a.shape(),
+                b.shape()
+            )
+        })?;
+    let dim = IxDyn(&out);
+    let (cv, av, bv) = (
+        c.broadcast(dim.clone()).ok_or("broadcast failed")?,
+        a.broadcast(dim.clone()).ok_or("broadcast failed")?,
+        b.broadcast(dim).ok_or("broadcast failed")?,
+    );
+    Ok(Zip::from(&cv)
+        .and(&av)
+        .and(&bv)
+        .map_collect(|&c, &x, &y| select(c, x, y)))
+}
+
+fn check_axes(axes: Option<&[usize]>, rank: usize) -> Result<(), KernelError> {
+    match axes.and_then(|ax| ax.iter().find(|&&a| a >= rank)) {
+        Some(a) => Err(format!("axis {a} is out of range for rank {rank}")),
+        None => Ok(()),
+    }
+}
+
+/// Reduces `x` over `axes` (all when `None`): the kept axes are moved to the
+/// front, the reduced ones to the back, and each row is reduced in order by
+/// [`ReduceOp::eval`].
+pub fn reduce<T: Element>(
+    op: ReduceOp,
+    x: &ArrayD<T>,
+    axes: Option<&[usize]>,
+    keepdims: bool,
+) -> Result<ArrayD<T>, KernelError> {
+    let rank = x.ndim();
+    check_axes(axes, rank)?;
+    let is_reduced = |i: usize| axes.is_none_or(|ax| ax.contains(&i));
+    let kept: Vec<usize> = (0..rank).filter(|&i| !is_reduced(i)).collect();
+    let gone: Vec<usize> = (0..rank).filter(|&i| is_reduced(i)).collect();
+    let perm: Vec<usize> = kept.iter().chain(gone.iter()).copied().collect();
+    let rows: usize = kept.iter().map(|&i| x.shape()[i]).product();
+    let cols: usize = gone.iter().map(|&i| x.shape()[i]).product();
+    let moved = x.view().permuted_axes(perm);
+    let flat = moved.as_standard_layout();
+    let flat = flat
+        .to_shape((rows, cols))
+        .map_err(|e| format!("internal reshape failed: {e}"))?;
+    let data: Vec<T> = flat
+        .outer_iter()
+        .map(|row| op.eval(row.iter().copied()))
+        .collect();
+    let out_shape: Vec<usize> = (0..rank)
+        .filter_map(|i| match (is_reduced(i), keepdims) {
+            (false, _) => Some(x.shape()[i]),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    ArrayD::from_shape_vec(out_shape, data).map_err(|e| e.to_string())
+}
+
+/// Resolves a reshape's `-1` against the actual element count.
+pub fn resolve_reshape(from: &[usize], dims: &[i64]) -> Result<Vec<usize>, KernelError> {
+    let n: usize = from.iter().product();
+    let bad = || format!("cannot reshape {from:?} into {dims:?}");
+    let known: Vec<usize> = dims
+        .iter()
+        .filter(|&&d| d >= 0)
+        .map(|&d| d as usize)
+        .collect();
+    let p = checked_product(&known).ok_or_else(bad)?;
+    let wild = if known.len() < dims.len() {
+        if p == 0 || n % p != 0 {
+            return Err(bad());
+        }
+        n / p
+    } else if p == n {
+        0
+    } else {
+        return Err(bad());
+    };
+    Ok(dims
+        .iter()
+        .map(|&d| if d < 0 { wild } else { d as usize })
+        .collect())
+}
+
+fn reshape<T: Element>(x: &ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    if checked_product(dims) != Some(x.len()) {
+        return Err(format!("cannot reshape {:?} into {dims:?}", x.shape()));
+    }
+    let std = x.as_standard_layout().into_owned();
+    std.into_shape_with_order(IxDyn(dims))
+        .map_err(|e| e.to_string())
+}
+
+fn transpose<T: Element>(x: &ArrayD<T>, perm: Option<&[usize]>) -> Result<ArrayD<T>, KernelError> {
+    let perm: Vec<usize> = match perm {
+        Some(p) => p.to_vec(),
+        None => (0..x.ndim()).rev().collect(),
+    };
+    let mut sorted = perm.clone();
+    sorted.sort_unstable();
+    if sorted != (0..x.ndim()).collect::<Vec<_>>() {
+        return Err(format!(
+            "{perm:?} is not a permutation of the axes of shape {:?}",
+            x.shape()
+        ));
+    }
+    Ok(x.view()
+        .permuted_axes(perm)
+        .as_standard_layout()
+        .into_owned())
+}
+
+fn broadcast<T: Element>(x: &ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    if !broadcasts_to(x.shape(), dims) {
+        return Err(format!("cannot broadcast {:?} to {dims:?}", x.shape()));
+    }
+    x.broadcast(IxDyn(dims))
+        .map(|v| v.to_owned())
+        .ok_or_else(|| format!("cannot broadcast {:?} to {dims:?}", x.shape()))
+}
+
+fn sum_to<T: Element>(g: &ArrayD<T>, target: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    if !broadcasts_to(target, g.shape()) {
+        return Err(format!(
+            "cannot sum shape {:?} down to {target:?}",
+            g.shape()
+        ));
+    }
+    let lead = g.ndim() - target.len();
+    let axes: Vec<usize> = (0..g.ndim())
+        .filter(|&i| i < lead || (target[i - lead] == 1 && g.shape()[i] != 1))
+        .collect();
+    let summed = reduce(ReduceOp::Sum, g, Some(&axes), true)?;
+    reshape(&summed, target)
+}
+
+fn expand_dims<T: Element>(x: &ArrayD<T>, axes: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    let out_rank = x.ndim() + axes.len();
+    if axes.iter().any(|&a| a >= out_rank) {
+        return Err(format!(
+            "axes {axes:?} out of range for a result of rank {out_rank}"
+        ));
+    }
+    let mut rest = x.shape().iter();
+    let dims: Vec<usize> = (0..out_rank)
+        .map(|i| {
+            if axes.contains(&i) {
+                1
+            } else {
+                rest.next().copied().unwrap_or(1)
+            }
+        })
+        .collect();
+    reshape(x, &dims)
+}
+
+fn matmul<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, KernelError> {
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() < 2 || sb.len() < 2 {
+        return Err(format!(
+            "operands must be at least 2-D, got {sa:?} and {sb:?}"
+        ));
+    }
+    let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
+    let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
+    if k != k2 {
+        return Err(format!("inner dimensions do not match ({sa:?} @ {sb:?})"));
+    }
+    let batch = broadcast_concrete(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
+        .ok_or_else(|| format!("batch axes of {sa:?} and {sb:?} cannot broadcast"))?;
+    let nb: usize = batch.iter().product();
+    let full = |mut bdims: Vec<usize>, r: usize, c: usize| {
+        bdims.push(r);
+        bdims.push(c);
+        bdims
+    };
+    let av = a
+        .broadcast(IxDyn(&full(batch.clone(), m, k)))
+        .ok_or("broadcast failed")?;
+    let bv = b
+        .broadcast(IxDyn(&full(batch.clone(), k, n)))
+        .ok_or("broadcast failed")?;
+    let av = av.as_standard_layout();
+    let bv = bv.as_standard_layout();
+    let a3 = av.to_shape((nb, m, k)).map_err(|e| e.to_string())?;
+    let b3 = bv.to_shape((nb, k, n)).map_err(|e| e.to_string())?;
+    let mut out = ndarray::Array3::<T>::zeros((nb, m, n));
+    for i in 0..nb {
+        let prod = a3.index_axis(Axis(0), i).dot(&b3.index_axis(Axis(0), i));
+        out.index_axis_mut(Axis(0), i).assign(&prod);
+    }
+    out.into_shape_with_order(IxDyn(&full(batch, m, n)))
+        .map_err(|e| e.to_string())
+}
