@@ -294,3 +294,79 @@ where
         }
     }
 }
+
+/// An array from a shape and row-major values (panics if they do not match).
+pub fn arr(shape: &[usize], values: &[f64]) -> ArrayD<f64> {
+    ArrayD::from_shape_vec(IxDyn(shape), values.to_vec()).expect("values fill the shape")
+}
+
+/// The gradients of `sum(build(xs))` with respect to every input, evaluated
+/// by the interpreter at `inputs` in a graph of `dtype` (placeholders of
+/// known shape), widened to `f64`; `None` where `tf.gradients` gives none.
+pub fn grads_at<F>(
+    dtype: DType,
+    inputs: &[ArrayD<f64>],
+    unconnected: gradjit::UnconnectedGradients,
+    build: F,
+) -> Vec<Option<ArrayD<f64>>>
+where
+    F: for<'g> Fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>,
+{
+    let g = Graph::new();
+    let xs: Vec<Tensor<'_>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| g.placeholder(&format!("x{i}"), dtype, Shape::known(v.shape())))
+        .collect();
+    let y = build(&g, &xs);
+    let opts = GradOptions {
+        unconnected,
+        ..GradOptions::default()
+    };
+    let grads = g
+        .gradients_with(&[y], &xs, &opts)
+        .unwrap_or_else(|e| panic!("gradients failed: {e}"));
+    let feeds: Vec<(Tensor<'_>, Value)> = xs
+        .iter()
+        .zip(inputs)
+        .map(|(&x, v)| (x, Value::from_f64_array(v.clone(), dtype)))
+        .collect();
+    let mut sess = Session::new(&g);
+    grads
+        .iter()
+        .map(|gr| {
+            gr.map(|t| {
+                let out = sess
+                    .run(&[t], &feeds)
+                    .unwrap_or_else(|e| panic!("run failed: {e}"));
+                assert_eq!(out[0].dtype(), dtype, "gradient of another dtype");
+                out[0].to_f64_array()
+            })
+        })
+        .collect()
+}
+
+/// [`grads_at`] in `f64` with `None` for unconnected inputs.
+pub fn grads64<F>(inputs: &[ArrayD<f64>], build: F) -> Vec<Option<ArrayD<f64>>>
+where
+    F: for<'g> Fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>,
+{
+    grads_at(
+        DType::F64,
+        inputs,
+        gradjit::UnconnectedGradients::None,
+        build,
+    )
+}
+
+/// Asserts a gradient exists, has the expected shape, and matches `want`
+/// (exactly, up to `tol`; NaN matches NaN and infinities must be equal).
+#[track_caller]
+pub fn assert_grad(what: &str, got: &Option<ArrayD<f64>>, shape: &[usize], want: &[f64], tol: f64) {
+    let got = got
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: expected a gradient, got None"));
+    assert_eq!(got.shape(), shape, "{what}: shape");
+    let got: Vec<f64> = got.iter().copied().collect();
+    assert_close(what, &got, want, tol, tol);
+}
