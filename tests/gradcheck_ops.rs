@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check_grad, distinct, rng, signed, uniform, vars, Input};
+use common::{check_grad, check_grad_any_rank, distinct, rng, signed, uniform, vars, Input};
 use gradjit::graph::{BinaryOp, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, UNARY_OPS};
 use gradjit::{Graph, Op, Tensor};
 use ndarray::ArrayD;
@@ -403,4 +403,74 @@ fn a_small_network() {
         let h = (xs[0].matmul(xs[1]) + xs[2]).tanh();
         (h * h).reduce_axes(ReduceOp::LogSumExp, &[0], false)
     });
+}
+
+#[test]
+fn gradients_of_placeholders_of_unknown_rank() {
+    let mut r = rng(15);
+    type Build = for<'g> fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>;
+    let fs: [(&str, Build); 14] = [
+        ("sin(a) * b", |_, xs| xs[0].sin() * xs[1]),
+        ("a / b", |_, xs| xs[0] / (xs[1] * xs[1] + 1.0)),
+        ("maximum(a, b)", |_, xs| xs[0].maximum(xs[1])),
+        ("pow(|a| + 1, b)", |_, xs| {
+            (xs[0].abs() + 1.0_f64).pow(xs[1])
+        }),
+        ("where(a > b, a, b * b)", |g, xs| {
+            let c = g.try_binary(BinaryOp::Gt, xs[0], xs[1]).unwrap();
+            c.select(xs[0], xs[1] * xs[1])
+        }),
+        ("sum(a * b)", |_, xs| (xs[0] * xs[1]).sum()),
+        ("mean(a * b)", |_, xs| (xs[0] * xs[1]).mean()),
+        ("mean(a * b, 0)", |_, xs| {
+            (xs[0] * xs[1]).reduce_axes(ReduceOp::Mean, &[0], false)
+        }),
+        ("max(a + b, 1, keepdims)", |_, xs| {
+            (xs[0] + xs[1]).reduce_axes(ReduceOp::Max, &[1], true)
+        }),
+        ("logsumexp(a * b, [0, 1])", |_, xs| {
+            (xs[0] * xs[1]).reduce_axes(ReduceOp::LogSumExp, &[0, 1], false)
+        }),
+        ("min(a - b, [])", |_, xs| {
+            (xs[0] - xs[1]).reduce_axes(ReduceOp::Min, &[], false)
+        }),
+        ("reshape(a * b, [-1])", |_, xs| {
+            (xs[0] * xs[1]).reshape(&[-1]).sin()
+        }),
+        ("transpose(a * b)", |_, xs| {
+            (xs[0] * xs[1]).transpose(None).sin()
+        }),
+        ("broadcast_to(b, [3, 4]) * a", |_, xs| {
+            xs[1].broadcast_to(&[3, 4]) * xs[0]
+        }),
+    ];
+    for (name, f) in fs {
+        // a [3, 1] and b [4]: distinct, so max and maximum have no ties
+        let v = distinct(&mut r, &[&[3, 1], &[4]], -2.0, 2.0);
+        check_grad_any_rank(&format!("{name}, a[3,1] b[4]"), &vars(v), f);
+    }
+}
+
+#[test]
+fn deep_graphs_do_not_overflow_the_stack() {
+    // a chain of 20000 operations: the gradient walk, the interpreter and
+    // the second derivative must not recurse per node
+    let g = Graph::new();
+    let x = g.placeholder("x", gradjit::DType::F64, gradjit::Shape::scalar());
+    let mut y = x;
+    for _ in 0..10_000 {
+        y = (y * 0.5_f64).sin() + y;
+    }
+    let d = g.gradients(&[y], &[x]).unwrap()[0].unwrap();
+    let mut sess = gradjit::Session::new(&g);
+    let xv = ndarray::arr0(0.1f64).into_dyn();
+    let out = sess.run(&[y, d], &[(x, &xv)]).unwrap();
+    // the same chain in plain Rust, with its derivative by the chain rule
+    let (mut v, mut dv) = (0.1f64, 1.0f64);
+    for _ in 0..10_000 {
+        dv *= 0.5 * (0.5 * v).cos() + 1.0;
+        v += (0.5 * v).sin();
+    }
+    assert!((out[0].to_f64_vec()[0] - v).abs() <= 1e-9 * v.abs());
+    assert!((out[1].to_f64_vec()[0] - dv).abs() <= 1e-9 * dv.abs().max(1.0));
 }

@@ -173,30 +173,54 @@ pub fn check_grad_tol<F>(name: &str, inputs: &[Input], tol: Tol, build: F)
 where
     F: for<'g> Fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>,
 {
-    for known_dims in [true, false] {
-        let label = if known_dims {
-            format!("{name} (static shapes)")
-        } else {
-            format!("{name} (dims unknown until run time)")
-        };
-        check_once(&label, inputs, tol, known_dims, &build);
+    for mode in [Static::Shapes, Static::Rank] {
+        check_once(name, inputs, tol, mode, &build);
     }
 }
 
-fn check_once<F>(label: &str, inputs: &[Input], tol: Tol, known_dims: bool, build: &F)
+/// [`check_grad`], also with placeholders of unknown rank (for functions
+/// whose ops accept that: no matmul, no negative axes, no permutations).
+#[track_caller]
+pub fn check_grad_any_rank<F>(name: &str, inputs: &[Input], build: F)
 where
     F: for<'g> Fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>,
 {
+    for mode in [Static::Shapes, Static::Rank, Static::Nothing] {
+        check_once(name, inputs, Tol::default(), mode, &build);
+    }
+}
+
+/// What the placeholders of a check know statically.
+#[derive(Clone, Copy, Debug)]
+enum Static {
+    /// Their full shapes.
+    Shapes,
+    /// Their ranks only.
+    Rank,
+    /// Nothing.
+    Nothing,
+}
+
+fn check_once<F>(name: &str, inputs: &[Input], tol: Tol, mode: Static, build: &F)
+where
+    F: for<'g> Fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>,
+{
+    let label = match mode {
+        Static::Shapes => format!("{name} (static shapes)"),
+        Static::Rank => format!("{name} (dims unknown until run time)"),
+        Static::Nothing => format!("{name} (rank unknown until run time)"),
+    };
+    let label = label.as_str();
     let g = Graph::new();
     let xs: Vec<Tensor<'_>> = inputs
         .iter()
         .enumerate()
         .map(|(i, inp)| {
             let dims = inp.value().shape();
-            let shape = if known_dims {
-                Shape::known(dims)
-            } else {
-                Shape::of_rank(dims.len())
+            let shape = match mode {
+                Static::Shapes => Shape::known(dims),
+                Static::Rank => Shape::of_rank(dims.len()),
+                Static::Nothing => Shape::unknown(),
             };
             g.placeholder(&format!("x{i}"), DType::F64, shape)
         })
