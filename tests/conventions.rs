@@ -8,7 +8,7 @@ mod common;
 
 use common::{arr, assert_grad, grads64, grads_at};
 use gradjit::graph::{BinaryOp, ReduceOp};
-use gradjit::{DType, Graph, Tensor, UnconnectedGradients};
+use gradjit::{DType, Graph, Op, Tensor, UnconnectedGradients};
 
 const NAN: f64 = f64::NAN;
 const INF: f64 = f64::INFINITY;
@@ -390,4 +390,84 @@ fn saturating_functions_have_finite_gradients_in_f32() {
             2e-5,
         );
     }
+}
+
+#[test]
+fn empty_tensors_have_empty_or_zero_gradients() {
+    // y = reduce(a[0,3] * b[3]): no element of b is used, so its gradient is
+    // a sum over nothing: zeros; a's gradient is empty
+    let a = arr(&[0, 3], &[]);
+    let b = arr(&[3], &[1.0, 2.0, 3.0]);
+    for op in gradjit::graph::REDUCE_OPS {
+        for axis in [None, Some(0)] {
+            let g = grads64(&[a.clone(), b.clone()], |_, xs| {
+                let p = xs[0] * xs[1];
+                match axis {
+                    None => p.reduce(op),
+                    Some(ax) => p.reduce_axes(op, &[ax], false),
+                }
+            });
+            let name = format!("{}(a[0,3] * b, {axis:?})", op.name());
+            assert_grad(&format!("{name}, a"), &g[0], &[0, 3], &[], 0.0);
+            assert_grad(&format!("{name}, b"), &g[1], &[3], &[0.0; 3], 0.0);
+        }
+    }
+}
+
+#[test]
+fn full_reduction_with_keepdims_through_add_node() {
+    // Reduce { axes: None, keepdims: true }, which the builder does not offer
+    let x = arr(&[2, 2], &[1.0, 3.0, 3.0, 2.0]);
+    let reduce = |op: ReduceOp| {
+        grads64(std::slice::from_ref(&x), move |g, xs| {
+            let r = Op::Reduce {
+                op,
+                axes: None,
+                keepdims: true,
+            };
+            g.tensor(g.add_node(r, &[xs[0].id()]).unwrap())
+        })
+        .remove(0)
+    };
+    assert_grad(
+        "sum keepdims",
+        &reduce(ReduceOp::Sum),
+        &[2, 2],
+        &[1.0; 4],
+        0.0,
+    );
+    assert_grad(
+        "mean keepdims",
+        &reduce(ReduceOp::Mean),
+        &[2, 2],
+        &[0.25; 4],
+        0.0,
+    );
+    assert_grad(
+        "max keepdims",
+        &reduce(ReduceOp::Max),
+        &[2, 2],
+        &[0.0, 0.5, 0.5, 0.0],
+        0.0,
+    );
+    assert_grad(
+        "min keepdims",
+        &reduce(ReduceOp::Min),
+        &[2, 2],
+        &[1.0, 0.0, 0.0, 0.0],
+        0.0,
+    );
+    // the softmax of [1, 3, 3, 2]
+    let z: f64 = [1.0f64, 3.0, 3.0, 2.0].iter().map(|v| v.exp()).sum();
+    let want: Vec<f64> = [1.0f64, 3.0, 3.0, 2.0]
+        .iter()
+        .map(|v| v.exp() / z)
+        .collect();
+    assert_grad(
+        "logsumexp keepdims",
+        &reduce(ReduceOp::LogSumExp),
+        &[2, 2],
+        &want,
+        1e-15,
+    );
 }
