@@ -210,7 +210,7 @@ impl Graph {
         Tensor { id, graph: self }
     }
 
-    fn own<'g>(&'g self, t: Tensor<'_>) -> Result<NodeId, GraphError> {
+    fn own(&self, t: Tensor<'_>) -> Result<NodeId, GraphError> {
         if std::ptr::eq(self, t.graph) {
             Ok(t.id)
         } else {

@@ -49,10 +49,13 @@ fn unary<T: Element>(op: UnaryOp, x: &ArrayD<T>) -> ArrayD<T> {
     x.mapv(|v| op.eval(v))
 }
 
+/// Two operands viewed at their common broadcast shape, and that shape.
+type Broadcast<'a, T> = (ArrayViewD<'a, T>, ArrayViewD<'a, T>, Vec<usize>);
+
 fn broadcast_views<'a, T>(
     a: &'a ArrayD<T>,
     b: &'a ArrayD<T>,
-) -> Result<(ArrayViewD<'a, T>, ArrayViewD<'a, T>, Vec<usize>), KernelError> {
+) -> Result<Broadcast<'a, T>, KernelError> {
     let out = broadcast_concrete(a.shape(), b.shape()).ok_or_else(|| {
         format!(
             "shapes {:?} and {:?} cannot broadcast together",
