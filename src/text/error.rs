@@ -248,7 +248,7 @@ fn list(f: &mut fmt::Formatter<'_>, items: &[Blocker]) -> fmt::Result {
     const SHOWN: usize = 3;
     for (i, b) in items.iter().take(SHOWN).enumerate() {
         if i > 0 {
-            f.write_str(", ")?;
+            f.write_str("; ")?;
         }
         write!(f, "{b}")?;
     }
