@@ -91,6 +91,8 @@ pub(super) struct Parser<'a> {
     /// Every name bound anywhere in the program, with the line of its first binding.
     bound: HashMap<String, u32>,
     inputs: Vec<(String, NodeId)>,
+    /// The inputs by name.
+    input_ids: HashMap<String, NodeId>,
     depth: usize,
 }
 
@@ -114,6 +116,7 @@ impl<'a> Parser<'a> {
             env: HashMap::new(),
             bound: HashMap::new(),
             inputs: Vec::new(),
+            input_ids: HashMap::new(),
             depth: 0,
         }
     }
@@ -404,8 +407,8 @@ impl<'a> Parser<'a> {
                 },
             ));
         }
-        if let Some((_, id)) = self.inputs.iter().find(|(n, _)| n == name) {
-            return Ok(*id);
+        if let Some(&id) = self.input_ids.get(name) {
+            return Ok(id);
         }
         let dtype = self.opts.dtype;
         let shape = match self.opts.input_shapes.get(name) {
@@ -423,6 +426,7 @@ impl<'a> Parser<'a> {
             .map_err(|e| ParseError::at(at, e.into()))?;
         self.graph.set_origin(id, at);
         self.inputs.push((name.to_string(), id));
+        self.input_ids.insert(name.to_string(), id);
         Ok(id)
     }
 }
