@@ -1,0 +1,372 @@
+//! Function calls: arguments parsed by the function's signature, then the
+//! node built; `grad(y, x)` and `fill(value, [dims])` are here too.
+
+use crate::autodiff::{explain_unconnected, gradients, GradientOptions, Unconnected};
+use crate::graph::{checked_product, normalize_axes, Literal, NodeId, Op, Origin};
+
+use super::error::{Blocker, Expected, NoGradientReason, ParseError, ParseErrorKind};
+use super::lexer::Token;
+use super::parser::Parser;
+use super::syntax::{function, Arg, Func, ALL_AXES};
+
+/// The most elements a `fill(...)` constant may have.
+pub const FILL_LIMIT: usize = 1 << 24;
+
+/// One parsed argument: its value, where it starts, and its source text's byte range.
+struct ArgValue {
+    value: Value,
+    at: Origin,
+    span: (usize, usize),
+}
+
+enum Value {
+    Node(NodeId),
+    /// `None` means all axes.
+    Axes(Option<Vec<i64>>),
+    Ints(Vec<i64>),
+    Sizes(Vec<usize>),
+    Keepdims(bool),
+    Number(f64),
+}
+
+impl Parser<'_> {
+    /// A call of the function `name` written at `at`; the current token is `(`.
+    pub(super) fn call(&mut self, name: String, at: Origin) -> Result<NodeId, ParseError> {
+        let Some(func) = function(&name) else {
+            return Err(ParseError::at(at, ParseErrorKind::UnknownFunction(name)));
+        };
+        let (sig, min) = func.signature();
+        let count_error = |got: usize| {
+            ParseError::at(
+                at,
+                ParseErrorKind::ArgCount {
+                    function: name.clone(),
+                    min,
+                    max: sig.len(),
+                    got,
+                },
+            )
+        };
+        self.enter()?;
+        self.expect(Token::LParen)?;
+        let mut args = Vec::new();
+        if *self.peek() == Token::RParen {
+            self.advance();
+        } else {
+            loop {
+                let Some(&kind) = sig.get(args.len()) else {
+                    if *self.peek() == Token::RParen {
+                        // a trailing comma
+                        return Err(self.unexpected(Expected::Expression));
+                    }
+                    return Err(count_error(args.len() + self.skip_args()));
+                };
+                args.push(self.arg(kind, &name)?);
+                match self.peek() {
+                    Token::Comma => self.advance(),
+                    Token::RParen => {
+                        self.advance();
+                        break;
+                    }
+                    _ => return Err(self.unexpected(Expected::ArgSeparator)),
+                }
+            }
+        }
+        self.leave();
+        if args.len() < min {
+            return Err(count_error(args.len()));
+        }
+        match func {
+            // the signatures guarantee the argument kinds matched below
+            Func::Grad => match (args.first(), args.get(1)) {
+                (Some(y), Some(x)) => self.grad(y, x, at),
+                _ => Err(count_error(args.len())),
+            },
+            Func::Fill => match args.first().zip(args.get(1)) {
+                Some((
+                    ArgValue {
+                        value: Value::Number(v),
+                        ..
+                    },
+                    ArgValue {
+                        value: Value::Sizes(dims),
+                        at: dims_at,
+                        ..
+                    },
+                )) => self.fill(*v, dims, *dims_at, at),
+                _ => Err(count_error(args.len())),
+            },
+            Func::Unary(u) => self.build(Op::Unary(u), &args, at),
+            Func::Binary(b) => self.build(Op::Binary(b), &args, at),
+            Func::Reduce(op) => {
+                let template = Op::Reduce {
+                    op,
+                    axes: None,
+                    keepdims: false,
+                };
+                self.build(template, &args, at)
+            }
+            Func::Op(op) => self.build(op, &args, at),
+        }
+    }
+
+    /// Skips the surplus arguments of a call, returning how many there are.
+    fn skip_args(&mut self) -> usize {
+        let (mut count, mut depth) = (1, 0usize);
+        loop {
+            match self.peek() {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket if depth > 0 => depth -= 1,
+                Token::Comma if depth == 0 => count += 1,
+                Token::RParen | Token::Eof | Token::Newline | Token::Semicolon => return count,
+                _ => {}
+            }
+            self.advance();
+        }
+    }
+
+    fn arg(&mut self, kind: Arg, function: &str) -> Result<ArgValue, ParseError> {
+        let at = self.origin(0);
+        let start = self.tok(0).start;
+        let value = match kind {
+            Arg::Expr => Value::Node(self.expr()?),
+            Arg::Name => Value::Node(self.wrt_name()?),
+            Arg::Axes => match self.peek() {
+                Token::Ident(w) if w == ALL_AXES => {
+                    self.advance();
+                    Value::Axes(None)
+                }
+                Token::LBracket => Value::Axes(Some(self.ints()?.0)),
+                Token::Minus | Token::Number(_) => {
+                    Value::Axes(Some(vec![self.integer(Expected::Axes)?.0]))
+                }
+                _ => return Err(self.unexpected(Expected::Axes)),
+            },
+            Arg::AxisList => match self.peek() {
+                Token::LBracket => Value::Ints(self.ints()?.0),
+                _ => Value::Ints(vec![self.integer(Expected::Axes)?.0]),
+            },
+            Arg::Keepdims => match self.integer(Expected::Keepdims)? {
+                (1, _) => Value::Keepdims(true),
+                (0, _) => Value::Keepdims(false),
+                (v, at) => return Err(ParseError::at(at, ParseErrorKind::BadKeepdims(v))),
+            },
+            Arg::Dims | Arg::Perm => Value::Sizes(self.sizes(function)?),
+            Arg::ReshapeDims => Value::Ints(self.reshape_dims()?),
+            Arg::Number => Value::Number(self.signed_number(Expected::Number)?),
+        };
+        Ok(ArgValue {
+            value,
+            at,
+            span: (start, self.prev_end().max(start)),
+        })
+    }
+
+    /// The `x` of `grad(y, x)`: a plain name.
+    fn wrt_name(&mut self) -> Result<NodeId, ParseError> {
+        let at = self.origin(0);
+        match (&self.tok(0).tok, &self.tok(1).tok) {
+            (Token::Ident(name), Token::Comma | Token::RParen) => {
+                let name = name.clone();
+                self.advance();
+                self.name_value(&name, at)
+            }
+            (found, _) => Err(ParseError::at(
+                at,
+                ParseErrorKind::GradWrtNotName(found.clone()),
+            )),
+        }
+    }
+
+    /// A list of non-negative integers.
+    fn sizes(&mut self, function: &str) -> Result<Vec<usize>, ParseError> {
+        let (ints, origins) = self.ints()?;
+        ints.iter()
+            .zip(origins)
+            .map(|(&v, at)| {
+                usize::try_from(v).map_err(|_| {
+                    ParseError::at(
+                        at,
+                        ParseErrorKind::NegativeEntry {
+                            function: function.to_string(),
+                            value: v,
+                        },
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The dimensions of `reshape`: sizes, one of which may be -1.
+    fn reshape_dims(&mut self) -> Result<Vec<i64>, ParseError> {
+        let (ints, origins) = self.ints()?;
+        let mut wildcard = false;
+        for (&v, at) in ints.iter().zip(origins) {
+            if v < -1 || (v == -1 && wildcard) {
+                return Err(ParseError::at(at, ParseErrorKind::BadReshapeDim(v)));
+            }
+            wildcard |= v == -1;
+        }
+        Ok(ints)
+    }
+
+    /// Builds the node of a call from its parsed arguments: `template` is the
+    /// operation with its parameters (axes, dims, permutation) still to fill in.
+    fn build(&mut self, template: Op, args: &[ArgValue], at: Origin) -> Result<NodeId, ParseError> {
+        let inputs: Vec<NodeId> = args
+            .iter()
+            .filter_map(|a| match a.value {
+                Value::Node(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let param = |i: usize| args.get(i).map(|a| (&a.value, a.at));
+        let op = match template {
+            Op::Reduce { op, .. } => Op::Reduce {
+                op,
+                axes: self.axes(op.name(), &inputs, param(1), 0)?,
+                keepdims: matches!(param(2), Some((Value::Keepdims(true), _))),
+            },
+            Op::Reshape { .. } => Op::Reshape {
+                dims: match param(1) {
+                    Some((Value::Ints(d), _)) => d.clone(),
+                    _ => Vec::new(),
+                },
+            },
+            Op::Transpose { .. } => Op::Transpose {
+                perm: match param(1) {
+                    Some((Value::Sizes(p), _)) => Some(p.clone()),
+                    _ => None,
+                },
+            },
+            Op::BroadcastTo { .. } => Op::BroadcastTo {
+                dims: match param(1) {
+                    Some((Value::Sizes(d), _)) => d.clone(),
+                    _ => Vec::new(),
+                },
+            },
+            Op::ExpandDims { .. } => {
+                let added = match param(1) {
+                    Some((Value::Ints(a), _)) => a.len(),
+                    _ => 0,
+                };
+                let name = template.name();
+                Op::ExpandDims {
+                    axes: self
+                        .axes(name, &inputs, param(1), added)?
+                        .unwrap_or_default(),
+                }
+            }
+            Op::Count { .. } => Op::Count {
+                axes: self.axes(template.name(), &inputs, param(1), 0)?,
+            },
+            other => other,
+        };
+        self.node(op, &inputs, at)
+    }
+
+    /// Normalizes an axis argument against the rank of the first input plus
+    /// `added` (the new axes of `expand_dims`); no argument means all axes.
+    fn axes(
+        &self,
+        op: &'static str,
+        inputs: &[NodeId],
+        arg: Option<(&Value, Origin)>,
+        added: usize,
+    ) -> Result<Option<Vec<usize>>, ParseError> {
+        let raw = match arg {
+            Some((Value::Axes(Some(a)) | Value::Ints(a), at)) => (a, at),
+            _ => return Ok(None),
+        };
+        let rank = inputs
+            .first()
+            .and_then(|&x| self.graph.get(x))
+            .and_then(|n| n.shape.rank())
+            .map(|r| r + added);
+        normalize_axes(op, raw.0, rank)
+            .map(Some)
+            .map_err(|e| ParseError::at(raw.1, e.into()))
+    }
+
+    /// `grad(y, x)`: the symbolic gradient of `sum(y)` with respect to `x`.
+    fn grad(&mut self, y: &ArgValue, x: &ArgValue, at: Origin) -> Result<NodeId, ParseError> {
+        let (Value::Node(yid), Value::Node(xid)) = (&y.value, &x.value) else {
+            return Err(ParseError::at(
+                x.at,
+                ParseErrorKind::GradWrtNotName(Token::Eof),
+            ));
+        };
+        let (yid, xid) = (*yid, *xid);
+        let before = self.graph.len();
+        let result = gradients(self.graph, &[yid], &[xid], &GradientOptions::default());
+        // the gradient's nodes come from this call
+        for i in before..self.graph.len() {
+            if let Ok(i) = u32::try_from(i) {
+                self.graph.set_origin(NodeId(i), at);
+            }
+        }
+        let text = |a: &ArgValue| self.src.get(a.span.0..a.span.1).unwrap_or("").to_string();
+        match result {
+            Ok(g) => match g.first().copied().flatten() {
+                Some(g) => Ok(g),
+                None => Err(ParseError::at(
+                    at,
+                    ParseErrorKind::NoGradient {
+                        y: text(y),
+                        x: text(x),
+                        reason: self.why_unconnected(yid, xid),
+                    },
+                )),
+            },
+            Err(e) => Err(ParseError::at(at, e.into())),
+        }
+    }
+
+    fn why_unconnected(&self, y: NodeId, x: NodeId) -> NoGradientReason {
+        let blockers = |ids: Vec<NodeId>| {
+            ids.into_iter()
+                .filter_map(|id| {
+                    let op = self.graph.get(id)?.op.name();
+                    Some(Blocker {
+                        op,
+                        origin: self.graph.origin(id),
+                    })
+                })
+                .collect()
+        };
+        match explain_unconnected(self.graph, &[y], x, &[]) {
+            Unconnected::Connected | Unconnected::NoPath => NoGradientReason::NoPath,
+            Unconnected::Blocked {
+                no_gradient,
+                stopped,
+            } => NoGradientReason::Blocked {
+                no_gradient: blockers(no_gradient),
+                stopped: blockers(stopped),
+            },
+        }
+    }
+
+    /// `fill(value, [dims])`: a constant of `dims` holding `value` everywhere.
+    fn fill(
+        &mut self,
+        v: f64,
+        dims: &[usize],
+        dims_at: Origin,
+        at: Origin,
+    ) -> Result<NodeId, ParseError> {
+        let too_large = || {
+            ParseError::at(
+                dims_at,
+                ParseErrorKind::ConstantTooLarge {
+                    dims: dims.to_vec(),
+                    limit: FILL_LIMIT,
+                },
+            )
+        };
+        let n = checked_product(dims)
+            .filter(|&n| n <= FILL_LIMIT)
+            .ok_or_else(too_large)?;
+        let lit = Literal::new(dims.to_vec(), vec![v; n]).ok_or_else(too_large)?;
+        Ok(self.constant(lit, at))
+    }
+}

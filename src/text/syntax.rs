@@ -1,0 +1,182 @@
+//! The language's tables, shared by the parser and the printer: which
+//! operators are infix and how tightly they bind, and which functions exist.
+//!
+//! Names come from the operations themselves ([`UnaryOp::name`],
+//! [`BinaryOp::name`], [`ReduceOp::name`], [`Op::name`]), so the language
+//! cannot drift from the graph.
+
+use crate::graph::{BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS};
+
+use super::lexer::Token;
+
+/// How tightly an expression binds, loosest first: an operand whose level is
+/// below what its position needs is printed in parentheses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    /// A whole expression (statement right-hand side, function argument).
+    Top,
+    /// `<` `<=` `>` `>=` `==` `!=`
+    Compare,
+    /// `+` `-`
+    Sum,
+    /// `*` `/` `@`
+    Product,
+    /// unary `-`
+    Unary,
+    /// `**`
+    Power,
+    /// names, numbers, lists, calls, parenthesized expressions
+    Atom,
+}
+
+/// The level and symbol of an infix operation, `None` for the others.
+pub(crate) fn infix(op: &Op) -> Option<(Level, &'static str)> {
+    match op {
+        Op::MatMul => Some((Level::Product, "@")),
+        Op::Binary(b) => {
+            let level = match b {
+                BinaryOp::Add | BinaryOp::Sub => Level::Sum,
+                BinaryOp::Mul | BinaryOp::Div => Level::Product,
+                BinaryOp::Pow => Level::Power,
+                b if b.is_comparison() => Level::Compare,
+                _ => return None,
+            };
+            Some((level, b.symbol()?))
+        }
+        _ => None,
+    }
+}
+
+/// The infix operation a token stands for, with its level.
+pub(crate) fn infix_token(tok: &Token) -> Option<(Level, Op)> {
+    let sym = tok.symbol()?;
+    BINARY_OPS
+        .iter()
+        .map(|&b| Op::Binary(b))
+        .chain([Op::MatMul])
+        .find_map(|op| match infix(&op) {
+            Some((level, s)) if s == sym => Some((level, op)),
+            _ => None,
+        })
+}
+
+/// A function of the language.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Func {
+    /// `exp(x)`, `neg(x)`, ...
+    Unary(UnaryOp),
+    /// `pow(a, b)`, `less(a, b)`, `mul_no_nan(a, b)`, ...
+    Binary(BinaryOp),
+    /// `sum(x)`, `sum(x, axes)`, `sum(x, axes, keepdims)`, ...
+    Reduce(ReduceOp),
+    /// Every other operation, named by [`Op::name`]; parameters (dims,
+    /// axes, permutation) come from the arguments.
+    Op(Op),
+    /// `grad(y, x)`
+    Grad,
+    /// `fill(value, [dims])`: a constant of one value (an extension, so that
+    /// large or empty constants print compactly).
+    Fill,
+}
+
+/// The name of the gradient function.
+pub(crate) const GRAD: &str = "grad";
+/// The name of the constant-filling function.
+pub(crate) const FILL: &str = "fill";
+/// The word for "all axes" in a reduction's axis argument.
+pub(crate) const ALL_AXES: &str = "None";
+
+/// The operations callable by name that are not unary, binary or reductions.
+fn other_ops() -> [Op; 14] {
+    [
+        Op::Where,
+        Op::MatMul,
+        Op::StopGradient,
+        Op::Identity,
+        Op::SumTo,
+        Op::BroadcastLike,
+        Op::ReshapeLike,
+        Op::OnesLike,
+        Op::ZerosLike,
+        Op::Reshape { dims: Vec::new() },
+        Op::Transpose { perm: None },
+        Op::BroadcastTo { dims: Vec::new() },
+        Op::ExpandDims { axes: Vec::new() },
+        Op::Count { axes: None },
+    ]
+}
+
+/// Looks a function up by name.
+pub(crate) fn function(name: &str) -> Option<Func> {
+    if let Some(u) = UnaryOp::from_name(name) {
+        return Some(Func::Unary(u));
+    }
+    if let Some(b) = BinaryOp::from_name(name) {
+        return Some(Func::Binary(b));
+    }
+    if let Some(r) = ReduceOp::from_name(name) {
+        return Some(Func::Reduce(r));
+    }
+    match name {
+        GRAD => return Some(Func::Grad),
+        FILL => return Some(Func::Fill),
+        _ => {}
+    }
+    other_ops()
+        .into_iter()
+        .find(|op| op.name() == name)
+        .map(Func::Op)
+}
+
+/// What one argument of a function is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arg {
+    /// Any expression.
+    Expr,
+    /// A name (the `x` of `grad`).
+    Name,
+    /// An integer, a list of integers, or `None` (all axes).
+    Axes,
+    /// An integer or a list of integers (`expand_dims`).
+    AxisList,
+    /// `1` or `0`.
+    Keepdims,
+    /// A list of sizes (`broadcast_to`, `fill`).
+    Dims,
+    /// A list of sizes, one of which may be -1 (`reshape`).
+    ReshapeDims,
+    /// A list of axes (`transpose`).
+    Perm,
+    /// A number, optionally negative (`fill`).
+    Number,
+}
+
+impl Func {
+    /// The arguments the function takes, and how many of them are required.
+    pub(crate) fn signature(&self) -> (&'static [Arg], usize) {
+        use Arg::*;
+        match self {
+            Func::Unary(_) => (&[Expr], 1),
+            Func::Binary(_) => (&[Expr, Expr], 2),
+            Func::Reduce(_) => (&[Expr, Axes, Keepdims], 1),
+            Func::Grad => (&[Expr, Name], 2),
+            Func::Fill => (&[Number, Dims], 2),
+            Func::Op(op) => match op {
+                Op::Placeholder { .. } | Op::Constant(_) => (&[], 0),
+                Op::Unary(_) | Op::StopGradient | Op::Identity | Op::OnesLike | Op::ZerosLike => {
+                    (&[Expr], 1)
+                }
+                Op::Binary(_) | Op::MatMul | Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => {
+                    (&[Expr, Expr], 2)
+                }
+                Op::Where => (&[Expr, Expr, Expr], 3),
+                Op::Reduce { .. } => (&[Expr, Axes, Keepdims], 1),
+                Op::Reshape { .. } => (&[Expr, ReshapeDims], 2),
+                Op::Transpose { .. } => (&[Expr, Perm], 1),
+                Op::BroadcastTo { .. } => (&[Expr, Dims], 2),
+                Op::ExpandDims { .. } => (&[Expr, AxisList], 2),
+                Op::Count { .. } => (&[Expr, Axes], 1),
+            },
+        }
+    }
+}
