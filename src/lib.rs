@@ -20,9 +20,13 @@
 #![deny(missing_docs)]
 
 pub mod autodiff;
+pub mod dot;
 pub mod exec;
+pub mod fuse;
 pub mod graph;
 pub mod interp;
+pub mod jit;
+pub mod simplify;
 pub mod text;
 pub mod value;
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 
 use crate::graph::{DType, Real};
 
@@ -131,6 +131,37 @@ impl ValueView<'_> {
     }
 }
 
+/// A mutable borrowed tensor of either dtype: where `run_into` writes.
+#[derive(Debug)]
+pub enum ValueViewMut<'a> {
+    /// An `f32` view.
+    F32(ArrayViewMutD<'a, f32>),
+    /// An `f64` view.
+    F64(ArrayViewMutD<'a, f64>),
+}
+
+impl<'a> From<ArrayViewMutD<'a, f32>> for ValueViewMut<'a> {
+    fn from(a: ArrayViewMutD<'a, f32>) -> Self {
+        ValueViewMut::F32(a)
+    }
+}
+
+impl<'a> From<ArrayViewMutD<'a, f64>> for ValueViewMut<'a> {
+    fn from(a: ArrayViewMutD<'a, f64>) -> Self {
+        ValueViewMut::F64(a)
+    }
+}
+
+impl Value {
+    /// A mutable view, for `run_into`.
+    pub fn view_mut(&mut self) -> ValueViewMut<'_> {
+        match self {
+            Value::F32(a) => ValueViewMut::F32(a.view_mut()),
+            Value::F64(a) => ValueViewMut::F64(a.view_mut()),
+        }
+    }
+}
+
 /// Anything that can be fed to a session: arrays, views and values of either dtype.
 pub trait AsFeed {
     /// Borrows the data as a view.
@@ -176,6 +207,10 @@ pub trait Element: Real {
     fn unwrap(v: &Value) -> Option<&ArrayD<Self>>;
     /// The typed view inside a value view, if the dtype matches.
     fn unwrap_view<'a>(v: &ValueView<'a>) -> Option<ArrayViewD<'a, Self>>;
+    /// The typed mutable view inside a mutable value view, if the dtype matches.
+    fn unwrap_view_mut<'s, 'a>(
+        v: &'s mut ValueViewMut<'a>,
+    ) -> Option<&'s mut ArrayViewMutD<'a, Self>>;
     /// Wraps an array as a value.
     fn wrap(a: ArrayD<Self>) -> Value;
     /// Wraps a view as a value view.
@@ -193,6 +228,14 @@ impl Element for f32 {
         match v {
             ValueView::F32(a) => Some(a.clone()),
             ValueView::F64(_) => None,
+        }
+    }
+    fn unwrap_view_mut<'s, 'a>(
+        v: &'s mut ValueViewMut<'a>,
+    ) -> Option<&'s mut ArrayViewMutD<'a, f32>> {
+        match v {
+            ValueViewMut::F32(a) => Some(a),
+            ValueViewMut::F64(_) => None,
         }
     }
     fn wrap(a: ArrayD<f32>) -> Value {
@@ -214,6 +257,14 @@ impl Element for f64 {
         match v {
             ValueView::F64(a) => Some(a.clone()),
             ValueView::F32(_) => None,
+        }
+    }
+    fn unwrap_view_mut<'s, 'a>(
+        v: &'s mut ValueViewMut<'a>,
+    ) -> Option<&'s mut ArrayViewMutD<'a, f64>> {
+        match v {
+            ValueViewMut::F64(a) => Some(a),
+            ValueViewMut::F32(_) => None,
         }
     }
     fn wrap(a: ArrayD<f64>) -> Value {

@@ -1,5 +1,14 @@
-//! Running graphs: the TF1-style [`Session`] that runs fetches with feeds.
+//! Running graphs: compiled [`Executable`]s and the TF1-style [`Session`]
+//! that runs fetches with feeds on any engine.
 
+mod compile;
+mod engine;
+mod executable;
+mod layout;
+mod library;
 mod session;
 
+pub use compile::{compile, CompileOptions, Executable};
+pub use engine::{Engine, UnknownEngine, ENGINES};
+pub use executable::PARALLEL_THRESHOLD;
 pub use session::{ExecError, Session};

@@ -2,6 +2,11 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use super::compile::{compile, CompileOptions, Executable};
+use super::engine::Engine;
+use crate::fuse::Fusion;
 use crate::graph::{Graph, GraphError, NodeId, Op, Tensor};
 use crate::interp::{self, InterpError};
 use crate::value::{AsFeed, Value, ValueView};
@@ -27,6 +32,84 @@ pub enum ExecError {
         /// The node fed.
         what: String,
     },
+    /// Feeds given to an executable, in a different number than its inputs.
+    #[error("the executable takes {expected} feeds, got {got}")]
+    FeedCount {
+        /// Inputs it takes.
+        expected: usize,
+        /// Feeds given.
+        got: usize,
+    },
+    /// A feed of another shape than the executable was compiled for.
+    #[error("feed #{index} has shape {got:?}, but the executable was compiled for {expected:?}")]
+    FeedShapeChanged {
+        /// Which feed.
+        index: usize,
+        /// The compiled shape.
+        expected: Vec<usize>,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+    /// A feed of the wrong dtype.
+    #[error("feed #{index} is {got}, but the executable computes in {expected}")]
+    FeedDTypeAt {
+        /// Which feed.
+        index: usize,
+        /// The executable's dtype.
+        expected: crate::graph::DType,
+        /// The feed's dtype.
+        got: crate::graph::DType,
+    },
+    /// Output arrays given in a different number than the fetches.
+    #[error("the executable has {expected} outputs, got {got} arrays")]
+    OutputCount {
+        /// Outputs it has.
+        expected: usize,
+        /// Arrays given.
+        got: usize,
+    },
+    /// An output array of the wrong shape or dtype.
+    #[error("output #{index} must be an array of shape {expected:?} in the executable's dtype")]
+    OutputShape {
+        /// Which output.
+        index: usize,
+        /// Its shape.
+        expected: Vec<usize>,
+    },
+    /// An output array that is not contiguous in standard layout.
+    #[error("output #{index} must be contiguous in standard (row-major) layout")]
+    OutputLayout {
+        /// Which output.
+        index: usize,
+    },
+    /// Nodes of different dtypes in one compiled graph.
+    #[error(
+        "the JIT compiles graphs of one dtype; this one mixes f32 and f64 (use the interpreter)"
+    )]
+    MixedDTypes,
+    /// A library step failed at run time.
+    #[error("`{op}`: {detail}")]
+    Library {
+        /// The operation.
+        op: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The thread pool could not be created.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+    /// Simplification failed.
+    #[error(transparent)]
+    Simplify(#[from] crate::simplify::SimplifyError),
+    /// Fusion failed.
+    #[error(transparent)]
+    Fuse(#[from] crate::fuse::FuseError),
+    /// Code generation failed.
+    #[error(transparent)]
+    Jit(#[from] crate::jit::JitError),
+    /// A broken invariant of the executor (a bug: please report it).
+    #[error("internal error in the executor: {0}")]
+    Internal(&'static str),
     /// The same placeholder fed twice.
     #[error("input `{name}` is fed twice")]
     FedTwice {
@@ -52,12 +135,71 @@ pub enum ExecError {
 /// ```
 pub struct Session<'g> {
     graph: &'g Graph,
+    engine: Engine,
+    threads: Option<usize>,
+    cache: HashMap<CacheKey, Arc<Executable>>,
 }
 
+/// Executables are cached per fetch list and shape signature of the feeds.
+type CacheKey = (Vec<NodeId>, Vec<(NodeId, Vec<usize>)>);
+
 impl<'g> Session<'g> {
-    /// A session over `graph`.
+    /// A session over `graph` with the reference interpreter.
     pub fn new(graph: &'g Graph) -> Self {
-        Session { graph }
+        Session::with_engine(graph, Engine::Interp)
+    }
+
+    /// A session over `graph` that runs on `engine`.
+    pub fn with_engine(graph: &'g Graph, engine: Engine) -> Self {
+        Session {
+            graph,
+            engine,
+            threads: None,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Sets the thread count of `jit-mt` (default: all cores).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = Some(threads.max(1));
+        self.cache.clear();
+    }
+
+    /// The executable this session would run for `fetches` with feeds of
+    /// these shapes, compiled on first use and cached.
+    pub fn executable(
+        &mut self,
+        fetches: &[NodeId],
+        feed_shapes: &[(NodeId, Vec<usize>)],
+    ) -> Result<Arc<Executable>, ExecError> {
+        let mut shapes = feed_shapes.to_vec();
+        shapes.sort();
+        let key = (fetches.to_vec(), shapes);
+        if let Some(e) = self.cache.get(&key) {
+            return Ok(e.clone());
+        }
+        let opts = CompileOptions {
+            fusion: if self.engine == Engine::JitUnfused {
+                Fusion::Unfused
+            } else {
+                Fusion::Fused
+            },
+            simplify: true,
+            threads: match self.engine {
+                Engine::JitMt => self
+                    .threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+                _ => 1,
+            },
+        };
+        let exe = Arc::new(compile(self.graph, fetches, &key.1, &opts)?);
+        self.cache.insert(key, exe.clone());
+        Ok(exe)
+    }
+
+    /// The engine this session runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// The graph this session runs.
@@ -84,7 +226,28 @@ impl<'g> Session<'g> {
         let views: Vec<(Tensor<'_>, ValueView<'_>)> =
             feeds.iter().map(|(t, v)| (*t, v.as_feed())).collect();
         let feed_map = self.feed_map(&views)?;
-        Ok(interp::evaluate(self.graph, &fetch_ids, &feed_map)?)
+        if self.engine == Engine::Interp {
+            return Ok(interp::evaluate(self.graph, &fetch_ids, &feed_map)?);
+        }
+        let shapes: Vec<(NodeId, Vec<usize>)> = feed_map
+            .iter()
+            .map(|(id, v)| (*id, v.shape().to_vec()))
+            .collect();
+        let exe = self.executable(&fetch_ids, &shapes)?;
+        let mut ordered = Vec::with_capacity(exe.inputs().len());
+        for (name, _) in exe.inputs() {
+            let id = self
+                .graph
+                .placeholder_named(name)
+                .ok_or(ExecError::Internal(
+                    "input of the executable not in the graph",
+                ))?;
+            let v = feed_map
+                .get(&id)
+                .ok_or_else(|| InterpError::Unfed { name: name.clone() })?;
+            ordered.push(v.clone());
+        }
+        exe.run(&ordered)
     }
 
     fn own(&self, t: Tensor<'_>, role: &'static str) -> Result<NodeId, ExecError> {

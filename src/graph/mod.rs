@@ -6,6 +6,7 @@ mod arena;
 mod dtype;
 mod error;
 mod infer;
+pub mod kernel;
 mod literal;
 mod op;
 mod shape;

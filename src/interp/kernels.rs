@@ -15,22 +15,22 @@ pub type KernelError = String;
 ///
 /// Placeholders and constants are not handled here (they have no inputs to
 /// compute from).
-pub fn eval_op<T: Element>(op: &Op, xs: &[&ArrayD<T>]) -> Result<ArrayD<T>, KernelError> {
+pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T>, KernelError> {
     match op {
         Op::Placeholder { .. } | Op::Constant(_) => Err("a leaf has no kernel".into()),
-        Op::Unary(u) => Ok(unary(*u, xs[0])),
-        Op::Binary(b) => binary(*b, xs[0], xs[1]),
-        Op::Where => where_(xs[0], xs[1], xs[2]),
-        Op::Reduce { op, axes, keepdims } => reduce(*op, xs[0], axes.as_deref(), *keepdims),
-        Op::Reshape { dims } => reshape(xs[0], &resolve_reshape(xs[0].shape(), dims)?),
-        Op::Transpose { perm } => transpose(xs[0], perm.as_deref()),
-        Op::BroadcastTo { dims } => broadcast(xs[0], dims),
-        Op::MatMul => matmul(xs[0], xs[1]),
-        Op::StopGradient | Op::Identity => Ok(xs[0].clone()),
-        Op::SumTo => sum_to(xs[0], xs[1].shape()),
-        Op::BroadcastLike => broadcast(xs[0], xs[1].shape()),
-        Op::ReshapeLike => reshape(xs[0], xs[1].shape()),
-        Op::ExpandDims { axes } => expand_dims(xs[0], axes),
+        Op::Unary(u) => Ok(unary(*u, &xs[0])),
+        Op::Binary(b) => binary(*b, &xs[0], &xs[1]),
+        Op::Where => where_(&xs[0], &xs[1], &xs[2]),
+        Op::Reduce { op, axes, keepdims } => reduce(*op, &xs[0], axes.as_deref(), *keepdims),
+        Op::Reshape { dims } => reshape(&xs[0], &resolve_reshape(xs[0].shape(), dims)?),
+        Op::Transpose { perm } => transpose(&xs[0], perm.as_deref()),
+        Op::BroadcastTo { dims } => broadcast(&xs[0], dims),
+        Op::MatMul => matmul(&xs[0], &xs[1]),
+        Op::StopGradient | Op::Identity => Ok(xs[0].to_owned()),
+        Op::SumTo => sum_to(&xs[0], xs[1].shape()),
+        Op::BroadcastLike => broadcast(&xs[0], xs[1].shape()),
+        Op::ReshapeLike => reshape(&xs[0], xs[1].shape()),
+        Op::ExpandDims { axes } => expand_dims(&xs[0], axes),
         Op::OnesLike => Ok(ArrayD::from_elem(xs[0].raw_dim(), T::one())),
         Op::ZerosLike => Ok(ArrayD::from_elem(xs[0].raw_dim(), T::zero())),
         Op::Count { axes } => {
@@ -45,7 +45,7 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[&ArrayD<T>]) -> Result<ArrayD<T>, Kern
     }
 }
 
-fn unary<T: Element>(op: UnaryOp, x: &ArrayD<T>) -> ArrayD<T> {
+fn unary<T: Element>(op: UnaryOp, x: &ArrayViewD<'_, T>) -> ArrayD<T> {
     x.mapv(|v| op.eval(v))
 }
 
@@ -53,8 +53,8 @@ fn unary<T: Element>(op: UnaryOp, x: &ArrayD<T>) -> ArrayD<T> {
 type Broadcast<'a, T> = (ArrayViewD<'a, T>, ArrayViewD<'a, T>, Vec<usize>);
 
 fn broadcast_views<'a, T>(
-    a: &'a ArrayD<T>,
-    b: &'a ArrayD<T>,
+    a: &'a ArrayViewD<'_, T>,
+    b: &'a ArrayViewD<'_, T>,
 ) -> Result<Broadcast<'a, T>, KernelError> {
     let out = broadcast_concrete(a.shape(), b.shape()).ok_or_else(|| {
         format!(
@@ -70,17 +70,17 @@ fn broadcast_views<'a, T>(
 
 fn binary<T: Element>(
     op: BinaryOp,
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
+    a: &ArrayViewD<'_, T>,
+    b: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>, KernelError> {
     let (av, bv, _) = broadcast_views(a, b)?;
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| op.eval(x, y)))
 }
 
 fn where_<T: Element>(
-    c: &ArrayD<T>,
-    a: &ArrayD<T>,
-    b: &ArrayD<T>,
+    c: &ArrayViewD<'_, T>,
+    a: &ArrayViewD<'_, T>,
+    b: &ArrayViewD<'_, T>,
 ) -> Result<ArrayD<T>, KernelError> {
     let ab = broadcast_concrete(a.shape(), b.shape());
     let out = ab
@@ -117,7 +117,7 @@ fn check_axes(axes: Option<&[usize]>, rank: usize) -> Result<(), KernelError> {
 /// [`ReduceOp::eval`].
 pub fn reduce<T: Element>(
     op: ReduceOp,
-    x: &ArrayD<T>,
+    x: &ArrayViewD<'_, T>,
     axes: Option<&[usize]>,
     keepdims: bool,
 ) -> Result<ArrayD<T>, KernelError> {
@@ -174,7 +174,7 @@ pub fn resolve_reshape(from: &[usize], dims: &[i64]) -> Result<Vec<usize>, Kerne
         .collect())
 }
 
-fn reshape<T: Element>(x: &ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
+fn reshape<T: Element>(x: &ArrayViewD<'_, T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
     if checked_product(dims) != Some(x.len()) {
         return Err(format!("cannot reshape {:?} into {dims:?}", x.shape()));
     }
@@ -183,7 +183,10 @@ fn reshape<T: Element>(x: &ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, Kerne
         .map_err(|e| e.to_string())
 }
 
-fn transpose<T: Element>(x: &ArrayD<T>, perm: Option<&[usize]>) -> Result<ArrayD<T>, KernelError> {
+fn transpose<T: Element>(
+    x: &ArrayViewD<'_, T>,
+    perm: Option<&[usize]>,
+) -> Result<ArrayD<T>, KernelError> {
     let perm: Vec<usize> = match perm {
         Some(p) => p.to_vec(),
         None => (0..x.ndim()).rev().collect(),
@@ -202,7 +205,7 @@ fn transpose<T: Element>(x: &ArrayD<T>, perm: Option<&[usize]>) -> Result<ArrayD
         .into_owned())
 }
 
-fn broadcast<T: Element>(x: &ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
+fn broadcast<T: Element>(x: &ArrayViewD<'_, T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
     if !broadcasts_to(x.shape(), dims) {
         return Err(format!("cannot broadcast {:?} to {dims:?}", x.shape()));
     }
@@ -211,7 +214,7 @@ fn broadcast<T: Element>(x: &ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, Ker
         .ok_or_else(|| format!("cannot broadcast {:?} to {dims:?}", x.shape()))
 }
 
-fn sum_to<T: Element>(g: &ArrayD<T>, target: &[usize]) -> Result<ArrayD<T>, KernelError> {
+fn sum_to<T: Element>(g: &ArrayViewD<'_, T>, target: &[usize]) -> Result<ArrayD<T>, KernelError> {
     if !broadcasts_to(target, g.shape()) {
         return Err(format!(
             "cannot sum shape {:?} down to {target:?}",
@@ -223,10 +226,13 @@ fn sum_to<T: Element>(g: &ArrayD<T>, target: &[usize]) -> Result<ArrayD<T>, Kern
         .filter(|&i| i < lead || (target[i - lead] == 1 && g.shape()[i] != 1))
         .collect();
     let summed = reduce(ReduceOp::Sum, g, Some(&axes), true)?;
-    reshape(&summed, target)
+    reshape(&summed.view(), target)
 }
 
-fn expand_dims<T: Element>(x: &ArrayD<T>, axes: &[usize]) -> Result<ArrayD<T>, KernelError> {
+fn expand_dims<T: Element>(
+    x: &ArrayViewD<'_, T>,
+    axes: &[usize],
+) -> Result<ArrayD<T>, KernelError> {
     let out_rank = x.ndim() + axes.len();
     if axes.iter().any(|&a| a >= out_rank) {
         return Err(format!(
@@ -246,7 +252,10 @@ fn expand_dims<T: Element>(x: &ArrayD<T>, axes: &[usize]) -> Result<ArrayD<T>, K
     reshape(x, &dims)
 }
 
-fn matmul<T: Element>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, KernelError> {
+fn matmul<T: Element>(
+    a: &ArrayViewD<'_, T>,
+    b: &ArrayViewD<'_, T>,
+) -> Result<ArrayD<T>, KernelError> {
     let (sa, sb) = (a.shape(), b.shape());
     if sa.len() < 2 || sb.len() < 2 {
         return Err(format!(

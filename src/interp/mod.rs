@@ -6,12 +6,12 @@ mod kernels;
 
 use std::collections::HashMap;
 
-use ndarray::ArrayD;
+use ndarray::ArrayViewD;
 
 use crate::graph::{DType, Graph, Node, NodeId, Op, Shape};
 use crate::value::{Element, Value, ValueView};
 
-pub use kernels::{reduce, resolve_reshape};
+pub use kernels::{eval_op, reduce, resolve_reshape};
 
 /// Why a graph could not be evaluated.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -179,9 +179,13 @@ fn compute(
 }
 
 fn typed<T: Element>(op: &Op, inputs: &[&Value]) -> Result<Value, String> {
-    let arrays: Vec<&ArrayD<T>> = inputs
+    let arrays: Vec<ArrayViewD<'_, T>> = inputs
         .iter()
-        .map(|v| T::unwrap(v).ok_or_else(|| "input of another dtype".to_string()))
+        .map(|v| {
+            T::unwrap(v)
+                .map(|a| a.view())
+                .ok_or_else(|| "input of another dtype".to_string())
+        })
         .collect::<Result<_, _>>()?;
     Ok(T::wrap(kernels::eval_op(op, &arrays)?))
 }

@@ -1,0 +1,378 @@
+//! `compile`: from a graph, its fetches and its feeds' shapes to an
+//! [`Executable`] — specialize shapes, simplify, fuse, generate code, plan
+//! buffers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ndarray::{ArrayViewD, ArrayViewMutD};
+
+use super::executable::Typed;
+use super::layout::{plan_homes, Homes, Loc};
+use super::ExecError;
+use crate::fuse::{plan, Fusion, KernelStep, Plan, Step};
+use crate::graph::{DType, Graph, NodeId, Op, Shape};
+use crate::jit::{self, KernelFn};
+use crate::simplify::{extract, PassStats, Pipeline};
+use crate::value::{Element, Value, ValueView, ValueViewMut};
+
+/// How to compile.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Fused kernels, or one per operation.
+    pub fusion: Fusion,
+    /// Run the simplification pipeline first.
+    pub simplify: bool,
+    /// Threads for large kernels (1: the calling thread only).
+    pub threads: usize,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            fusion: Fusion::Fused,
+            simplify: true,
+            threads: 1,
+        }
+    }
+}
+
+enum TypedExec {
+    F32(Typed<f32>),
+    F64(Typed<f64>),
+}
+
+/// A graph compiled for fixed input shapes: call it many times.
+///
+/// It owns its JIT module (freed on drop), its plan and its buffer layout;
+/// a call compiles nothing and allocates nothing beyond its outputs
+/// (nothing at all through [`Executable::run_into`]). It is `Send + Sync`:
+/// concurrent calls each take their own workspace.
+pub struct Executable {
+    inputs: Vec<(String, Vec<usize>)>,
+    outputs: Vec<Vec<usize>>,
+    dtype: DType,
+    kernels: Vec<KernelStep>,
+    library_steps: usize,
+    stats: Vec<PassStats>,
+    typed: TypedExec,
+}
+
+/// Shared thread pools, one per thread count, created once per process.
+fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, ExecError> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut pools = pools
+        .lock()
+        .map_err(|_| ExecError::Internal("thread pool lock"))?;
+    if let Some(p) = pools.get(&threads) {
+        return Ok(Some(p.clone()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| ExecError::Threads(e.to_string()))?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, pool.clone());
+    Ok(Some(pool))
+}
+
+/// Compiles the nodes `fetches` of `graph` for inputs of the given shapes.
+///
+/// `feeds` gives the concrete shape of each placeholder that will be fed;
+/// every placeholder the fetches need must be among them.
+pub fn compile(
+    graph: &Graph,
+    fetches: &[NodeId],
+    feeds: &[(NodeId, Vec<usize>)],
+    opts: &CompileOptions,
+) -> Result<Executable, ExecError> {
+    graph.check()?;
+    let mut shapes = HashMap::new();
+    for (id, dims) in feeds {
+        match graph.get(*id).map(|n| n.op) {
+            Some(Op::Placeholder { name }) => {
+                shapes.insert(name, Shape::known(dims));
+            }
+            _ => {
+                return Err(ExecError::NotAPlaceholder {
+                    what: graph.describe(*id),
+                })
+            }
+        }
+    }
+    let (g, roots) = extract(graph, fetches, &shapes)?;
+    let (g, roots, stats) = if opts.simplify {
+        let s = Pipeline::standard().run(&g, &roots)?;
+        (s.graph, s.roots, s.stats)
+    } else {
+        (g, roots, Vec::new())
+    };
+    let nodes = g.nodes().to_vec();
+    // the placeholders the simplified graph still reads, in feed order
+    let mut needed = vec![false; nodes.len()];
+    for r in &roots {
+        needed[r.index()] = true;
+    }
+    for i in (0..nodes.len()).rev() {
+        if needed[i] {
+            for inp in &nodes[i].inputs {
+                needed[inp.index()] = true;
+            }
+        }
+    }
+    let mut inputs: Vec<(NodeId, String, Vec<usize>)> = Vec::new();
+    let mut dtype = None;
+    for (i, n) in nodes.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
+        if *dtype.get_or_insert(n.dtype) != n.dtype {
+            return Err(ExecError::MixedDTypes);
+        }
+        if let Op::Placeholder { name } = &n.op {
+            let dims = match shapes.get(name).and_then(Shape::concrete) {
+                Some(d) => d,
+                None => return Err(crate::interp::InterpError::Unfed { name: name.clone() }.into()),
+            };
+            inputs.push((NodeId(i as u32), name.clone(), dims));
+        }
+    }
+    let dtype = dtype.unwrap_or(DType::F32);
+    let plan = plan(&g, &roots, opts.fusion)?;
+    // one compiled function per distinct kernel body
+    let mut specs: Vec<&crate::graph::kernel::KernelSpec> = Vec::new();
+    let mut code_of = Vec::new();
+    for k in plan.kernels() {
+        let code = match specs.iter().position(|s| s.same_code(&k.spec)) {
+            Some(c) => c,
+            None => {
+                specs.push(&k.spec);
+                specs.len() - 1
+            }
+        };
+        code_of.push(code);
+    }
+    let compiled = jit::compile(&specs)?;
+    let input_ids: Vec<NodeId> = inputs.iter().map(|(id, _, _)| *id).collect();
+    let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|(_, _, d)| d.clone()).collect();
+    let output_shapes: Vec<Vec<usize>> = roots
+        .iter()
+        .map(|r| nodes[r.index()].shape.concrete().unwrap_or_default())
+        .collect();
+    let pool = thread_pool(opts.threads)?;
+    fn checked<T>(h: Homes<T>) -> Result<Homes<T>, ExecError> {
+        let bad = |l: &Loc| matches!(l, Loc::Const(usize::MAX));
+        let calls_ok = h.calls.iter().all(|c| match c {
+            super::layout::Call::Kernel {
+                inputs,
+                outputs,
+                reductions,
+                ..
+            } => !inputs.iter().chain(outputs).any(bad) && !reductions.iter().any(|r| bad(&r.loc)),
+            super::layout::Call::Library { inputs, output, .. } => {
+                !inputs.iter().any(|i| bad(&i.loc)) && !bad(output)
+            }
+        });
+        if calls_ok && !h.copies.iter().any(|(_, l)| bad(l)) {
+            Ok(h)
+        } else {
+            Err(ExecError::Internal("a value has no home"))
+        }
+    }
+    let typed = match dtype {
+        DType::F32 => TypedExec::F32(Typed::new(
+            checked(plan_homes::<f32>(&nodes, &plan, &input_ids, &code_of))?,
+            input_shapes,
+            output_shapes.clone(),
+            compiled,
+            pool,
+        )),
+        DType::F64 => TypedExec::F64(Typed::new(
+            checked(plan_homes::<f64>(&nodes, &plan, &input_ids, &code_of))?,
+            input_shapes,
+            output_shapes.clone(),
+            compiled,
+            pool,
+        )),
+    };
+    let Plan { steps, .. } = plan;
+    let library_steps = steps
+        .iter()
+        .filter(|s| matches!(s, Step::Library(_)))
+        .count();
+    let kernels = steps
+        .into_iter()
+        .filter_map(|s| match s {
+            Step::Kernel(k) => Some(k),
+            Step::Library(_) => None,
+        })
+        .collect();
+    Ok(Executable {
+        inputs: inputs.into_iter().map(|(_, n, d)| (n, d)).collect(),
+        outputs: output_shapes,
+        dtype,
+        kernels,
+        library_steps,
+        stats,
+        typed,
+    })
+}
+
+impl Executable {
+    /// The inputs to feed, in order: each placeholder's name and shape.
+    pub fn inputs(&self) -> &[(String, Vec<usize>)] {
+        &self.inputs
+    }
+
+    /// The shapes of the outputs, one per fetch.
+    pub fn output_shapes(&self) -> &[Vec<usize>] {
+        &self.outputs
+    }
+
+    /// The element type of every value.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The fused kernels, in execution order.
+    pub fn kernels(&self) -> &[KernelStep] {
+        &self.kernels
+    }
+
+    /// The number of steps that run outside native kernels (library routines).
+    pub fn library_steps(&self) -> usize {
+        self.library_steps
+    }
+
+    /// What the simplification pipeline did.
+    pub fn simplify_stats(&self) -> &[PassStats] {
+        &self.stats
+    }
+
+    /// The native entry point of the `i`-th kernel of [`Executable::kernels`].
+    ///
+    /// Calling it is `unsafe` (see [`KernelFn`] for the ABI); the safe way is
+    /// [`Executable::run`], which checks every buffer first.
+    pub fn kernel_fn(&self, i: usize) -> Option<KernelFn> {
+        let code = match &self.typed {
+            TypedExec::F32(t) => kernel_code(&t.homes, i),
+            TypedExec::F64(t) => kernel_code(&t.homes, i),
+        }?;
+        match &self.typed {
+            TypedExec::F32(t) => t.kernels.get(code),
+            TypedExec::F64(t) => t.kernels.get(code),
+        }
+    }
+
+    /// Runs with feeds in the order of [`Executable::inputs`]; returns one
+    /// value per fetch.
+    pub fn run(&self, feeds: &[ValueView<'_>]) -> Result<Vec<Value>, ExecError> {
+        match &self.typed {
+            TypedExec::F32(t) => run_alloc::<f32>(t, feeds, &self.outputs),
+            TypedExec::F64(t) => run_alloc::<f64>(t, feeds, &self.outputs),
+        }
+    }
+
+    /// Runs with feeds in the order of [`Executable::inputs`], writing each
+    /// fetch into the caller's array (standard layout, exactly its shape):
+    /// a training loop that reuses its arrays allocates nothing per call.
+    pub fn run_into(
+        &self,
+        feeds: &[ValueView<'_>],
+        outputs: &mut [ValueViewMut<'_>],
+    ) -> Result<(), ExecError> {
+        match &self.typed {
+            TypedExec::F32(t) => run_into_typed::<f32>(t, feeds, outputs, &self.outputs),
+            TypedExec::F64(t) => run_into_typed::<f64>(t, feeds, outputs, &self.outputs),
+        }
+    }
+}
+
+fn kernel_code<T>(homes: &Homes<T>, i: usize) -> Option<usize> {
+    homes
+        .calls
+        .iter()
+        .filter_map(|c| match c {
+            super::layout::Call::Kernel { code, .. } => Some(*code),
+            super::layout::Call::Library { .. } => None,
+        })
+        .nth(i)
+}
+
+fn typed_feeds<'a, T: Element>(
+    feeds: &[ValueView<'a>],
+) -> Result<Vec<ArrayViewD<'a, T>>, ExecError> {
+    feeds
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            T::unwrap_view(f).ok_or(ExecError::FeedDTypeAt {
+                index: k,
+                expected: T::DTYPE,
+                got: f.dtype(),
+            })
+        })
+        .collect()
+}
+
+fn run_alloc<T: Element>(
+    t: &Typed<T>,
+    feeds: &[ValueView<'_>],
+    shapes: &[Vec<usize>],
+) -> Result<Vec<Value>, ExecError> {
+    let views = typed_feeds::<T>(feeds)?;
+    let mut bufs: Vec<Vec<T>> = shapes
+        .iter()
+        .map(|s| vec![T::zero(); s.iter().product()])
+        .collect();
+    {
+        let mut outs: Vec<&mut [T]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+        t.run(&views, &mut outs)?;
+    }
+    bufs.into_iter()
+        .zip(shapes)
+        .map(|(b, s)| {
+            ndarray::ArrayD::from_shape_vec(s.clone(), b)
+                .map(T::wrap)
+                .map_err(|_| ExecError::Internal("output shape"))
+        })
+        .collect()
+}
+
+fn run_into_typed<T: Element>(
+    t: &Typed<T>,
+    feeds: &[ValueView<'_>],
+    outputs: &mut [ValueViewMut<'_>],
+    shapes: &[Vec<usize>],
+) -> Result<(), ExecError> {
+    let views = typed_feeds::<T>(feeds)?;
+    if outputs.len() != shapes.len() {
+        return Err(ExecError::OutputCount {
+            expected: shapes.len(),
+            got: outputs.len(),
+        });
+    }
+    let mut outs: Vec<&mut [T]> = Vec::with_capacity(outputs.len());
+    for (j, (o, s)) in outputs.iter_mut().zip(shapes).enumerate() {
+        let arr: &mut ArrayViewMutD<'_, T> =
+            T::unwrap_view_mut(o).ok_or(ExecError::OutputShape {
+                index: j,
+                expected: s.clone(),
+            })?;
+        if arr.shape() != s.as_slice() {
+            return Err(ExecError::OutputShape {
+                index: j,
+                expected: s.clone(),
+            });
+        }
+        let slice = arr
+            .as_slice_mut()
+            .ok_or(ExecError::OutputLayout { index: j })?;
+        outs.push(slice);
+    }
+    t.run(&views, &mut outs)
+}

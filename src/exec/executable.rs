@@ -1,0 +1,666 @@
+//! `Executable`: a graph compiled for fixed input shapes — its plan, its
+//! native kernels and its buffer layout — called many times.
+
+use std::sync::Mutex;
+
+use ndarray::{ArrayViewD, IxDyn};
+
+use super::layout::{Call, Homes, LibInput, Loc, RedCall};
+use super::ExecError;
+use crate::fuse::Layout;
+use crate::fuse::ReduceClass;
+use crate::jit::{CompiledKernels, KernelFn};
+use crate::value::Element;
+
+/// Reusable per-call memory: temporaries and staging for non-contiguous feeds.
+struct Workspace<T> {
+    temps: Vec<Vec<T>>,
+    staging: Vec<Vec<T>>,
+    feeds: Vec<Buf>,
+    scratch: Scratch,
+    partials: Vec<Vec<T>>,
+}
+
+/// The typed core of an executable.
+pub(crate) struct Typed<T> {
+    pub homes: Homes<T>,
+    pub input_shapes: Vec<Vec<usize>>,
+    pub output_shapes: Vec<Vec<usize>>,
+    pub kernels: CompiledKernels,
+    pool: Mutex<Vec<Workspace<T>>>,
+    threads: Option<std::sync::Arc<rayon::ThreadPool>>,
+}
+
+/// Below this many elements a kernel runs on one thread: splitting costs
+/// more than it gains.
+pub const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// A buffer's address and length, for one call.
+#[derive(Clone, Copy)]
+struct Buf {
+    addr: usize,
+    len: usize,
+}
+
+/// The furthest element (exclusive) a kernel touches from an operand's base.
+fn extent(layout: &Layout, outer_strides: &[isize], inner_stride: isize) -> Option<usize> {
+    if layout.is_empty() {
+        return Some(0);
+    }
+    let mut max = 0isize;
+    for (d, s) in layout.outer_dims.iter().zip(outer_strides) {
+        if *s < 0 {
+            return None;
+        }
+        max = max.checked_add(s.checked_mul(*d as isize - 1)?)?;
+    }
+    let row = if inner_stride == 0 {
+        1
+    } else {
+        layout.inner as isize
+    };
+    usize::try_from(max.checked_add(row)?).ok()
+}
+
+impl<T: Element> Typed<T> {
+    pub(crate) fn new(
+        homes: Homes<T>,
+        input_shapes: Vec<Vec<usize>>,
+        output_shapes: Vec<Vec<usize>>,
+        kernels: CompiledKernels,
+        threads: Option<std::sync::Arc<rayon::ThreadPool>>,
+    ) -> Self {
+        Typed {
+            homes,
+            input_shapes,
+            output_shapes,
+            kernels,
+            pool: Mutex::new(Vec::new()),
+            threads,
+        }
+    }
+
+    fn workspace(&self) -> Workspace<T> {
+        let reused = self.pool.lock().ok().and_then(|mut p| p.pop());
+        reused.unwrap_or_else(|| Workspace {
+            temps: self
+                .homes
+                .temps
+                .iter()
+                .map(|&n| vec![T::zero(); n])
+                .collect(),
+            staging: vec![Vec::new(); self.input_shapes.len()],
+            feeds: Vec::new(),
+            scratch: Scratch::default(),
+            partials: Vec::new(),
+        })
+    }
+
+    fn give_back(&self, ws: Workspace<T>) {
+        if let Ok(mut p) = self.pool.lock() {
+            p.push(ws);
+        }
+    }
+
+    /// Runs the plan: feeds in, results written into `outs`.
+    pub(crate) fn run(
+        &self,
+        feeds: &[ArrayViewD<'_, T>],
+        outs: &mut [&mut [T]],
+    ) -> Result<(), ExecError> {
+        if feeds.len() != self.input_shapes.len() {
+            return Err(ExecError::FeedCount {
+                expected: self.input_shapes.len(),
+                got: feeds.len(),
+            });
+        }
+        for (k, (f, s)) in feeds.iter().zip(&self.input_shapes).enumerate() {
+            if f.shape() != s.as_slice() {
+                return Err(ExecError::FeedShapeChanged {
+                    index: k,
+                    expected: s.clone(),
+                    got: f.shape().to_vec(),
+                });
+            }
+        }
+        if outs.len() != self.output_shapes.len() {
+            return Err(ExecError::OutputCount {
+                expected: self.output_shapes.len(),
+                got: outs.len(),
+            });
+        }
+        for (j, (o, s)) in outs.iter().zip(&self.output_shapes).enumerate() {
+            if o.len() != s.iter().product::<usize>() {
+                return Err(ExecError::OutputShape {
+                    index: j,
+                    expected: s.clone(),
+                });
+            }
+        }
+        let mut ws = self.workspace();
+        // contiguous feeds are read in place; others are copied once
+        let mut feed_bufs = std::mem::take(&mut ws.feeds);
+        feed_bufs.clear();
+        for (k, f) in feeds.iter().enumerate() {
+            let buf = match f.as_slice() {
+                Some(s) => Buf {
+                    addr: s.as_ptr() as usize,
+                    len: s.len(),
+                },
+                None => {
+                    let st = &mut ws.staging[k];
+                    st.clear();
+                    st.extend(f.iter().copied());
+                    Buf {
+                        addr: st.as_ptr() as usize,
+                        len: st.len(),
+                    }
+                }
+            };
+            feed_bufs.push(buf);
+        }
+        let result = self.steps(&feed_bufs, feeds, outs, &mut ws);
+        ws.feeds = feed_bufs;
+        self.give_back(ws);
+        result
+    }
+
+    fn buf(&self, loc: Loc, feeds: &[Buf], outs: &[&mut [T]], temps: &[Vec<T>]) -> Buf {
+        let of = |s: &[T]| Buf {
+            addr: s.as_ptr() as usize,
+            len: s.len(),
+        };
+        match loc {
+            Loc::Input(k) => feeds[k],
+            Loc::Output(j) => of(outs[j]),
+            Loc::Temp(t) => of(&temps[t]),
+            Loc::Const(c) => of(&self.homes.consts[c]),
+        }
+    }
+
+    /// A copy of the first `n` elements of a value's buffer (temporaries may
+    /// be longer than the value they hold).
+    fn read<'a>(
+        &'a self,
+        loc: Loc,
+        n: usize,
+        feeds: &'a [ArrayViewD<'_, T>],
+        staging: &'a [Vec<T>],
+        outs: &'a [&mut [T]],
+        temps: &'a [Vec<T>],
+    ) -> Vec<T> {
+        let all: &[T] = match loc {
+            Loc::Input(k) => feeds[k].as_slice().unwrap_or(&staging[k]),
+            Loc::Output(j) => outs[j],
+            Loc::Temp(t) => &temps[t],
+            Loc::Const(c) => &self.homes.consts[c],
+        };
+        all[..n.min(all.len())].to_vec()
+    }
+
+    /// Runs one library step into `dst`, reading its inputs in place.
+    #[allow(clippy::too_many_arguments)]
+    fn library<'d>(
+        &self,
+        op: &crate::graph::Op,
+        inputs: &[LibInput],
+        feeds: &[ArrayViewD<'_, T>],
+        staging: &[Vec<T>],
+        outs: &[&mut [T]],
+        temps: &[Vec<T>],
+        dst: &'d mut [T],
+        shape: &[usize],
+    ) -> Result<&'d mut [T], ExecError> {
+        let mut views = Vec::with_capacity(inputs.len());
+        for i in inputs {
+            let n: usize = i.shape.iter().product();
+            let all: &[T] = match i.loc {
+                Loc::Input(k) => feeds[k].as_slice().unwrap_or(&staging[k]),
+                Loc::Output(j) => outs[j],
+                Loc::Temp(t) => &temps[t],
+                Loc::Const(c) => &self.homes.consts[c],
+            };
+            let data = all
+                .get(..n)
+                .ok_or(ExecError::Internal("library operand size"))?;
+            let v = ArrayViewD::from_shape(IxDyn(&i.shape), data)
+                .map_err(|_| ExecError::Internal("library operand shape"))?;
+            views.push(match &i.perm {
+                Some(p) => v.permuted_axes(IxDyn(p)),
+                None => v,
+            });
+        }
+        super::library::run(op, &views, &mut *dst, shape)?;
+        Ok(dst)
+    }
+
+    fn steps(
+        &self,
+        feed_bufs: &[Buf],
+        feeds: &[ArrayViewD<'_, T>],
+        outs: &mut [&mut [T]],
+        ws: &mut Workspace<T>,
+    ) -> Result<(), ExecError> {
+        for call in &self.homes.calls {
+            match call {
+                Call::Kernel {
+                    code,
+                    inputs,
+                    outputs,
+                    reductions,
+                    layout,
+                } => {
+                    let f = self
+                        .kernels
+                        .get(*code)
+                        .ok_or(ExecError::Internal("missing kernel"))?;
+                    let mut sc = std::mem::take(&mut ws.scratch);
+                    sc.ins.clear();
+                    sc.ins.extend(
+                        inputs
+                            .iter()
+                            .map(|l| self.buf(*l, feed_bufs, outs, &ws.temps)),
+                    );
+                    sc.outs.clear();
+                    sc.outs.extend(
+                        outputs
+                            .iter()
+                            .map(|l| self.buf(*l, feed_bufs, outs, &ws.temps)),
+                    );
+                    sc.reds.clear();
+                    sc.reds.extend(
+                        reductions
+                            .iter()
+                            .map(|r| self.buf(r.loc, feed_bufs, outs, &ws.temps)),
+                    );
+                    // accumulated (or never reached) results start at the identity
+                    for r in reductions {
+                        if r.class == ReduceClass::PerColumn || layout.is_empty() {
+                            let v = T::from_f64(r.identity);
+                            dest(r.loc, outs, &mut ws.temps)?.fill(v);
+                        }
+                    }
+                    let mut partials = std::mem::take(&mut ws.partials);
+                    let r = self.launch(f, layout, reductions, &mut sc, &mut partials);
+                    ws.scratch = sc;
+                    r?;
+                    for (j, r) in reductions.iter().enumerate() {
+                        let d = dest(r.loc, outs, &mut ws.temps)?;
+                        if r.class == ReduceClass::All && !layout.is_empty() {
+                            let total = r.op.eval(partials[j].iter().copied());
+                            let first = d.first_mut().ok_or(ExecError::Internal("empty result"))?;
+                            *first = total;
+                        }
+                        if let Some(scale) = r.scale {
+                            let k = T::from_f64(scale);
+                            d.iter_mut().for_each(|v| *v = *v * k);
+                        }
+                    }
+                    ws.partials = partials;
+                }
+                Call::Library {
+                    op,
+                    inputs,
+                    output,
+                    shape,
+                } => {
+                    // the destination is taken out of its home while the
+                    // inputs are borrowed in place (it is never one of them)
+                    let n: usize = shape.iter().product();
+                    match *output {
+                        Loc::Output(j) => {
+                            let dst = std::mem::take(&mut outs[j]);
+                            let r = self.library(
+                                op,
+                                inputs,
+                                feeds,
+                                &ws.staging,
+                                outs,
+                                &ws.temps,
+                                dst,
+                                shape,
+                            );
+                            outs[j] = r?;
+                        }
+                        Loc::Temp(t) => {
+                            let mut buf = std::mem::take(&mut ws.temps[t]);
+                            let r = match buf.get_mut(..n) {
+                                Some(dst) => self
+                                    .library(
+                                        op,
+                                        inputs,
+                                        feeds,
+                                        &ws.staging,
+                                        outs,
+                                        &ws.temps,
+                                        dst,
+                                        shape,
+                                    )
+                                    .map(|_| ()),
+                                None => Err(ExecError::Internal("temp too short")),
+                            };
+                            ws.temps[t] = buf;
+                            r?;
+                        }
+                        _ => return Err(ExecError::Internal("library output home")),
+                    }
+                }
+            }
+        }
+        for &(j, loc) in &self.homes.copies {
+            let n = outs.get(j).map_or(0, |o| o.len());
+            let src = self.read(loc, n, feeds, &ws.staging, outs, &ws.temps);
+            let dst = outs.get_mut(j).ok_or(ExecError::Internal("copy target"))?;
+            if dst.len() != src.len() {
+                return Err(ExecError::Internal("copy size"));
+            }
+            dst.copy_from_slice(&src);
+        }
+        Ok(())
+    }
+}
+
+/// The buffer a computed value is written to: an output or a temporary.
+fn dest<'a, T>(
+    loc: Loc,
+    outs: &'a mut [&mut [T]],
+    temps: &'a mut [Vec<T>],
+) -> Result<&'a mut [T], ExecError> {
+    match loc {
+        Loc::Output(j) => outs
+            .get_mut(j)
+            .map(|s| &mut **s)
+            .ok_or(ExecError::Internal("output index")),
+        Loc::Temp(t) => temps
+            .get_mut(t)
+            .map(Vec::as_mut_slice)
+            .ok_or(ExecError::Internal("temp index")),
+        _ => Err(ExecError::Internal(
+            "a result written to an input or constant",
+        )),
+    }
+}
+
+/// Per-call scratch for kernel launches, reused so calls do not allocate.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    ins: Vec<Buf>,
+    outs: Vec<Buf>,
+    reds: Vec<Buf>,
+    base: Vec<usize>,
+    row_step: Vec<isize>,
+    col_step: Vec<isize>,
+    strides: Vec<isize>,
+    ptrs: Vec<usize>,
+    index: Vec<usize>,
+}
+
+/// Whole-tensor reductions over one long row are cut into rows of this many
+/// elements, whose partial results are combined in row order: the summation
+/// order is fixed, whatever the thread count.
+pub const REDUCE_BLOCK: usize = 1 << 12;
+
+impl<T: Element> Typed<T> {
+    /// Calls a kernel over its whole iteration space after checking that
+    /// every operand's buffer covers every element the loops touch (the one
+    /// door through which native code is entered), then finishes its
+    /// reductions.
+    fn launch(
+        &self,
+        f: KernelFn,
+        layout: &Layout,
+        reds: &[RedCall],
+        sc: &mut Scratch,
+        partials: &mut Vec<Vec<T>>,
+    ) -> Result<(), ExecError> {
+        let n_in = layout.input_strides.len();
+        if sc.ins.len() != n_in
+            || layout.input_inner.len() != n_in
+            || sc.reds.len() != reds.len()
+            || layout.reduce_strides.len() != reds.len()
+        {
+            return Err(ExecError::Internal("kernel operand count"));
+        }
+        for (k, b) in sc.ins.iter().enumerate() {
+            let need = extent(layout, &layout.input_strides[k], layout.input_inner[k])
+                .ok_or(ExecError::Internal("kernel input extent"))?;
+            if need > b.len {
+                return Err(ExecError::Internal("kernel input too short"));
+            }
+        }
+        let need = extent(layout, &layout.output_strides, 1)
+            .ok_or(ExecError::Internal("kernel output extent"))?;
+        if sc.outs.iter().any(|b| need > b.len) {
+            return Err(ExecError::Internal("kernel output too short"));
+        }
+        for (j, (r, b)) in reds.iter().zip(&sc.reds).enumerate() {
+            let need = match r.class {
+                ReduceClass::All => 1,
+                ReduceClass::PerRow => extent(layout, &layout.reduce_strides[j], 0)
+                    .ok_or(ExecError::Internal("reduction extent"))?,
+                ReduceClass::PerColumn => extent(layout, &layout.reduce_strides[j], 1)
+                    .ok_or(ExecError::Internal("reduction extent"))?,
+            };
+            if need > b.len {
+                return Err(ExecError::Internal("reduction output too short"));
+            }
+        }
+        if !layout.is_empty() {
+            self.launch_rows(f, layout, reds, sc, partials);
+        }
+        Ok(())
+    }
+
+    /// Runs the kernel over every slab of the leading outer dimensions,
+    /// re-blocking a single long row when it feeds whole-tensor reductions.
+    fn launch_rows(
+        &self,
+        f: KernelFn,
+        layout: &Layout,
+        reds: &[RedCall],
+        sc: &mut Scratch,
+        partials: &mut Vec<Vec<T>>,
+    ) {
+        let any_all = reds.iter().any(|r| r.class == ReduceClass::All);
+        let reblock = layout.outer_dims.is_empty() && any_all && layout.inner > REDUCE_BLOCK;
+        let (lead, rows, inner): (&[usize], usize, usize) = if reblock {
+            (&[], layout.inner / REDUCE_BLOCK, REDUCE_BLOCK)
+        } else {
+            match layout.outer_dims.split_last() {
+                Some((last, lead)) => (lead, *last, layout.inner),
+                None => (&[], 1, layout.inner),
+            }
+        };
+        let slabs: usize = lead.iter().product();
+        let rem = if reblock {
+            layout.inner % REDUCE_BLOCK
+        } else {
+            0
+        };
+        let kernel_rows = slabs * rows + usize::from(rem > 0);
+        if partials.len() < reds.len() {
+            partials.resize(reds.len(), Vec::new());
+        }
+        for (j, r) in reds.iter().enumerate() {
+            if r.class == ReduceClass::All {
+                partials[j].clear();
+                partials[j].resize(kernel_rows, T::from_f64(r.identity));
+            }
+        }
+        // per operand: base address, step per row and per column (elements)
+        let (n_in, n_out) = (sc.ins.len(), sc.outs.len());
+        sc.base.clear();
+        sc.row_step.clear();
+        sc.col_step.clear();
+        sc.strides.clear();
+        for (k, b) in sc.ins.iter().enumerate() {
+            let contiguous = layout.input_inner[k] != 0;
+            let row = if reblock {
+                if contiguous {
+                    REDUCE_BLOCK as isize
+                } else {
+                    0
+                }
+            } else {
+                layout.input_strides[k].last().copied().unwrap_or(0)
+            };
+            sc.base.push(b.addr);
+            sc.row_step.push(row);
+            sc.col_step.push(isize::from(contiguous));
+            sc.strides.push(row);
+        }
+        for b in &sc.outs {
+            sc.base.push(b.addr);
+            sc.row_step.push(inner as isize);
+            sc.col_step.push(1);
+        }
+        for (j, r) in reds.iter().enumerate() {
+            let (addr, row, col) = match r.class {
+                ReduceClass::All => (partials[j].as_ptr() as usize, 1, 0),
+                ReduceClass::PerRow => (sc.reds[j].addr, 1, 0),
+                ReduceClass::PerColumn => (sc.reds[j].addr, 0, 1),
+            };
+            sc.base.push(addr);
+            sc.row_step.push(row);
+            sc.col_step.push(col);
+        }
+        // row chunks may run in parallel unless columns accumulate
+        let pool = self
+            .threads
+            .as_deref()
+            .filter(|_| !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
+        let may_split_columns = reds.is_empty();
+        let size = std::mem::size_of::<T>() as isize;
+        sc.index.clear();
+        sc.index.resize(lead.len(), 0);
+        let mut ptrs = std::mem::take(&mut sc.ptrs);
+        for slab_no in 0..slabs {
+            // this slab's element offset for each operand
+            let dot = |s: &[isize]| -> isize {
+                sc.index
+                    .iter()
+                    .zip(s)
+                    .map(|(&i, &st)| i as isize * st)
+                    .sum()
+            };
+            ptrs.clear();
+            for (k, &b) in sc.base.iter().enumerate() {
+                let off = if k < n_in {
+                    dot(&layout.input_strides[k])
+                } else if k < n_in + n_out {
+                    dot(&layout.output_strides)
+                } else {
+                    let j = k - n_in - n_out;
+                    match reds[j].class {
+                        ReduceClass::All => (slab_no * rows) as isize,
+                        _ => dot(&layout.reduce_strides[j]),
+                    }
+                };
+                ptrs.push((b as isize + off * size) as usize);
+            }
+            run_slab(f, &ptrs, sc, rows, inner, pool, may_split_columns, size);
+            for d in (0..lead.len()).rev() {
+                sc.index[d] += 1;
+                if sc.index[d] < lead[d] {
+                    break;
+                }
+                sc.index[d] = 0;
+            }
+        }
+        if rem > 0 {
+            // the last, shorter row of a re-blocked reduction
+            let start = (rows * REDUCE_BLOCK) as isize;
+            ptrs.clear();
+            for (k, &b) in sc.base.iter().enumerate() {
+                let off = if k < n_in + n_out {
+                    start * sc.col_step[k]
+                } else {
+                    rows as isize * sc.row_step[k]
+                };
+                ptrs.push((b as isize + off * size) as usize);
+            }
+            run_slab(f, &ptrs, sc, 1, rem, None, false, size);
+        }
+        sc.ptrs = ptrs;
+    }
+}
+
+/// Calls the kernel on one slab of `rows × inner` (split across the pool
+/// when large) with the operands at `ptrs`.
+#[allow(clippy::too_many_arguments)]
+fn run_slab(
+    f: KernelFn,
+    ptrs: &[usize],
+    sc: &Scratch,
+    rows: usize,
+    inner: usize,
+    pool: Option<&rayon::ThreadPool>,
+    may_split_columns: bool,
+    size: isize,
+) {
+    let parallel = pool.filter(|p| {
+        let t = p.current_num_threads();
+        t > 1
+            && rows * inner >= PARALLEL_THRESHOLD
+            && (rows >= t || (rows == 1 && may_split_columns))
+    });
+    let Some(p) = parallel else {
+        // SAFETY: `Typed::launch` checked that every operand's buffer covers
+        // the whole iteration space; `ptrs` are offsets within it.
+        unsafe {
+            f(
+                ptrs.as_ptr() as *const *mut u8,
+                sc.strides.as_ptr(),
+                rows,
+                inner,
+            )
+        };
+        return;
+    };
+    let t = p.current_num_threads();
+    // (first row, rows, first column, columns) per chunk
+    let chunks: Vec<(usize, usize, usize, usize)> = if rows >= t {
+        split(rows, t).map(|(r0, n)| (r0, n, 0, inner)).collect()
+    } else {
+        split(inner, t).map(|(c0, n)| (0, 1, c0, n)).collect()
+    };
+    let jobs: Vec<Vec<usize>> = chunks
+        .iter()
+        .map(|&(r0, _, c0, _)| {
+            ptrs.iter()
+                .enumerate()
+                .map(|(k, &b)| {
+                    let off = r0 as isize * sc.row_step[k] + c0 as isize * sc.col_step[k];
+                    (b as isize + off * size) as usize
+                })
+                .collect()
+        })
+        .collect();
+    let strides = &sc.strides;
+    p.scope(|s| {
+        for (ptrs, &(_, n_rows, _, n_cols)) in jobs.iter().zip(&chunks) {
+            s.spawn(move |_| {
+                // SAFETY: as above; the chunks write disjoint rows (or
+                // columns) of the outputs and the kernel only reads inputs.
+                unsafe {
+                    f(
+                        ptrs.as_ptr() as *const *mut u8,
+                        strides.as_ptr(),
+                        n_rows,
+                        n_cols,
+                    )
+                };
+            });
+        }
+    });
+}
+
+/// Splits `n` into `parts` nearly equal (start, len) ranges.
+fn split(n: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
+    let base = n / parts;
+    let extra = n % parts;
+    (0..parts).map(move |i| {
+        let start = i * base + i.min(extra);
+        (start, base + usize::from(i < extra))
+    })
+}

@@ -1,0 +1,115 @@
+//! Library steps: what is not fused into a native kernel. Matrix products
+//! go to a real GEMM (`matrixmultiply`, through `ndarray`) writing straight
+//! into the destination, with transposed operands read as strided views;
+//! everything else uses the interpreter's routine.
+
+use ndarray::{ArrayViewD, ArrayViewMut2, Axis, Ix2, IxDyn};
+
+use super::ExecError;
+use crate::graph::{broadcast_concrete, Op};
+use crate::interp::eval_op;
+use crate::value::Element;
+
+/// Computes `op` of `inputs` into `dst` (row-major, of `shape`).
+pub fn run<T: Element>(
+    op: &Op,
+    inputs: &[ArrayViewD<'_, T>],
+    dst: &mut [T],
+    shape: &[usize],
+) -> Result<(), ExecError> {
+    if let (Op::MatMul, [a, b]) = (op, inputs) {
+        return matmul_into(a, b, dst, shape);
+    }
+    let r = eval_op(op, inputs).map_err(|detail| ExecError::Library {
+        op: op.name(),
+        detail,
+    })?;
+    if r.shape() != shape || r.len() != dst.len() {
+        return Err(ExecError::Internal("library result shape"));
+    }
+    for (d, v) in dst.iter_mut().zip(r.iter()) {
+        *d = *v;
+    }
+    Ok(())
+}
+
+/// `a @ b` over the last two axes, batch axes broadcast, into `dst`.
+fn matmul_into<T: Element>(
+    a: &ArrayViewD<'_, T>,
+    b: &ArrayViewD<'_, T>,
+    dst: &mut [T],
+    shape: &[usize],
+) -> Result<(), ExecError> {
+    let bad = |detail: &str| ExecError::Library {
+        op: "matmul",
+        detail: detail.to_string(),
+    };
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa.len() < 2 || sb.len() < 2 {
+        return Err(bad("operands must be at least 2-D"));
+    }
+    let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
+    let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
+    if k != k2 {
+        return Err(bad("inner dimensions do not match"));
+    }
+    let batch = broadcast_concrete(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
+        .ok_or_else(|| bad("batch axes cannot broadcast"))?;
+    let mut full_a = batch.clone();
+    full_a.extend([m, k]);
+    let mut full_b = batch.clone();
+    full_b.extend([k, n]);
+    let mut full_c = batch.clone();
+    full_c.extend([m, n]);
+    if full_c != shape || dst.len() != full_c.iter().product::<usize>() {
+        return Err(ExecError::Internal("matmul result shape"));
+    }
+    let av = a
+        .broadcast(IxDyn(&full_a))
+        .ok_or_else(|| bad("broadcast"))?;
+    let bv = b
+        .broadcast(IxDyn(&full_b))
+        .ok_or_else(|| bad("broadcast"))?;
+    let nb: usize = batch.iter().product();
+    let per = m * n;
+    for i in 0..nb {
+        // the i-th matrix of each operand, through any strides
+        let mut ai = av.view();
+        let mut bi = bv.view();
+        let mut rest = i;
+        for (d, &size) in batch.iter().enumerate().rev() {
+            let idx = rest % size;
+            rest /= size;
+            ai.collapse_axis(Axis(d), idx);
+            bi.collapse_axis(Axis(d), idx);
+        }
+        let ai = ai
+            .index_axis_move_all_leading(batch.len())
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| ExecError::Internal("matmul operand rank"))?;
+        let bi = bi
+            .index_axis_move_all_leading(batch.len())
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| ExecError::Internal("matmul operand rank"))?;
+        let chunk = &mut dst[i * per..(i + 1) * per];
+        let mut c = ArrayViewMut2::from_shape((m, n), chunk)
+            .map_err(|_| ExecError::Internal("matmul result"))?;
+        ndarray::linalg::general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut c);
+    }
+    Ok(())
+}
+
+/// Drops `count` leading axes that were collapsed to length 1.
+trait DropLeading<'a, T> {
+    fn index_axis_move_all_leading(self, count: usize) -> ArrayViewD<'a, T>;
+}
+
+impl<'a, T> DropLeading<'a, T> for ArrayViewD<'a, T> {
+    fn index_axis_move_all_leading(self, count: usize) -> ArrayViewD<'a, T> {
+        let mut v = self;
+        for _ in 0..count {
+            v = v.index_axis_move(Axis(0), 0);
+        }
+        v
+    }
+}

@@ -1,0 +1,301 @@
+//! One kernel as one Cranelift function: a loop over rows, and in each row
+//! an unrolled vector loop, a single-vector loop and a scalar tail.
+//!
+//! The function's ABI (see [`super::KernelFn`]):
+//!
+//! ```text
+//! extern "C" fn(ptrs: *const *mut u8, strides: *const isize, rows: usize, inner: usize)
+//! ```
+//!
+//! `ptrs` holds the inputs', the outputs' and the reductions' base
+//! pointers; `strides` the
+//! inputs' row strides in elements. Row `r` of input `k` starts at
+//! `ptrs[k] + r * strides[k]` elements; outputs are contiguous rows of
+//! `inner` elements.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{F32, F64};
+use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+
+use super::math::MathImports;
+use super::ops;
+use crate::graph::kernel::{reduce_identity, InnerAccess, KInst, KernelSpec, ReduceKind};
+use crate::graph::{BinaryOp, DType, ReduceOp};
+
+/// Vector iterations per unrolled step.
+const UNROLL: i64 = 2;
+
+/// Fills in the signature of a kernel function.
+pub fn signature(func: &mut Function, ptr: Type) {
+    for _ in 0..4 {
+        func.signature.params.push(AbiParam::new(ptr));
+    }
+}
+
+/// Per-row state: where each input's row starts (or its splatted value),
+/// where outputs and column reductions go, and the row accumulators.
+struct Row {
+    in_ptr: Vec<Value>,
+    splat: Vec<Option<Value>>,
+    out_ptr: Vec<Value>,
+    red_ptr: Vec<Value>,
+}
+
+/// Accumulators of one per-row reduction: `UNROLL` vectors and a scalar.
+struct Acc {
+    vec: Vec<Variable>,
+    scalar: Variable,
+}
+
+/// Combines an accumulator with a value by the reduction's operation.
+fn combine(b: &mut FunctionBuilder, m: &MathImports, op: ReduceOp, acc: Value, v: Value) -> Value {
+    match op {
+        ReduceOp::Max => ops::binary(b, m, BinaryOp::Maximum, acc, v),
+        ReduceOp::Min => ops::binary(b, m, BinaryOp::Minimum, acc, v),
+        // sums (means are sums the caller scales)
+        _ => b.ins().fadd(acc, v),
+    }
+}
+
+/// Emits the body once for values at byte offset `off` of each row, with
+/// values of type `ty` (a lane type or a vector type).
+#[allow(clippy::too_many_arguments)]
+fn emit_body(
+    b: &mut FunctionBuilder,
+    m: &MathImports,
+    spec: &KernelSpec,
+    row: &Row,
+    off: Value,
+    ty: Type,
+    accs: &[Option<Acc>],
+    unroll: usize,
+) {
+    let flags = MemFlagsData::new().with_notrap();
+    let mut vals: Vec<Value> = Vec::with_capacity(spec.body.len());
+    for inst in &spec.body {
+        let v = match *inst {
+            KInst::Input(k) => match row.splat[k] {
+                Some(s) if ty.is_vector() => b.ins().splat(ty, s),
+                Some(s) => s,
+                None => {
+                    let addr = b.ins().iadd(row.in_ptr[k], off);
+                    b.ins().load(ty, flags, addr, 0)
+                }
+            },
+            KInst::Const(c) => ops::constant(b, ty, c),
+            KInst::Unary(u, a) => ops::unary(b, m, u, vals[a.index()]),
+            KInst::Binary(op, x, y) => ops::binary(b, m, op, vals[x.index()], vals[y.index()]),
+            KInst::Select(c, x, y) => {
+                ops::select(b, vals[c.index()], vals[x.index()], vals[y.index()])
+            }
+        };
+        vals.push(v);
+    }
+    for (j, out) in spec.outputs.iter().enumerate() {
+        let addr = b.ins().iadd(row.out_ptr[j], off);
+        b.ins().store(flags, vals[out.index()], addr, 0);
+    }
+    for (j, red) in spec.reductions.iter().enumerate() {
+        let v = vals[red.value.index()];
+        match (red.kind, &accs[j]) {
+            (ReduceKind::PerColumn, _) => {
+                let addr = b.ins().iadd(row.red_ptr[j], off);
+                let old = b.ins().load(ty, flags, addr, 0);
+                let new = combine(b, m, red.op, old, v);
+                b.ins().store(flags, new, addr, 0);
+            }
+            (ReduceKind::PerRow, Some(acc)) => {
+                let var = if ty.is_vector() {
+                    acc.vec[unroll]
+                } else {
+                    acc.scalar
+                };
+                let old = b.use_var(var);
+                let new = combine(b, m, red.op, old, v);
+                b.def_var(var, new);
+            }
+            (ReduceKind::PerRow, None) => {}
+        }
+    }
+}
+
+/// Builds the IR of `spec` into `func` (whose signature must be set).
+pub fn build(
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+    spec: &KernelSpec,
+    m: &MathImports,
+    ptr: Type,
+    config: TargetFrontendConfig,
+) {
+    let lane = match spec.dtype {
+        DType::F32 => F32,
+        DType::F64 => F64,
+    };
+    let vty = ops::vector_of(lane);
+    let lanes = i64::from(vty.lane_count());
+    let size = i64::from(lane.bytes());
+    let n_in = spec.inputs.len();
+    let n_out = spec.outputs.len();
+    let n_red = spec.reductions.len();
+
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    let row_head = b.create_block();
+    let row_body = b.create_block();
+    let vec_head = b.create_block();
+    let vec_body = b.create_block();
+    let one_head = b.create_block();
+    let one_body = b.create_block();
+    let tail_head = b.create_block();
+    let tail_body = b.create_block();
+    let row_next = b.create_block();
+    let exit = b.create_block();
+
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let (ptrs, strides, rows, inner) = (params[0], params[1], params[2], params[3]);
+    let flags = MemFlagsData::new().with_notrap();
+    let mut bases = Vec::with_capacity(n_in + n_out);
+    for k in 0..(n_in + n_out + n_red) {
+        bases.push(
+            b.ins()
+                .load(ptr, flags, ptrs, (k as i32) * ptr.bytes() as i32),
+        );
+    }
+    let mut in_row_bytes = Vec::with_capacity(n_in);
+    for k in 0..n_in {
+        let s = b
+            .ins()
+            .load(ptr, flags, strides, (k as i32) * ptr.bytes() as i32);
+        in_row_bytes.push(b.ins().imul_imm_s(s, size));
+    }
+    let out_row_bytes = b.ins().imul_imm_s(inner, size);
+    // an empty row reads nothing, not even a splatted value
+    let zero = b.ins().iconst(ptr, 0);
+    let empty = b.ins().icmp_imm_s(IntCC::Equal, inner, 0);
+    b.ins().brif(empty, exit, &[], row_head, &[zero.into()]);
+
+    // for r in 0..rows
+    b.switch_to_block(row_head);
+    let r = b.append_block_param(row_head, ptr);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, r, rows);
+    b.ins().brif(more, row_body, &[], exit, &[]);
+
+    b.switch_to_block(row_body);
+    let mut row = Row {
+        in_ptr: Vec::with_capacity(n_in),
+        splat: Vec::with_capacity(n_in),
+        out_ptr: Vec::with_capacity(n_out),
+        red_ptr: Vec::with_capacity(n_red),
+    };
+    for k in 0..n_in {
+        let off = b.ins().imul(r, in_row_bytes[k]);
+        let p = b.ins().iadd(bases[k], off);
+        row.in_ptr.push(p);
+        row.splat.push(match spec.inputs[k] {
+            InnerAccess::Splat => Some(b.ins().load(lane, flags, p, 0)),
+            InnerAccess::Contiguous => None,
+        });
+    }
+    let out_off = b.ins().imul(r, out_row_bytes);
+    for j in 0..n_out {
+        row.out_ptr.push(b.ins().iadd(bases[n_in + j], out_off));
+    }
+    // per-row results go to ptr[r]; per-column ones accumulate at ptr[c]
+    let r_off = b.ins().imul_imm_s(r, size);
+    let mut accs: Vec<Option<Acc>> = Vec::with_capacity(n_red);
+    for (j, red) in spec.reductions.iter().enumerate() {
+        let base = bases[n_in + n_out + j];
+        match red.kind {
+            ReduceKind::PerColumn => {
+                row.red_ptr.push(base);
+                accs.push(None);
+            }
+            ReduceKind::PerRow => {
+                row.red_ptr.push(b.ins().iadd(base, r_off));
+                let id = reduce_identity(red.op).unwrap_or(0.0);
+                let mut vec = Vec::new();
+                for _ in 0..UNROLL {
+                    let var = b.declare_var(vty);
+                    let init = ops::constant(&mut b, vty, id);
+                    b.def_var(var, init);
+                    vec.push(var);
+                }
+                let scalar = b.declare_var(lane);
+                let init = ops::constant(&mut b, lane, id);
+                b.def_var(scalar, init);
+                accs.push(Some(Acc { vec, scalar }));
+            }
+        }
+    }
+    let zero = b.ins().iconst(ptr, 0);
+    b.ins().jump(vec_head, &[zero.into()]);
+
+    // unrolled vector loop: while i + lanes*UNROLL <= inner
+    b.switch_to_block(vec_head);
+    let i = b.append_block_param(vec_head, ptr);
+    let end = b.ins().iadd_imm_s(i, lanes * UNROLL);
+    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, inner);
+    b.ins().brif(fits, vec_body, &[], one_head, &[i.into()]);
+    b.switch_to_block(vec_body);
+    for u in 0..UNROLL {
+        let off = b.ins().iadd_imm_s(i, lanes * u);
+        let off = b.ins().imul_imm_s(off, size);
+        emit_body(&mut b, m, spec, &row, off, vty, &accs, u as usize);
+    }
+    let next = b.ins().iadd_imm_s(i, lanes * UNROLL);
+    b.ins().jump(vec_head, &[next.into()]);
+
+    // single vectors: while i + lanes <= inner
+    b.switch_to_block(one_head);
+    let i = b.append_block_param(one_head, ptr);
+    let end = b.ins().iadd_imm_s(i, lanes);
+    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, inner);
+    b.ins().brif(fits, one_body, &[], tail_head, &[i.into()]);
+    b.switch_to_block(one_body);
+    let off = b.ins().imul_imm_s(i, size);
+    emit_body(&mut b, m, spec, &row, off, vty, &accs, 0);
+    let next = b.ins().iadd_imm_s(i, lanes);
+    b.ins().jump(one_head, &[next.into()]);
+
+    // scalar tail: while i < inner
+    b.switch_to_block(tail_head);
+    let i = b.append_block_param(tail_head, ptr);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, inner);
+    b.ins().brif(more, tail_body, &[], row_next, &[]);
+    b.switch_to_block(tail_body);
+    let off = b.ins().imul_imm_s(i, size);
+    emit_body(&mut b, m, spec, &row, off, lane, &accs, 0);
+    let next = b.ins().iadd_imm_s(i, 1);
+    b.ins().jump(tail_head, &[next.into()]);
+
+    b.switch_to_block(row_next);
+    // combine each row accumulator in a fixed order and store it
+    for (j, red) in spec.reductions.iter().enumerate() {
+        let Some(acc) = &accs[j] else { continue };
+        let mut v = b.use_var(acc.vec[0]);
+        for var in &acc.vec[1..] {
+            let w = b.use_var(*var);
+            v = combine(&mut b, m, red.op, v, w);
+        }
+        let mut total = b.ins().extractlane(v, 0);
+        for l in 1..lanes {
+            let x = b.ins().extractlane(v, l as u8);
+            total = combine(&mut b, m, red.op, total, x);
+        }
+        let tail = b.use_var(acc.scalar);
+        total = combine(&mut b, m, red.op, total, tail);
+        b.ins().store(flags, total, row.red_ptr[j], 0);
+    }
+    let r_next = b.ins().iadd_imm_s(r, 1);
+    b.ins().jump(row_head, &[r_next.into()]);
+
+    b.switch_to_block(exit);
+    b.ins().return_(&[]);
+    b.seal_all_blocks();
+    b.finalize(config);
+}

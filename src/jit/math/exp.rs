@@ -1,0 +1,146 @@
+//! `exp`, `expm1` and `sigmoid`.
+//!
+//! Cephes-style: `n = round(x / ln 2)`, `r = x - n ln 2` with `ln 2` split in
+//! two constants (Cody–Waite) so that `n * hi` is exact, `e^r` by a
+//! polynomial on `|r| <= ln(2)/2`, then scaling by `2^n`.  The general `exp`
+//! scales in two steps so gradual underflow is rounded once and correctly.
+
+use super::emit::Em;
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::Value;
+
+/// `log2(e)`.
+pub(crate) const LOG2E: f64 = std::f64::consts::LOG2_E;
+
+/// Cephes `expf` split of `ln 2`: `0.693359375` has 9 significant bits.
+const LN2_HI_32: f64 = 0.693359375;
+const LN2_LO_32: f64 = -2.121_944_4e-4;
+/// `ln 2` rounded to 42 significant bits (`n * hi` exact for `|n| < 2^11`)
+/// and the rest (see `tools/consts.py`).
+pub(crate) const LN2_HI_64: f64 = 0.693_147_180_559_890_3;
+pub(crate) const LN2_LO_64: f64 = 5.497_923_018_708_371e-14;
+
+/// Cephes `expf` coefficients: `e^r ~ 1 + r + r^2 * P(r)`, `P` ascending.
+const EXPF_P: [f64; 6] = [
+    5.000_000_120_1e-1,
+    1.666_666_545_9e-1,
+    4.166_579_589_4e-2,
+    8.333_451_907_3e-3,
+    1.398_199_950_7e-3,
+    1.987_569_150_0e-4,
+];
+
+/// Taylor coefficients `1/k!` for `k = 2..=14` (f64 `expm1` core).  On
+/// `|r| <= 0.347` the first omitted term is below `2^-61` relative.
+const EXP_P64: [f64; 13] = [
+    1.0 / 2.0,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+    1.0 / 40320.0,
+    1.0 / 362880.0,
+    1.0 / 3628800.0,
+    1.0 / 39916800.0,
+    1.0 / 479001600.0,
+    1.0 / 6227020800.0,
+    1.0 / 87178291200.0,
+];
+
+/// Clamp bounds for `exp`: below `lo` the result is `+0`, above `hi` it is `+inf`.
+fn exp_bounds(e: &Em) -> (f64, f64) {
+    if e.is_f32() {
+        (-104.0, 89.0)
+    } else {
+        (-746.0, 710.0)
+    }
+}
+
+/// `x - n ln 2` with a two-constant Cody–Waite split.
+pub(crate) fn reduce_ln2(e: &mut Em, x: Value, nf: Value) -> Value {
+    let (hi, lo) = if e.is_f32() {
+        (LN2_HI_32, LN2_LO_32)
+    } else {
+        (LN2_HI_64, LN2_LO_64)
+    };
+    let r = e.mlac(nf, -hi, x);
+    e.mlac(nf, -lo, r)
+}
+
+/// `e^r - 1` for `|r| <= ln(2)/2 (+ a little)`, with relative accuracy
+/// near zero (`r + r^2 * P(r)`).  `-0` gives `+0`.
+pub(crate) fn expm1_poly(e: &mut Em, r: Value) -> Value {
+    let z = e.mul(r, r);
+    let p = if e.is_f32() {
+        e.poly(r, &EXPF_P)
+    } else {
+        e.poly(r, &EXP_P64)
+    };
+    e.mla(p, z, r)
+}
+
+/// `e^x` for `x` already clamped to the `exp` bounds (NaN allowed).
+pub(crate) fn exp_clamped(e: &mut Em, x: Value) -> Value {
+    let (nf, ni) = e.round_mul(x, LOG2E);
+    let r = reduce_ln2(e, x, nf);
+    let p = expm1_poly(e, r);
+    let p = e.addc(p, 1.0);
+    e.ldexp2(p, nf, ni)
+}
+
+/// `e^x` for `x` known to lie in `[-(bias-2) ln 2, (bias-1) ln 2]` (no
+/// underflow or overflow): a single scaling step.
+pub(crate) fn exp_in_range(e: &mut Em, x: Value) -> Value {
+    let (nf, ni) = e.round_mul(x, LOG2E);
+    let r = reduce_ln2(e, x, nf);
+    let p = expm1_poly(e, r);
+    let p = e.addc(p, 1.0);
+    let s = e.pow2i(ni);
+    e.mul(p, s)
+}
+
+/// `exp(x)`: overflow to `+inf`, gradual underflow, `exp(-inf) = 0`, NaN kept.
+pub(crate) fn exp(e: &mut Em, x: Value) -> Value {
+    let (lo, hi) = exp_bounds(e);
+    let xc = e.clamp(x, lo, hi);
+    exp_clamped(e, xc)
+}
+
+/// `expm1(x) = e^x - 1`, accurate near zero, keeps the sign of zero.
+///
+/// With `t = 2^(n-1)`: `e^x - 1 = 2 * (t * expm1(r) + (t - 1/2))`; the final
+/// doubling is exact, so the large-`x` case overflows exactly like `exp`.
+pub(crate) fn expm1(e: &mut Em, x: Value) -> Value {
+    // Below -30 (f32) / -50 (f64) the result rounds to -1.
+    let (lo, hi) = if e.is_f32() {
+        (-30.0, 89.0)
+    } else {
+        (-50.0, 710.0)
+    };
+    let xc = e.clamp(x, lo, hi);
+    let (nf, ni) = e.round_mul(xc, LOG2E);
+    let r = reduce_ln2(e, xc, nf);
+    let em = expm1_poly(e, r);
+    let n1 = e.iaddc(ni, -1);
+    let t = e.pow2i(n1);
+    let tm = e.addc(t, -0.5);
+    let v = e.mla(t, em, tm);
+    let v = e.add(v, v);
+    // expm1 has the sign of x; this also turns the +0 from -0 into -0.
+    let s = e.sign_of(x);
+    e.bor(v, s)
+}
+
+/// `sigmoid(x) = 1 / (1 + e^-x)`, computed as `e^x / (1 + e^x)` for negative
+/// `x` so that it underflows gradually instead of to 0 at `x ~ -88`.
+pub(crate) fn sigmoid(e: &mut Em, x: Value) -> Value {
+    let a = e.abs(x);
+    let na = e.neg(a);
+    let ex = exp(e, na);
+    let neg = e.cmpc(FloatCC::LessThan, x, 0.0);
+    let one = e.c(1.0);
+    let num = e.sel(neg, ex, one);
+    let den = e.addc(ex, 1.0);
+    e.div(num, den)
+}

@@ -1,0 +1,193 @@
+//! The JIT module of one executable: compile kernels, hand out their entry
+//! points, free the code when dropped.
+
+use std::sync::OnceLock;
+
+use cranelift_codegen::ir::UserFuncName;
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+
+use super::lower;
+use super::math::{EmitConfig, MathImports};
+use crate::graph::kernel::KernelSpec;
+
+/// A compiled kernel's entry point.
+///
+/// `ptrs` holds one base pointer per input, then one per output; `strides`
+/// one row stride (in elements) per input; the kernel computes `rows` rows
+/// of `inner` elements. Input `k`'s row `r` starts `r * strides[k]` elements
+/// after `ptrs[k]` and is read contiguously (or its first element is
+/// splatted, per the kernel's [`crate::graph::kernel::InnerAccess`]);
+/// output rows are contiguous.
+///
+/// # Safety
+/// Every pointer must be valid for every element the loops touch; the safe
+/// wrapper in `exec` checks all lengths before calling.
+pub type KernelFn =
+    unsafe extern "C" fn(ptrs: *const *mut u8, strides: *const isize, rows: usize, inner: usize);
+
+/// Why code generation failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum JitError {
+    /// The host is not supported by Cranelift.
+    #[error("this machine is not supported by the JIT: {0}")]
+    Host(String),
+    /// A kernel description is inconsistent.
+    #[error("invalid kernel: {0}")]
+    Kernel(String),
+    /// Cranelift rejected the code.
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+}
+
+/// The host ISA with all its features, made once per process (~60 µs).
+fn isa() -> Result<OwnedTargetIsa, JitError> {
+    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    ISA.get_or_init(|| {
+        let mut flags = settings::builder();
+        let set = |f: &mut settings::Builder, k: &str, v: &str| {
+            f.set(k, v).map_err(|e| format!("{k}={v}: {e}"))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "is_pic", "false")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        // the verifier costs 50-80% of compile time: debug builds only
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        let builder = cranelift_native::builder().map_err(|e| e.to_string())?;
+        builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(JitError::Host)
+}
+
+/// Compiled kernels and the JIT module that owns their code.
+pub struct CompiledKernels {
+    module: Option<JITModule>,
+    fns: Vec<KernelFn>,
+}
+
+// SAFETY: after `finalize_definitions` the code pages are immutable and the
+// module is never touched again except in `drop`, which has exclusive access;
+// the function pointers are plain code addresses, callable from any thread.
+unsafe impl Send for CompiledKernels {}
+// SAFETY: as above: shared access only reads the immutable function pointers.
+unsafe impl Sync for CompiledKernels {}
+
+impl CompiledKernels {
+    /// The entry point of kernel `i` (in the order given to [`compile`]).
+    pub fn get(&self, i: usize) -> Option<KernelFn> {
+        self.fns.get(i).copied()
+    }
+
+    /// The number of kernels.
+    pub fn len(&self) -> usize {
+        self.fns.len()
+    }
+
+    /// True when there are no kernels.
+    pub fn is_empty(&self) -> bool {
+        self.fns.is_empty()
+    }
+}
+
+impl Drop for CompiledKernels {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the function pointers die with `self`; nothing can call
+            // into the module's code after this point.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+fn new_module() -> Result<(JITModule, EmitConfig), JitError> {
+    let isa = isa()?;
+    let cfg = EmitConfig::from_isa(&*isa);
+    let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
+    MathImports::register_symbols(&mut jb);
+    Ok((JITModule::new(jb), cfg))
+}
+
+fn build_into(
+    module: &mut JITModule,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+    spec: &KernelSpec,
+    cfg: EmitConfig,
+) -> Result<(), JitError> {
+    spec.validate().map_err(JitError::Kernel)?;
+    let ptr = module.target_config().pointer_type();
+    lower::signature(&mut ctx.func, ptr);
+    let m = MathImports::declare(module, &mut ctx.func, cfg)
+        .map_err(|e| JitError::Codegen(e.to_string()))?;
+    let config = module.target_config();
+    lower::build(&mut ctx.func, fctx, spec, &m, ptr, config);
+    Ok(())
+}
+
+/// Compiles kernels into one new JIT module.
+pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
+    let (mut module, cfg) = new_module()?;
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut ids = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let sig = {
+            let mut f = cranelift_codegen::ir::Function::new();
+            lower::signature(&mut f, module.target_config().pointer_type());
+            f.signature.clone()
+        };
+        let id = module
+            .declare_function(&format!("kernel{i}"), Linkage::Local, &sig)
+            .map_err(|e| JitError::Codegen(e.to_string()))?;
+        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        build_into(&mut module, &mut ctx, &mut fctx, spec, cfg)?;
+        module
+            .define_function(id, &mut ctx)
+            .map_err(|e| JitError::Codegen(format!("{}: {e:?}", spec.name)))?;
+        module.clear_context(&mut ctx);
+        ids.push(id);
+    }
+    module
+        .finalize_definitions()
+        .map_err(|e| JitError::Codegen(e.to_string()))?;
+    let fns = ids
+        .iter()
+        .map(|&id| {
+            let p = module.get_finalized_function(id);
+            // SAFETY: `p` is the entry of a function built by `lower::build`
+            // with exactly the `KernelFn` signature in the host's C ABI.
+            unsafe { std::mem::transmute::<*const u8, KernelFn>(p) }
+        })
+        .collect();
+    Ok(CompiledKernels {
+        module: Some(module),
+        fns,
+    })
+}
+
+/// The Cranelift IR of a kernel, as text (for `gradjit show --clif`).
+pub fn clif_text(spec: &KernelSpec) -> Result<String, JitError> {
+    let (mut module, cfg) = new_module()?;
+    let mut ctx = module.make_context();
+    let mut fctx = FunctionBuilderContext::new();
+    build_into(&mut module, &mut ctx, &mut fctx, spec, cfg)?;
+    let text = ctx.func.display().to_string();
+    // SAFETY: nothing was defined or finalized in this module.
+    unsafe { module.free_memory() };
+    Ok(text)
+}

@@ -1,0 +1,148 @@
+//! Lowering of each elementwise operation to Cranelift IR, for scalars
+//! (`F32`, `F64`) and vectors (`F32X4`, `F64X2`) alike. The semantics are
+//! those of `UnaryOp::eval` / `BinaryOp::eval` exactly (ties, NaN, signed
+//! zeros); transcendental functions come from [`super::math`].
+
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::types::{F32, F32X4, F64};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+
+use super::math::{emit_pow, emit_unary, MathFn, MathImports};
+use crate::graph::{BinaryOp, UnaryOp};
+
+/// A constant of type `ty` (splatted for vectors).
+pub fn constant(b: &mut FunctionBuilder, ty: Type, v: f64) -> Value {
+    let lane = ty.lane_type();
+    let s = if lane == F32 {
+        b.ins().f32const(v as f32)
+    } else {
+        b.ins().f64const(v)
+    };
+    if ty.is_vector() {
+        b.ins().splat(ty, s)
+    } else {
+        s
+    }
+}
+
+/// `cond(x, y) ? a : c`, branch-free for vectors.
+fn select_cmp(
+    b: &mut FunctionBuilder,
+    cc: FloatCC,
+    x: Value,
+    y: Value,
+    a: Value,
+    c: Value,
+) -> Value {
+    let ty = b.func.dfg.value_type(a);
+    let mask = b.ins().fcmp(cc, x, y);
+    if ty.is_vector() {
+        let mask = b.ins().bitcast(ty, MemFlagsData::new(), mask);
+        b.ins().bitselect(mask, a, c)
+    } else {
+        b.ins().select(mask, a, c)
+    }
+}
+
+/// Lowers a unary operation.
+pub fn unary(b: &mut FunctionBuilder, m: &MathImports, op: UnaryOp, x: Value) -> Value {
+    let ty = b.func.dfg.value_type(x);
+    let k = |b: &mut FunctionBuilder, v: f64| constant(b, ty, v);
+    match op {
+        UnaryOp::Neg => b.ins().fneg(x),
+        UnaryOp::Abs => b.ins().fabs(x),
+        UnaryOp::Sign => {
+            // x > 0 → 1, x < 0 → -1, else x itself (keeps ±0 and NaN)
+            let (zero, one, minus) = (k(b, 0.0), k(b, 1.0), k(b, -1.0));
+            let r = select_cmp(b, FloatCC::LessThan, x, zero, minus, x);
+            select_cmp(b, FloatCC::GreaterThan, x, zero, one, r)
+        }
+        UnaryOp::Exp => emit_unary(b, m, MathFn::Exp, x),
+        UnaryOp::Log => emit_unary(b, m, MathFn::Log, x),
+        UnaryOp::Log1p => emit_unary(b, m, MathFn::Log1p, x),
+        UnaryOp::Expm1 => emit_unary(b, m, MathFn::Expm1, x),
+        UnaryOp::Tanh => emit_unary(b, m, MathFn::Tanh, x),
+        UnaryOp::Sigmoid => emit_unary(b, m, MathFn::Sigmoid, x),
+        UnaryOp::Softplus => emit_unary(b, m, MathFn::Softplus, x),
+        UnaryOp::Sin => emit_unary(b, m, MathFn::Sin, x),
+        UnaryOp::Cos => emit_unary(b, m, MathFn::Cos, x),
+        UnaryOp::Sqrt => b.ins().sqrt(x),
+        UnaryOp::Rsqrt => {
+            let s = b.ins().sqrt(x);
+            let one = k(b, 1.0);
+            b.ins().fdiv(one, s)
+        }
+        UnaryOp::Square => b.ins().fmul(x, x),
+        UnaryOp::Reciprocal => {
+            let one = k(b, 1.0);
+            b.ins().fdiv(one, x)
+        }
+        UnaryOp::Relu => {
+            // x where x > 0 or x is NaN, else +0
+            let zero = k(b, 0.0);
+            select_cmp(b, FloatCC::UnorderedOrGreaterThan, x, zero, x, zero)
+        }
+        UnaryOp::Floor => b.ins().floor(x),
+    }
+}
+
+/// Lowers a binary operation.
+pub fn binary(b: &mut FunctionBuilder, m: &MathImports, op: BinaryOp, x: Value, y: Value) -> Value {
+    let ty = b.func.dfg.value_type(x);
+    let k = |b: &mut FunctionBuilder, v: f64| constant(b, ty, v);
+    let truth = |b: &mut FunctionBuilder, cc: FloatCC| {
+        let (one, zero) = (k(b, 1.0), k(b, 0.0));
+        select_cmp(b, cc, x, y, one, zero)
+    };
+    match op {
+        BinaryOp::Add => b.ins().fadd(x, y),
+        BinaryOp::Sub => b.ins().fsub(x, y),
+        BinaryOp::Mul => b.ins().fmul(x, y),
+        BinaryOp::Div => b.ins().fdiv(x, y),
+        BinaryOp::Pow => emit_pow(b, m, x, y),
+        BinaryOp::Maximum | BinaryOp::Minimum => {
+            // ties pick x; NaN in either gives NaN (x + y is NaN then)
+            let cc = if op == BinaryOp::Maximum {
+                FloatCC::GreaterThanOrEqual
+            } else {
+                FloatCC::LessThanOrEqual
+            };
+            let r = select_cmp(b, cc, x, y, x, y);
+            let nan = b.ins().fadd(x, y);
+            select_cmp(b, FloatCC::Unordered, x, y, nan, r)
+        }
+        BinaryOp::Lt => truth(b, FloatCC::LessThan),
+        BinaryOp::Le => truth(b, FloatCC::LessThanOrEqual),
+        BinaryOp::Gt => truth(b, FloatCC::GreaterThan),
+        BinaryOp::Ge => truth(b, FloatCC::GreaterThanOrEqual),
+        BinaryOp::Eq => truth(b, FloatCC::Equal),
+        // Rust's `!=` is true for NaN: unordered or not equal
+        BinaryOp::Ne => truth(b, FloatCC::NotEqual),
+        BinaryOp::ReluGrad => {
+            let zero = k(b, 0.0);
+            select_cmp(b, FloatCC::GreaterThan, y, zero, x, zero)
+        }
+        BinaryOp::MulNoNan => {
+            let zero = k(b, 0.0);
+            let p = b.ins().fmul(x, y);
+            select_cmp(b, FloatCC::Equal, y, zero, zero, p)
+        }
+    }
+}
+
+/// Lowers `where(c, x, y)`: `x` where `c` is nonzero (NaN counts as nonzero).
+pub fn select(b: &mut FunctionBuilder, c: Value, x: Value, y: Value) -> Value {
+    let ty = b.func.dfg.value_type(c);
+    let zero = constant(b, ty, 0.0);
+    select_cmp(b, FloatCC::NotEqual, c, zero, x, y)
+}
+
+/// The vector type of a lane type (`F32` → `F32X4`, `F64` → `F64X2`).
+pub fn vector_of(lane: Type) -> Type {
+    if lane == F64 {
+        cranelift_codegen::ir::types::F64X2
+    } else {
+        F32X4
+    }
+}
