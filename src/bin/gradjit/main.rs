@@ -1,0 +1,215 @@
+//! The `gradjit` command: evaluate programs, their gradients, show the
+//! compiled graphs, and benchmark the engines. The contract is
+//! `shared/spec/language-and-cli.md`.
+
+mod bench;
+mod feeds;
+mod format;
+mod program;
+mod run;
+mod show;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// An error for the user: one line on stderr, exit status 2.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl CliError {
+    /// An error with this message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        CliError(msg.into())
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "gradjit",
+    version,
+    about = "A small gradient compiler: symbolic gradients, simplification, fusion, native code"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a program (its output, or the names given with --ys).
+    Eval(EvalArgs),
+    /// Evaluate gradients of the ys with respect to the xs (tf.gradients).
+    Grad(GradArgs),
+    /// Show the forward graph, the gradient graphs and the compiled kernels.
+    Show(ShowArgs),
+    /// Compile once per engine, call repeatedly, report compile and call times.
+    Bench(BenchArgs),
+}
+
+/// Options every subcommand shares.
+#[derive(Args)]
+pub struct Common {
+    /// The program text, or @path to read it from a file.
+    #[arg(value_name = "EXPR")]
+    pub expr: String,
+    /// An input's value: a JSON number or array, @file.npy, rand(D0,D1,...) or randsign(...).
+    #[arg(long = "feed", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    pub feeds: Vec<String>,
+    /// The dtype of every tensor.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: DTypeArg,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--dtype`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DTypeArg {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+impl From<DTypeArg> for gradjit::DType {
+    fn from(d: DTypeArg) -> Self {
+        match d {
+            DTypeArg::F32 => gradjit::DType::F32,
+            DTypeArg::F64 => gradjit::DType::F64,
+        }
+    }
+}
+
+/// `gradjit eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Bound names (or inputs) to print instead of the program's output.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub ys: Vec<String>,
+    /// The executor.
+    #[arg(long, default_value = "jit")]
+    pub engine: String,
+}
+
+/// `gradjit grad`.
+#[derive(Args)]
+pub struct GradArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The xs: inputs or bound names.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        value_name = "NAME[,NAME...]"
+    )]
+    pub wrt: Vec<String>,
+    /// The ys (default: the program's output).
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub ys: Vec<String>,
+    /// One upstream gradient per y, separated by `;`, each of exactly y's shape.
+    #[arg(
+        long = "grad-ys",
+        allow_hyphen_values = true,
+        value_name = "VALUE[;VALUE...]"
+    )]
+    pub grad_ys: Option<String>,
+    /// Names through which no gradient flows back.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub stop: Vec<String>,
+    /// What an x with no gradient gets.
+    #[arg(long, value_enum, default_value = "none")]
+    pub unconnected: UnconnectedArg,
+    /// The executor.
+    #[arg(long, default_value = "jit")]
+    pub engine: String,
+}
+
+/// `--unconnected`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum UnconnectedArg {
+    /// null
+    None,
+    /// zeros of x's shape
+    Zero,
+}
+
+/// `gradjit show`.
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The xs whose gradient graph to show.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub wrt: Vec<String>,
+    /// Write a Graphviz file.
+    #[arg(long, value_name = "FILE")]
+    pub dot: Option<std::path::PathBuf>,
+    /// Print the Cranelift IR of every kernel.
+    #[arg(long)]
+    pub clif: bool,
+}
+
+/// `gradjit bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The xs whose gradients are computed with the program.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub wrt: Vec<String>,
+    /// Engines to measure (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "ENGINE[,ENGINE...]")]
+    pub engine: Vec<String>,
+    /// Threads for jit-mt (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Calls to time per engine (at least 5).
+    #[arg(long)]
+    pub repeat: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{e}");
+                return ExitCode::SUCCESS;
+            }
+            // clap's own text spans several lines; the contract is one line
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {first}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Eval(a) => run::eval(&a),
+        Command::Grad(a) => run::grad(&a),
+        Command::Show(a) => show::show(&a),
+        Command::Bench(a) => bench::bench(&a),
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(CliError(msg)) => {
+            eprintln!("error: {}", msg.replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}

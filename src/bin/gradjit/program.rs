@@ -1,0 +1,147 @@
+//! From the command line to a graph: the program text, its feeds, and names.
+
+use std::collections::HashMap;
+
+use gradjit::graph::Shape;
+use gradjit::text::{self, ParseOptions, Program};
+use gradjit::{DType, Graph, NodeId, Value};
+
+use crate::feeds::parse_value;
+use crate::{CliError, Common};
+
+/// A parsed program with its fed values.
+pub struct Loaded {
+    /// The graph the program was parsed into.
+    pub graph: Graph,
+    /// The parsed program.
+    pub program: Program,
+    /// The dtype of every tensor.
+    pub dtype: DType,
+    /// Each input with its value, in the program's order.
+    pub feeds: Vec<(NodeId, Value)>,
+}
+
+/// Reads `EXPR` (or `@path`).
+pub fn source(expr: &str) -> Result<String, CliError> {
+    match expr.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CliError::new(format!("cannot read program file `{path}`: {e}"))),
+        None => Ok(expr.to_string()),
+    }
+}
+
+/// Parses the feeds and the program, and checks that every input is fed and
+/// every feed is an input.
+pub fn load(common: &Common) -> Result<Loaded, CliError> {
+    load_with(common, false)
+}
+
+/// Like [`load`], but inputs may stay unfed (for `show`, which computes nothing).
+pub fn load_with(common: &Common, allow_unfed: bool) -> Result<Loaded, CliError> {
+    let dtype: DType = common.dtype.into();
+    let src = source(&common.expr)?;
+    let mut values: Vec<(String, ndarray::ArrayD<f64>)> = Vec::new();
+    for f in &common.feeds {
+        let (name, value) = f
+            .split_once('=')
+            .ok_or_else(|| CliError::new(format!("--feed `{f}` is not NAME=VALUE")))?;
+        let name = name.trim();
+        if values.iter().any(|(n, _)| n == name) {
+            return Err(CliError::new(format!("input `{name}` is fed twice")));
+        }
+        let array = parse_value(value, name)
+            .map_err(|e| CliError::new(format!("--feed {name}: {}", e.0)))?;
+        values.push((name.to_string(), array));
+    }
+    let input_shapes: HashMap<String, Shape> = values
+        .iter()
+        .map(|(n, a)| (n.clone(), Shape::known(a.shape())))
+        .collect();
+    let graph = Graph::new();
+    let program = text::parse(
+        &graph,
+        &src,
+        &ParseOptions {
+            dtype,
+            input_shapes,
+        },
+    )?;
+    for (name, _) in &values {
+        if !program.inputs.iter().any(|(n, _)| n == name) {
+            return Err(CliError::new(if program.bindings.contains_key(name) {
+                format!("`{name}` is bound in the program, so it is not an input and cannot be fed")
+            } else {
+                format!("`{name}` is not an input of the program")
+            }));
+        }
+    }
+    let mut feeds = Vec::new();
+    for (name, id) in &program.inputs {
+        match values.iter().find(|(n, _)| n == name) {
+            Some((_, a)) => feeds.push((*id, Value::from_f64_array(a.clone(), dtype))),
+            None if allow_unfed => {}
+            None => {
+                let at = graph
+                    .origin(*id)
+                    .map(|o| format!("line {}, column {}: ", o.line, o.column))
+                    .unwrap_or_default();
+                return Err(CliError::new(format!(
+                    "{at}input `{name}` is not fed (give it with --feed {name}=VALUE)"
+                )));
+            }
+        }
+    }
+    Ok(Loaded {
+        graph,
+        program,
+        dtype,
+        feeds,
+    })
+}
+
+impl Loaded {
+    /// The node a name refers to: its latest binding, or the input.
+    pub fn resolve(&self, name: &str) -> Result<NodeId, CliError> {
+        self.program
+            .bindings
+            .get(name)
+            .copied()
+            .or_else(|| {
+                self.program
+                    .inputs
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, id)| *id)
+            })
+            .ok_or_else(|| CliError::new(format!("`{name}` is not a name in the program")))
+    }
+
+    /// The outputs to report: the names given, or the program's output (named
+    /// after its statement, `y` when the last statement is a bare expression).
+    pub fn outputs(&self, names: &[String]) -> Result<Vec<(String, NodeId)>, CliError> {
+        if names.is_empty() {
+            let last = self
+                .program
+                .statements
+                .last()
+                .ok_or_else(|| CliError::new("the program is empty"))?;
+            let name = last.name.clone().unwrap_or_else(|| "y".to_string());
+            return Ok(vec![(name, self.program.output)]);
+        }
+        names
+            .iter()
+            .map(|n| Ok((n.clone(), self.resolve(n)?)))
+            .collect()
+    }
+
+    /// The name a node is known by, for messages.
+    pub fn name_of(&self, id: NodeId) -> Option<String> {
+        self.program
+            .inputs
+            .iter()
+            .map(|(n, i)| (n, *i))
+            .chain(self.program.bindings.iter().map(|(n, i)| (n, *i)))
+            .find(|(_, i)| *i == id)
+            .map(|(n, _)| n.clone())
+    }
+}
