@@ -23,6 +23,7 @@ pub mod autodiff;
 pub mod exec;
 pub mod graph;
 pub mod interp;
+pub mod simplify;
 pub mod value;
 
 pub use autodiff::{GradOptions, GradientOptions, UnconnectedGradients};

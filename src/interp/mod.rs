@@ -11,7 +11,7 @@ use ndarray::ArrayD;
 use crate::graph::{DType, Graph, Node, NodeId, Op, Shape};
 use crate::value::{Element, Value, ValueView};
 
-pub use kernels::{reduce, resolve_reshape};
+pub use kernels::{eval_op, reduce, resolve_reshape};
 
 /// Why a graph could not be evaluated.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
