@@ -10,6 +10,9 @@
 //! | copy | [`extract`] | a fresh graph with only what the roots need |
 //! | `canonicalize` (to a fixpoint, at most 8 rounds) | `cse`, `fold`, `algebra` | commutative operands in one order (so `g*x` and `x*g` are one node), constant folding, algebraic identities, shape ops that change nothing |
 //! | `dce` | | drops dead nodes |
+//! | `stabilize` | | numerically safe forms: `log(1+x) -> log1p(x)`, ... |
+//! | `canonicalize` again | `cse`, `fold`, `algebra` | cleans up after stabilize |
+//! | `dce` | | |
 //!
 //! For example the gradient of `x*x + 3*x` with respect to `x`, raw
 //! `(3*ones_like(y) + ones_like(y)*x) + x*ones_like(y)` (plus the sums back
@@ -47,6 +50,9 @@
 //!   identity (`x * 0 -> 0` is wrong for inf and NaN; `x ** 2 -> x*x`
 //!   differs from libm's `pow`, which is not correctly rounded, in the last
 //!   bit). They are off unless [`Pipeline::with_inexact`] turns them on.
+//! * [`Exactness::Stabilizing`] rules change values on purpose, where the
+//!   naive form loses accuracy or overflows; only the `stabilize` pass uses
+//!   them ([`Pipeline::with_stabilize`] turns it off).
 //!
 //! Every rule keeps the dtype and the exact static shape of the node it
 //! replaces, and, where shapes are not known statically, a rule that could
@@ -68,7 +74,9 @@
 //! a fresh graph.
 //!
 //! Gradients must be taken before simplifying: the `algebra` pass removes
-//! `stop_gradient` (a value identity).
+//! `stop_gradient` (a value identity). [`Pipeline::stabilize_only`] is safe
+//! to run on a forward graph before differentiating it, so that gradients
+//! through `log(sigmoid(x))` and friends stay finite.
 
 mod algebra;
 mod extract;
@@ -78,13 +86,14 @@ mod pass;
 mod pipeline;
 mod rewrite;
 mod shapes;
+mod stabilize;
 
 use std::fmt;
 
 use crate::graph::{GraphError, NodeId, Shape};
 
 pub use extract::{count_ops, extract};
-pub use pass::{Algebra, Cse, Dce, Fold, Pass, PassOutcome, Work};
+pub use pass::{Algebra, Cse, Dce, Fold, Pass, PassOutcome, Stabilize, Work};
 pub use pipeline::{GroupReport, PassStats, Pipeline, Simplified, Step, Stop};
 
 /// Why a graph could not be simplified or specialized.
@@ -124,6 +133,10 @@ pub enum Exactness {
     Exact,
     /// Wrong for some inputs, which the rule's identity names. Off by default.
     Inexact,
+    /// Replaces a naive form with a numerically safer one: values change
+    /// where the naive form loses accuracy, underflows or overflows. Used by
+    /// the `stabilize` pass, on by default.
+    Stabilizing,
 }
 
 impl fmt::Display for Exactness {
@@ -131,6 +144,7 @@ impl fmt::Display for Exactness {
         f.write_str(match self {
             Exactness::Exact => "exact",
             Exactness::Inexact => "inexact",
+            Exactness::Stabilizing => "stabilizing",
         })
     }
 }
@@ -140,6 +154,8 @@ impl fmt::Display for Exactness {
 pub struct Options {
     /// Run [`Exactness::Inexact`] rules too (default `false`).
     pub inexact: bool,
+    /// Run the `stabilize` pass (default `true`).
+    pub stabilize: bool,
     /// The largest number of elements constant folding may produce (default
     /// 4096), so that a fold never materializes a huge constant.
     pub fold_limit: usize,
@@ -149,6 +165,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             inexact: false,
+            stabilize: true,
             fold_limit: 4096,
         }
     }
@@ -160,6 +177,7 @@ impl Options {
         match exactness {
             Exactness::Exact => true,
             Exactness::Inexact => self.inexact,
+            Exactness::Stabilizing => self.stabilize,
         }
     }
 }
@@ -180,12 +198,13 @@ pub struct RuleInfo {
 
 /// Every rule of every built-in pass, in the order the passes try them.
 pub fn rules() -> Vec<RuleInfo> {
-    let tables: [(&'static str, &[rewrite::Rule]); 5] = [
+    let tables: [(&'static str, &[rewrite::Rule]); 6] = [
         ("cse", pass::COMMUTE),
         ("fold", fold::RULES),
         ("algebra", algebra::RULES),
         ("algebra", shapes::RULES),
         ("algebra", inexact::RULES),
+        ("stabilize", stabilize::RULES),
     ];
     tables
         .iter()

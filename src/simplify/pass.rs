@@ -4,7 +4,7 @@ use crate::graph::{BinaryOp, Graph, Node, NodeId, Op};
 
 use super::extract::extract;
 use super::rewrite::{rewrite, rules, Outcome, Rewriter, Rule};
-use super::{algebra, fold, inexact, shapes, Options, SimplifyError};
+use super::{algebra, fold, inexact, shapes, stabilize, Options, SimplifyError};
 
 /// A graph being simplified and the nodes it must compute.
 #[derive(Debug)]
@@ -124,6 +124,22 @@ impl Pass for Algebra {
                 inexact::RULES,
             ],
         )
+    }
+}
+
+/// `stabilize`: numerically safe forms of what users write naively.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stabilize;
+
+impl Pass for Stabilize {
+    fn name(&self) -> &'static str {
+        "stabilize"
+    }
+    fn enabled(&self, options: &Options) -> bool {
+        options.stabilize
+    }
+    fn run(&self, work: &mut Work, options: &Options) -> Result<PassOutcome, SimplifyError> {
+        run_tables(work, options, &[stabilize::RULES])
     }
 }
 

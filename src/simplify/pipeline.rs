@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::graph::{Graph, NodeId};
 
 use super::extract::{count_ops, extract, live};
-use super::pass::{Algebra, Cse, Dce, Fold, Pass, Work};
+use super::pass::{Algebra, Cse, Dce, Fold, Pass, Stabilize, Work};
 use super::{Options, SimplifyError};
 
 /// One step of a [`Pipeline`].
@@ -127,8 +127,9 @@ impl Simplified {
 ///
 /// ```
 /// use gradjit::simplify::Pipeline;
-/// let p = Pipeline::standard().with_inexact(false);
-/// assert_eq!(format!("{p:?}"), "Pipeline [canonicalize(cse, fold, algebra) x8, dce]");
+/// let p = Pipeline::standard().with_inexact(false).with_stabilize(true);
+/// assert_eq!(format!("{p:?}"), "Pipeline [canonicalize(cse, fold, algebra) x8, dce, \
+///     stabilize, canonicalize(cse, fold, algebra) x8, dce]");
 /// ```
 pub struct Pipeline {
     steps: Vec<Step>,
@@ -169,9 +170,21 @@ impl Pipeline {
     }
 
     /// What every compiling engine runs: canonicalize to a fixpoint, drop
-    /// dead nodes.
+    /// dead nodes, stabilize, canonicalize again, drop dead nodes.
     pub fn standard() -> Self {
-        Pipeline::new().then_step(canonicalize()).then(Dce)
+        Pipeline::new()
+            .then_step(canonicalize())
+            .then(Dce)
+            .then(Stabilize)
+            .then_step(canonicalize())
+            .then(Dce)
+    }
+
+    /// Only the `stabilize` pass (and a final copy): safe to run on a
+    /// forward graph before differentiating it, since it keeps every
+    /// differentiable path and `stop_gradient`.
+    pub fn stabilize_only() -> Self {
+        Pipeline::new().then(Stabilize).then(Dce)
     }
 
     /// Appends a pass run once.
@@ -188,6 +201,13 @@ impl Pipeline {
     /// Turns the [`super::Exactness::Inexact`] rules on or off (off by default).
     pub fn with_inexact(mut self, on: bool) -> Self {
         self.options.inexact = on;
+        self
+    }
+
+    /// Turns the `stabilize` pass on or off (on by default). With it off and
+    /// inexact rules off, simplification keeps every bit of every value.
+    pub fn with_stabilize(mut self, on: bool) -> Self {
+        self.options.stabilize = on;
         self
     }
 

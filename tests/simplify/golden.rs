@@ -28,7 +28,11 @@ fn check_with(p: &Pipeline, dtype: DType, line: &str) {
         render(&out.graph, out.roots[0]),
         render(&out.graph, want)
     );
-    if p.options().inexact {
+    let stabilized = out
+        .stats
+        .iter()
+        .any(|s| s.name == "stabilize" && !s.fired.is_empty());
+    if p.options().inexact || stabilized {
         return;
     }
     for seed in 0..8 {

@@ -1,10 +1,11 @@
 //! Tests of the `simplify` module: golden rules, the seed and benchmark
-//! targets, random graphs before and after, shape specialization.
+//! targets, random graphs before and after, stabilize, shape specialization.
 
 mod golden;
 mod lang;
 mod props;
 mod specialize;
+mod stabilize;
 mod targets;
 
 use std::collections::HashMap;
