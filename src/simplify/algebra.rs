@@ -30,7 +30,10 @@ pub(crate) const RULES: &[Rule] = rules![
     "identity",         Exact, "identity(x) -> x, stop_gradient(x) -> x"    => identity;
     "where-same",       Exact, "where(c, a, a) -> a"                        => where_same;
     "where-const",      Exact, "where(1, a, b) -> a, where(0, a, b) -> b"   => where_const;
+    // a comparison is exactly 1.0 or +0.0
+    "where-mask",       Exact, "where(a < b, 1, 0) -> a < b (any comparison)" => where_mask;
     "mul-no-nan-const", Exact, "mul_no_nan(a, 0) -> 0, mul_no_nan(a, c) -> a * c (c != 0)" => mul_no_nan_const;
+    "relu-grad-one",    Exact, "relu_grad(1, x) -> x > 0"                   => relu_grad_one;
     "relu-grad-const",  Exact, "relu_grad(0, x) -> 0, relu_grad(g, c) -> g if c > 0 else 0" => relu_grad_const;
     "reduce-trivial",   Exact, "reduce(x, no axes) -> x, reduce(x, every axis) -> reduce(x)" => reduce_trivial;
 ];
@@ -443,6 +446,33 @@ fn where_const(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
         Some(_) => rw.fit(id, n.inputs[2]),
         None => Ok(None),
     }
+}
+
+fn where_mask(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
+    if n.op != Op::Where {
+        return Ok(None);
+    }
+    let c = n.inputs[0];
+    let is_comparison = matches!(rw.op(c), Op::Binary(b) if b.is_comparison());
+    let one_zero = rw.splat(n.inputs[1]) == Some(1.0) && is_zero(rw.splat(n.inputs[2]), false);
+    if is_comparison && one_zero {
+        rw.fit(id, c)
+    } else {
+        Ok(None)
+    }
+}
+
+fn relu_grad_one(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
+    let Some((BinaryOp::ReluGrad, g, x)) = binary(n) else {
+        return Ok(None);
+    };
+    if rw.splat(g) != Some(1.0) {
+        return Ok(None);
+    }
+    // 1 where x > 0, else +0: the comparison itself (NaN > 0 is 0 too)
+    let zero = rw.konst(0.0, n.dtype);
+    let r = bin(rw, BinaryOp::Gt, x, zero)?;
+    rw.fit(id, r)
 }
 
 fn mul_no_nan_const(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {

@@ -161,7 +161,8 @@ fn canonicalize() -> Step {
 }
 
 impl Pipeline {
-    /// An empty pipeline with default options.
+    /// An empty pipeline with default options (`Pipeline::default()` is
+    /// [`Pipeline::standard`]).
     pub fn new() -> Self {
         Pipeline {
             steps: Vec::new(),
@@ -240,8 +241,23 @@ impl Pipeline {
     /// A root outside the graph, a graph holding an error from building it,
     /// or (a bug) a rewrite whose shapes do not fit.
     pub fn run(&self, graph: &Graph, roots: &[NodeId]) -> Result<Simplified, SimplifyError> {
+        self.run_with_shapes(graph, roots, &HashMap::new())
+    }
+
+    /// Specializes placeholder shapes as [`extract`] does, then runs the
+    /// pipeline: what a compiling engine does once it knows the shapes it
+    /// is fed (the time includes the specialization).
+    ///
+    /// # Errors
+    /// Those of [`extract`] and of [`Pipeline::run`].
+    pub fn run_with_shapes(
+        &self,
+        graph: &Graph,
+        roots: &[NodeId],
+        shapes: &HashMap<String, crate::graph::Shape>,
+    ) -> Result<Simplified, SimplifyError> {
         let start = Instant::now();
-        let (g, r) = extract(graph, roots, &HashMap::new())?;
+        let (g, r) = extract(graph, roots, shapes)?;
         let mut work = Work { graph: g, roots: r };
         let nodes_before = count_ops(&work.graph, &work.roots);
         let mut stats = Vec::new();

@@ -136,6 +136,9 @@ fn internal_gradient_ops() {
     check("mul_no_nan(x, 2) => 2 * x");
     check("mul_no_nan(x, y) => mul_no_nan(x, y)");
     check("relu_grad(zeros_like(x), y) => broadcast_to(0, [4])");
+    check("relu_grad(ones_like(x), x) => x > 0");
+    check("relu_grad(1, x) => x > 0");
+    check("relu_grad(ones_like(u), u) => u > 0");
     check("relu_grad(x, 1) => x");
     check("relu_grad(x, -1) => broadcast_to(0, [4])");
     check("relu_grad(x, 0) => broadcast_to(0, [4])");
@@ -151,6 +154,10 @@ fn where_and_reductions() {
     check("where(nan, x, y) => x");
     check("where(1, s, x) => broadcast_to(s, [4])");
     check("where(x > 0, y, y) => y");
+    check("where(x >= y, 1, 0) => x >= y");
+    check("where(x >= s, ones_like(x), zeros_like(x)) => x >= s");
+    check("where(x, 1, 0) => where(x, 1, 0)");
+    check("where(x == y, 1, -0) => where(x == y, 1, -0)");
     check("where(a > 0, x, x) => broadcast_to(x, [2, 4])");
     check("where(u > 0, u, u) => u");
     check("max(x, []) => x");

@@ -210,7 +210,9 @@ fn benchmark_gradients_are_no_larger_than_derived_by_hand() {
             // unknown dims are specialized first, as a compiling engine does
             let (g, raw) = extract(&c.graph, &c.raw, &shape_map(&c)).unwrap();
             let (hg, hand) = extract(&c.graph, &c.hand, &shape_map(&c)).unwrap();
-            let out = Pipeline::standard().run(&g, &raw).unwrap();
+            let out = Pipeline::standard()
+                .run_with_shapes(&c.graph, &c.raw, &shape_map(&c))
+                .unwrap();
             let (before, after, by_hand) = (
                 count_ops(&g, &raw),
                 count_ops(&out.graph, &out.roots),
