@@ -18,6 +18,9 @@ pub(crate) const RULES: &[Rule] = rules![
     "count-known",   Exact, "count(x) -> n"                        => count_known;
 ];
 
+/// How many elements folding may read per element it is allowed to produce.
+const WORK_PER_ELEMENT: usize = 64;
+
 fn fold_constant(rw: &mut Rewriter<'_>, _id: NodeId, n: &Node) -> Outcome {
     if n.inputs.is_empty() || !n.inputs.iter().all(|&i| rw.is_const(i)) {
         return Ok(None);
@@ -33,10 +36,26 @@ fn fold_constant(rw: &mut Rewriter<'_>, _id: NodeId, n: &Node) -> Outcome {
     let Some(dims) = n.shape.concrete() else {
         return Ok(None);
     };
-    if n.shape
-        .num_elements()
-        .is_none_or(|k| k > rw.options.fold_limit)
-    {
+    let limit = rw.options.fold_limit;
+    let Some(out_elements) = n.shape.num_elements().filter(|&k| k <= limit) else {
+        return Ok(None);
+    };
+    // nor spend long folding: bound the elements read (a matrix product
+    // reads its inner dimension once per output element)
+    let inner = match n.op {
+        Op::MatMul => rw
+            .shape(n.inputs[0])
+            .dims()
+            .and_then(|d| d.last().copied().flatten()),
+        _ => Some(1),
+    };
+    let read: usize = n
+        .inputs
+        .iter()
+        .map(|&i| rw.shape(i).num_elements().unwrap_or(usize::MAX))
+        .fold(0usize, usize::saturating_add);
+    let work = read.saturating_add(out_elements.saturating_mul(inner.unwrap_or(usize::MAX)));
+    if work > limit.saturating_mul(WORK_PER_ELEMENT) {
         return Ok(None);
     }
     let lits: Vec<Literal> = n

@@ -242,6 +242,11 @@ fn fold_limit_keeps_large_constants_virtual() {
     let p = Pipeline::standard().with_fold_limit(3);
     check_with(&p, DType::F64, "[1, 2, 3, 4] * 2 => [1, 2, 3, 4] * 2");
     check_with(&p, DType::F64, "[1, 2, 3] * 2 => [2, 4, 6]");
+    // nor reads more than 64 elements per element it may produce
+    check_with(&p, DType::F64, "sum([1, 2, 3]) => 6");
+    let long = vec!["1"; 200].join(", ");
+    let line = format!("sum([{long}]) => sum([{long}])");
+    check_with(&p, DType::F64, &line);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod golden;
 mod lang;
+mod pipeline;
 mod props;
 mod specialize;
 mod stabilize;
