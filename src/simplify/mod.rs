@@ -11,7 +11,7 @@
 //! | `canonicalize` (to a fixpoint, at most 8 rounds) | `cse`, `fold`, `algebra` | commutative operands in one order (so `g*x` and `x*g` are one node), constant folding, algebraic identities, shape ops that change nothing |
 //! | `dce` | | drops dead nodes |
 //! | `stabilize` | | numerically safe forms: `log(1+x) -> log1p(x)`, ... |
-//! | `canonicalize` again | `cse`, `fold`, `algebra` | cleans up after stabilize |
+//! | `canonicalize` again | `cse`, `fold`, `algebra` | cleans up after stabilize (skipped when stabilize changed nothing) |
 //! | `dce` | | |
 //!
 //! For example the gradient of `x*x + 3*x` with respect to `x`, raw
@@ -59,7 +59,12 @@
 //! change the run-time shape fires only when a small analysis proves the
 //! shapes equal (an elementwise result has its operand's shape when every
 //! other operand is a scalar, `ones_like(y)` has y's, ...). Specialize
-//! shapes first with [`extract`] and every shape rule can fire.
+//! shapes first ([`extract`], or [`Pipeline::run_with_shapes`]) and every
+//! shape rule can fire.
+//!
+//! Constant folding evaluates with the interpreter's kernel for each
+//! operation ([`crate::interp::eval_op`]), so folding and interpreting
+//! cannot disagree; this module therefore uses `interp` as well as `graph`.
 //!
 //! # Invariants of a pass
 //!

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use gradjit::simplify::{count_ops, extract, Pipeline};
 use gradjit::{DType, Graph, NodeId, Shape, Tensor};
 
+use super::lang::{equiv, parse, Env};
 use super::{assert_same_bits, eval, random_feeds};
 
 /// A benchmark program with its gradients, raw and derived by hand.
@@ -165,6 +166,11 @@ fn seed_gradients_take_at_most_two_operations() {
             count_ops(&g, &raw)
         );
         assert!(n <= 2, "x*x + 3*x with x: {shape}: {n} ops");
+        // exactly as the module documentation says: (3 + x) + x
+        let mut env = Env::new(DType::F32);
+        env.shapes.insert("x", shape.clone());
+        let want = parse(&out.graph, &env, "(3 + x) + x");
+        assert!(equiv(&out.graph, out.roots[0], want));
 
         // d/dy (x*y + y*y) = x + 2*y, d/dx = y; with unknown shapes x may
         // be larger than y, so the sums back to y's shape stay until the
