@@ -114,7 +114,8 @@ fn check_axes(axes: Option<&[usize]>, rank: usize) -> Result<(), KernelError> {
 
 /// Reduces `x` over `axes` (all when `None`): the kept axes are moved to the
 /// front, the reduced ones to the back, and each row is reduced in order by
-/// [`ReduceOp::eval`].
+/// [`ReduceOp::eval`]. Reducing no axis (an empty list, or every axis of a
+/// scalar) returns `x` unchanged.
 pub fn reduce<T: Element>(
     op: ReduceOp,
     x: &ArrayViewD<'_, T>,
@@ -126,6 +127,11 @@ pub fn reduce<T: Element>(
     let is_reduced = |i: usize| axes.is_none_or(|ax| ax.contains(&i));
     let kept: Vec<usize> = (0..rank).filter(|&i| !is_reduced(i)).collect();
     let gone: Vec<usize> = (0..rank).filter(|&i| is_reduced(i)).collect();
+    if gone.is_empty() {
+        // reducing no axis is a copy, as in TensorFlow: `sum(x, [])` is `x`,
+        // signs of zero included (a sum started from +0 would turn -0 into +0)
+        return Ok(x.to_owned());
+    }
     let perm: Vec<usize> = kept.iter().chain(gone.iter()).copied().collect();
     let rows: usize = kept.iter().map(|&i| x.shape()[i]).product();
     let cols: usize = gone.iter().map(|&i| x.shape()[i]).product();
@@ -292,4 +298,30 @@ fn matmul<T: Element>(
     }
     out.into_shape_with_order(IxDyn(&full(batch, m, n)))
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::arr1;
+
+    #[test]
+    fn reducing_no_axis_is_a_copy() {
+        let x = arr1(&[-0.0f32, 1.5, f32::NAN]).into_dyn();
+        for op in crate::graph::REDUCE_OPS {
+            let y = reduce(op, &x.view(), Some(&[]), false).unwrap();
+            assert_eq!(y.shape(), x.shape());
+            assert!(y
+                .iter()
+                .zip(x.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+        // so is summing a gradient to the shape it already has
+        let like = [3usize];
+        let y = sum_to(&x.view(), &like).unwrap();
+        assert!(y[[0]].is_sign_negative() && y[[0]] == 0.0);
+        // a real reduction still starts from +0
+        let z = reduce(ReduceOp::Sum, &arr1(&[-0.0f32]).into_dyn().view(), None, false).unwrap();
+        assert!(z[[]].is_sign_positive());
+    }
 }
