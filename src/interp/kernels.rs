@@ -321,7 +321,13 @@ mod tests {
         let y = sum_to(&x.view(), &like).unwrap();
         assert!(y[[0]].is_sign_negative() && y[[0]] == 0.0);
         // a real reduction still starts from +0
-        let z = reduce(ReduceOp::Sum, &arr1(&[-0.0f32]).into_dyn().view(), None, false).unwrap();
+        let z = reduce(
+            ReduceOp::Sum,
+            &arr1(&[-0.0f32]).into_dyn().view(),
+            None,
+            false,
+        )
+        .unwrap();
         assert!(z[[]].is_sign_positive());
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct Em<'a, 'f> {
     pub ity: Type,
     /// Whether a fused multiply-add instruction is available.
     pub fma: bool,
+    /// Emit constants in a second, distinct form (see [`Em::second_copy`]).
+    alt_consts: bool,
 }
 
 impl<'a, 'f> Em<'a, 'f> {
@@ -27,7 +29,13 @@ impl<'a, 'f> Em<'a, 'f> {
     pub fn new(b: &'a mut FunctionBuilder<'f>, ty: Type, fma: bool) -> Self {
         let ity = if ty == F32X4 { I32X4 } else { I64X2 };
         debug_assert!(ty == F32X4 || ty == F64X2);
-        Em { b, ty, ity, fma }
+        Em {
+            b,
+            ty,
+            ity,
+            fma,
+            alt_consts: false,
+        }
     }
 
     /// True when lanes are `f32`.
@@ -53,9 +61,25 @@ impl<'a, 'f> Em<'a, 'f> {
         }
     }
 
+    /// Makes this context emit its constants in a form that the e-graph
+    /// does not merge with the default one.  Used for the second half of an
+    /// `F32X4` computed as two `F64X2`: otherwise every constant is shared
+    /// by both halves, stays live across both and gets spilled.
+    pub fn second_copy(mut self) -> Self {
+        self.alt_consts = true;
+        self
+    }
+
     fn vconst_bytes(&mut self, ty: Type, bytes: Vec<u8>) -> Value {
         let c = self.b.func.dfg.constants.insert(ConstantData::from(bytes));
-        self.b.ins().vconst(ty, c)
+        if self.alt_consts {
+            // Same bits, other type, then a free bitcast back.
+            let other = if ty == self.ty { self.ity } else { self.ty };
+            let v = self.b.ins().vconst(other, c);
+            self.b.ins().bitcast(ty, MemFlagsData::new(), v)
+        } else {
+            self.b.ins().vconst(ty, c)
+        }
     }
 
     /// Float constant `v` (rounded to the lane type) splatted to all lanes.
@@ -218,11 +242,11 @@ impl<'a, 'f> Em<'a, 'f> {
     // ---- integer views ------------------------------------------------------
 
     /// Reinterpret a float vector as the integer twin.
-    pub fn to_int(&mut self, v: Value) -> Value {
+    pub fn int_bits(&mut self, v: Value) -> Value {
         self.b.ins().bitcast(self.ity, MemFlagsData::new(), v)
     }
     /// Reinterpret an integer vector as the float type.
-    pub fn to_float(&mut self, v: Value) -> Value {
+    pub fn float_bits(&mut self, v: Value) -> Value {
         self.b.ins().bitcast(self.ty, MemFlagsData::new(), v)
     }
     pub fn iadd(&mut self, a: Value, b: Value) -> Value {
@@ -249,7 +273,7 @@ impl<'a, 'f> Em<'a, 'f> {
     pub fn ieqc(&mut self, a: Value, k: i64) -> Value {
         let k = self.ci(k);
         let m = self.b.ins().icmp(IntCC::Equal, a, k);
-        self.to_float(m)
+        self.float_bits(m)
     }
 
     // ---- rounding and powers of two -------------------------------------------
@@ -278,7 +302,7 @@ impl<'a, 'f> Em<'a, 'f> {
         let magic = self.magic();
         let mc = self.c(magic);
         let nf = self.sub(t, mc);
-        let ti = self.to_int(t);
+        let ti = self.int_bits(t);
         let mbits = if self.is_f32() {
             (magic as f32).to_bits() as i64
         } else {
@@ -294,7 +318,7 @@ impl<'a, 'f> Em<'a, 'f> {
         let mb = self.mant_bits();
         let e = self.iaddc(n, bias);
         let e = self.ishl(e, mb);
-        self.to_float(e)
+        self.float_bits(e)
     }
 
     /// `v * 2^n` in two steps, so that results in the subnormal range are
@@ -325,7 +349,7 @@ impl<'a, 'f> Em<'a, 'f> {
         };
         let tb = self.ci(tbits);
         let v = self.b.ins().bor(e, tb);
-        let v = self.to_float(v);
+        let v = self.float_bits(v);
         self.addc(v, -two_p)
     }
 

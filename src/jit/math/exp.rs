@@ -80,6 +80,14 @@ pub(crate) fn expm1_poly(e: &mut Em, r: Value) -> Value {
     e.mla(p, z, r)
 }
 
+/// f64 `e^r - 1` with only the Taylor terms up to `r^10 / 10!` (relative
+/// error below 2^-42 on `|r| <= 0.347`): enough for results rounded to f32.
+pub(crate) fn expm1_poly_for_f32(e: &mut Em, r: Value) -> Value {
+    let z = e.mul(r, r);
+    let p = e.poly(r, &EXP_P64[..9]);
+    e.mla(p, z, r)
+}
+
 /// `e^x` for `x` already clamped to the `exp` bounds (NaN allowed).
 pub(crate) fn exp_clamped(e: &mut Em, x: Value) -> Value {
     let (nf, ni) = e.round_mul(x, LOG2E);
@@ -111,6 +119,9 @@ pub(crate) fn exp(e: &mut Em, x: Value) -> Value {
 ///
 /// With `t = 2^(n-1)`: `e^x - 1 = 2 * (t * expm1(r) + (t - 1/2))`; the final
 /// doubling is exact, so the large-`x` case overflows exactly like `exp`.
+/// `expm1(r) = r + (r^2 P(r) + r_lo)` is never rounded as a whole: `t * r +
+/// (t - 1/2)` is exact for `|n| <= 1`, where cancellation would otherwise
+/// double the error, and `r_lo` is the rounding error of the reduction.
 pub(crate) fn expm1(e: &mut Em, x: Value) -> Value {
     // Below -30 (f32) / -50 (f64) the result rounds to -1.
     let (lo, hi) = if e.is_f32() {
@@ -120,16 +131,38 @@ pub(crate) fn expm1(e: &mut Em, x: Value) -> Value {
     };
     let xc = e.clamp(x, lo, hi);
     let (nf, ni) = e.round_mul(xc, LOG2E);
-    let r = reduce_ln2(e, xc, nf);
-    let em = expm1_poly(e, r);
+    let (ln2_hi, ln2_lo) = if e.is_f32() {
+        (LN2_HI_32, LN2_LO_32)
+    } else {
+        (LN2_HI_64, LN2_LO_64)
+    };
+    // r1 = x - n hi is exact; r = r1 - n lo rounded, r_lo its error.
+    let r1 = e.mlac(nf, -ln2_hi, xc);
+    let c = e.mulc(nf, ln2_lo);
+    let (r, rl) = {
+        let r = e.sub(r1, c);
+        let d = e.sub(r1, r);
+        let rl = e.sub(d, c);
+        (r, rl)
+    };
+    let z = e.mul(r, r);
+    let p = if e.is_f32() {
+        e.poly(r, &EXPF_P)
+    } else {
+        e.poly(r, &EXP_P64)
+    };
+    let tail = e.mla(p, z, rl);
     let n1 = e.iaddc(ni, -1);
     let t = e.pow2i(n1);
     let tm = e.addc(t, -0.5);
-    let v = e.mla(t, em, tm);
+    let head = e.mla(t, r, tm);
+    let v = e.mla(t, tail, head);
     let v = e.add(v, v);
-    // expm1 has the sign of x; this also turns the +0 from -0 into -0.
-    let s = e.sign_of(x);
-    e.bor(v, s)
+    // For tiny |x| (including subnormals and -0) expm1(x) rounds to x.
+    let ax = e.abs(x);
+    let tiny_lim = if e.is_f32() { 2.98e-8 } else { 5.55e-17 };
+    let tiny = e.cmpc(FloatCC::LessThan, ax, tiny_lim);
+    e.sel(tiny, x, v)
 }
 
 /// `sigmoid(x) = 1 / (1 + e^-x)`, computed as `e^x / (1 + e^x)` for negative

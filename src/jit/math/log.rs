@@ -68,7 +68,7 @@ pub(crate) fn log_reduce(e: &mut Em, x: Value, subnormals: bool) -> (Value, Valu
             0x000f_ffff_ffff_ffff,
         )
     };
-    let bits = e.to_int(x);
+    let bits = e.int_bits(x);
     let b2 = e.iaddc(bits, one_bits - sq_bits);
     let mb = e.mant_bits();
     let biased = e.ushr(b2, mb);
@@ -80,7 +80,7 @@ pub(crate) fn log_reduce(e: &mut Em, x: Value, subnormals: bool) -> (Value, Valu
     }
     let mbits = e.ibandc(b2, mant_mask);
     let mbits = e.iaddc(mbits, sq_bits);
-    let m = e.to_float(mbits);
+    let m = e.float_bits(mbits);
     let f = e.addc(m, -1.0);
     (kf, f)
 }

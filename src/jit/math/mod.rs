@@ -2,13 +2,39 @@
 //!
 //! Every function accepts `F32`, `F64`, `F32X4` or `F64X2` values and emits a
 //! branch-free polynomial / rational approximation with range reduction
-//! (Cephes / fdlibm / SLEEF style).  Scalars are computed in lane 0 of a
+//! (Cephes / fdlibm / musl style).  Scalars are computed in lane 0 of a
 //! 128-bit vector so that all selects are `bitselect`s (no branches).  The
 //! only branch is the cold large-argument path of `sin`/`cos`, which calls
 //! an imported Rust function per lane (see [`trig`]).
 //!
-//! Accuracy (measured by this crate's tests against Rust's `std`): within
-//! 2 ulp for f32 and 4 ulp for f64, with exact special values.
+//! Accuracy, measured by the crate's tests against Rust's `std` (f32:
+//! exhaustively over all 2^32 inputs; f64: millions of random and
+//! structured points), with and without FMA and on baseline SSE2:
+//!
+//! | function | f32 max ulp | f64 max ulp |
+//! |----------|-------------|-------------|
+//! | exp      | 1 | 1 |
+//! | expm1    | 1 | 2 |
+//! | log      | 1 | 1 |
+//! | log1p    | 1 | 1 |
+//! | tanh     | 2 (ours is within 1 ulp of the exact value; `std`'s `tanhf` is up to 1.5 ulp off) | 2 |
+//! | sigmoid  | 2 | 2 |
+//! | softplus | 2 | 2 |
+//! | sin, cos | 1 | 2 |
+//! | pow      | 1 (sampled) | 1 (sampled) |
+//!
+//! Special values (signed zeros, infinities, NaN, overflow, gradual
+//! underflow, the C99 `pow` table) match `std` exactly.
+//!
+//! Implementation notes:
+//! * f32 `sin`/`cos` and f32 `pow` are computed in f64 lanes (an `F32X4` is
+//!   split into two `F64X2`) and rounded once; everything else is computed
+//!   in the argument's own precision.
+//! * Target requirements: baseline x86-64 (SSE2) is enough; FMA is used only
+//!   when [`EmitConfig::has_fma`] is set ([`EmitConfig::from_isa`] sets it
+//!   when the ISA has FMA and AVX).
+//! * Clamps compile to single `minps`/`maxps` (compare + `bitselect`) with
+//!   the operands ordered so that a NaN argument passes through unchanged.
 //!
 //! Usage, per function being built:
 //! 1. once per JIT module: [`MathImports::register_symbols`] on the
@@ -109,14 +135,29 @@ impl EmitConfig {
 fn slow_symbols() -> [(&'static str, *const u8, bool, bool); 4] {
     [
         (
-            "jitmath_sin_f32",
-            jitmath_sin_f32 as *const u8,
+            "gradjit_math_sin_f32",
+            gradjit_math_sin_f32 as *const u8,
             false,
             false,
         ),
-        ("jitmath_cos_f32", jitmath_cos_f32 as *const u8, false, true),
-        ("jitmath_sin_f64", jitmath_sin_f64 as *const u8, true, false),
-        ("jitmath_cos_f64", jitmath_cos_f64 as *const u8, true, true),
+        (
+            "gradjit_math_cos_f32",
+            gradjit_math_cos_f32 as *const u8,
+            false,
+            true,
+        ),
+        (
+            "gradjit_math_sin_f64",
+            gradjit_math_sin_f64 as *const u8,
+            true,
+            false,
+        ),
+        (
+            "gradjit_math_cos_f64",
+            gradjit_math_cos_f64 as *const u8,
+            true,
+            true,
+        ),
     ]
 }
 
@@ -139,6 +180,8 @@ impl MathImports {
     /// Declares the slow-path functions in `module` (imported symbols, see
     /// [`MathImports::register_symbols`]) and references them from `func`.
     /// Use `builder.func` when a `FunctionBuilder` already borrows `func`.
+    // `ModuleResult` is the `Module` trait's own (large) error type.
+    #[allow(clippy::result_large_err)]
     pub fn declare<M: Module + ?Sized>(
         module: &mut M,
         func: &mut Function,
@@ -184,7 +227,7 @@ pub fn emit_unary(b: &mut FunctionBuilder, imports: &MathImports, f: MathFn, x: 
     let ty = b.func.dfg.value_type(x);
     assert!(
         [F32, F64, F32X4, F64X2].contains(&ty),
-        "jitmath: unsupported type {ty}"
+        "jit::math: unsupported type {ty}"
     );
     match f {
         MathFn::Sin => return trig::emit_sincos(b, imports, x, false),
@@ -227,24 +270,24 @@ pub fn emit_pow(b: &mut FunctionBuilder, imports: &MathImports, a: Value, y: Val
     assert_eq!(
         ty,
         b.func.dfg.value_type(y),
-        "jitmath: pow operand types differ"
+        "jit::math: pow operand types differ"
     );
     pow::emit_pow(b, imports.cfg.has_fma, a, y)
 }
 
 /// Slow path of `sin` for `f32` (called per lane for large arguments).
-pub extern "C" fn jitmath_sin_f32(x: f32) -> f32 {
+pub extern "C" fn gradjit_math_sin_f32(x: f32) -> f32 {
     x.sin()
 }
 /// Slow path of `cos` for `f32`.
-pub extern "C" fn jitmath_cos_f32(x: f32) -> f32 {
+pub extern "C" fn gradjit_math_cos_f32(x: f32) -> f32 {
     x.cos()
 }
 /// Slow path of `sin` for `f64`.
-pub extern "C" fn jitmath_sin_f64(x: f64) -> f64 {
+pub extern "C" fn gradjit_math_sin_f64(x: f64) -> f64 {
     x.sin()
 }
 /// Slow path of `cos` for `f64`.
-pub extern "C" fn jitmath_cos_f64(x: f64) -> f64 {
+pub extern "C" fn gradjit_math_cos_f64(x: f64) -> f64 {
     x.cos()
 }

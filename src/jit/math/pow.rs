@@ -23,15 +23,27 @@ use cranelift_frontend::FunctionBuilder;
 /// at least `2^27` (f64) unless `|a| == 1`, so the result is 0 or inf anyway.
 const Y_CAP: f64 = 1.208_925_819_614_629_2e24; // 2^80
 
-/// `|a|^y` in f64 lanes for `a`, `y` promoted from f32 (normal in f64).
+/// `|a|^y` in f64 lanes for `a`, `y` promoted from f32 (normal in f64),
+/// as `2^(y log2|a|)`: `log2|a| = k + ln(m) log2(e)` and the fraction of
+/// `p = y log2|a|` is exact, so exact powers of two stay exact (and ties
+/// such as `2^-150` round to even in the final conversion).
 fn core_for_f32(e: &mut Em, a: Value, y: Value) -> Value {
     let aa = e.abs(a);
     let (kf, f) = log_reduce(e, aa, false);
-    let l = log_kernel(e, kf, f, None);
+    let zero = e.c(0.0);
+    let lnm = log_kernel(e, zero, f, None);
+    let l2 = e.mlac(lnm, LOG2E, kf);
     let yc = e.clamp(y, -Y_CAP, Y_CAP);
-    let p = e.mul(yc, l);
-    let p = e.clamp(p, -746.0, 710.0);
-    exp::exp_clamped(e, p)
+    let p = e.mul(yc, l2);
+    // f32 results need |p| <= 151; stay inside the normal f64 range.
+    let p = e.clamp(p, -400.0, 400.0);
+    let (nf, ni) = e.round_mul(p, 1.0);
+    let fr = e.sub(p, nf);
+    let r = e.mulc(fr, std::f64::consts::LN_2);
+    let em = exp::expm1_poly_for_f32(e, r);
+    let v = e.addc(em, 1.0);
+    let s = e.pow2i(ni);
+    e.mul(v, s)
 }
 
 /// `|a|^y` in f64 lanes with `ln|a|` and `y ln|a|` in double-double.
@@ -112,9 +124,9 @@ fn fixups(e: &mut Em, a: Value, y: Value, mag: Value) -> Value {
     let small_int = e.cmp(FloatCC::Equal, rnd, ay);
     let is_int = e.bor(big, small_int);
     let v = e.sel(big, ay, t);
-    let vi = e.to_int(v);
+    let vi = e.int_bits(v);
     let low = e.ishl(vi, if e.is_f32() { 31 } else { 63 });
-    let low = e.to_float(low);
+    let low = e.float_bits(low);
     let lt2p = e.cmpc(FloatCC::LessThan, ay, 2.0 * p2);
     let odd = e.band(is_int, lt2p);
     let odd = e.band(low, odd);
@@ -165,9 +177,8 @@ pub(crate) fn emit_pow(b: &mut FunctionBuilder, fma: bool, a: Value, y: Value) -
     } else if ty == F32X4 {
         let (alo, ahi) = split_f32x4(b, a);
         let (ylo, yhi) = split_f32x4(b, y);
-        let mut e = Em::new(b, F64X2, fma);
-        let lo = core_for_f32(&mut e, alo, ylo);
-        let hi = core_for_f32(&mut e, ahi, yhi);
+        let lo = core_for_f32(&mut Em::new(b, F64X2, fma), alo, ylo);
+        let hi = core_for_f32(&mut Em::new(b, F64X2, fma).second_copy(), ahi, yhi);
         let mag = join_f64x2(b, lo, hi);
         fixups(&mut Em::new(b, F32X4, fma), a, y, mag)
     } else {

@@ -62,11 +62,11 @@ const SIN64: [f64; 6] = [
     -1.984_126_982_985_795e-4,
     2.755_731_370_707_006_8e-6,
     -2.505_076_025_340_686_3e-8,
-    1.589_690_995_211_550_1e-10,
+    1.589_690_995_211_55e-10,
 ];
 /// fdlibm `__cos` `C1..C6`.
 const COS64: [f64; 6] = [
-    4.166_666_666_666_660_2e-2,
+    4.166_666_666_666_66e-2,
     -1.388_888_888_887_411e-3,
     2.480_158_728_947_673e-5,
     -2.755_731_435_139_066_3e-7,
@@ -121,7 +121,7 @@ fn fast_f64x2(e: &mut Em, x: Value, is_cos: bool, f32_kernels: bool) -> Value {
     let v = e.sel(odd, c, s);
     let neg = e.ibandc(q, 2);
     let neg = e.ishl(neg, 62);
-    let neg = e.to_float(neg);
+    let neg = e.float_bits(neg);
     let v = e.bxor(v, neg);
     if is_cos {
         v
@@ -143,7 +143,7 @@ fn fast(b: &mut FunctionBuilder, fma: bool, x: Value, is_cos: bool) -> Value {
     } else if ty == F32X4 {
         let (lo, hi) = split_f32x4(b, x);
         let lo = fast_f64x2(&mut Em::new(b, F64X2, fma), lo, is_cos, true);
-        let hi = fast_f64x2(&mut Em::new(b, F64X2, fma), hi, is_cos, true);
+        let hi = fast_f64x2(&mut Em::new(b, F64X2, fma).second_copy(), hi, is_cos, true);
         join_f64x2(b, lo, hi)
     } else {
         let xd = b.ins().fpromote(F64, x);
