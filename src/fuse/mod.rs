@@ -13,7 +13,7 @@ mod build;
 mod layout;
 
 use crate::graph::kernel::KernelSpec;
-use crate::graph::{Graph, NodeId, Op};
+use crate::graph::{Graph, Node, NodeId, Op};
 
 pub use layout::{layout, layout_with, reduction_strides, Layout};
 
@@ -143,10 +143,51 @@ pub fn plan(graph: &Graph, fetches: &[NodeId], mode: Fusion) -> Result<Plan, Fus
             }
         }
     }
-    // group[i]: the kernel of node i; deps[i]: kernels node i depends on
+    let (group, n_kernels) = match mode {
+        Fusion::Fused => group_fused(&nodes, &needed),
+        Fusion::Unfused => group_unfused(&nodes, &needed),
+    };
+    let steps = order_steps(graph, &nodes, &needed, &group, fetches, n_kernels);
+    Ok(Plan {
+        steps,
+        fetches: fetches.to_vec(),
+    })
+}
+
+/// One kernel per fusible node.
+fn group_unfused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
+    let mut group = vec![None; nodes.len()];
+    let mut k = 0;
+    for (i, node) in nodes.iter().enumerate() {
+        if needed[i] && fusible(&node.op) {
+            group[i] = Some(k);
+            k += 1;
+        }
+    }
+    (group, k)
+}
+
+/// Groups fusible nodes of one shape into convex kernels, visiting nodes in
+/// topological order. A node joins (and merges) the kernels of its inputs
+/// when the union stays convex: no kernel of the union may depend, through
+/// nodes outside it, on another kernel of the union, and no outside input
+/// of the node may depend on any of them. Returns each node's kernel (dense
+/// numbers) and the number of kernels.
+fn group_fused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
+    let n = nodes.len();
+    // group[i]: kernel of node i; deps[i]: kernels node i depends on;
+    // ext[k]: kernels that kernel k's outside inputs depend on
     let mut group: Vec<Option<usize>> = vec![None; n];
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut kernel_shapes: Vec<Vec<usize>> = Vec::new();
+    let mut shapes: Vec<Vec<usize>> = Vec::new();
+    let mut ext: Vec<Vec<usize>> = Vec::new();
+    let add = |set: &mut Vec<usize>, more: &[usize]| {
+        for &k in more {
+            if !set.contains(&k) {
+                set.push(k);
+            }
+        }
+    };
     for i in 0..n {
         if !needed[i] {
             continue;
@@ -154,45 +195,97 @@ pub fn plan(graph: &Graph, fetches: &[NodeId], mode: Fusion) -> Result<Plan, Fus
         let node = &nodes[i];
         let mut d: Vec<usize> = Vec::new();
         for inp in &node.inputs {
-            for &k in &deps[inp.index()] {
-                if !d.contains(&k) {
-                    d.push(k);
+            add(&mut d, &deps[inp.index()]);
+        }
+        if !fusible(&node.op) {
+            deps[i] = d;
+            continue;
+        }
+        let shape = node.shape.concrete().unwrap_or_default();
+        let mut cands: Vec<usize> = Vec::new();
+        for inp in &node.inputs {
+            if let Some(k) = group[inp.index()] {
+                if shapes[k] == shape && !cands.contains(&k) {
+                    cands.push(k);
                 }
             }
         }
-        if fusible(&node.op) {
-            let shape = node.shape.concrete().unwrap_or_default();
-            let joinable = |k: usize| {
-                kernel_shapes[k] == shape
-                    && node
-                        .inputs
-                        .iter()
-                        .all(|inp| group[inp.index()] == Some(k) || !deps[inp.index()].contains(&k))
-            };
-            let chosen = match mode {
-                Fusion::Unfused => None,
-                Fusion::Fused => node
-                    .inputs
-                    .iter()
-                    .filter_map(|inp| group[inp.index()])
-                    .find(|&k| joinable(k)),
-            };
-            let k = chosen.unwrap_or_else(|| {
-                kernel_shapes.push(shape.clone());
-                kernel_shapes.len() - 1
-            });
-            group[i] = Some(k);
-            if !d.contains(&k) {
-                d.push(k);
+        let convex = |set: &[usize]| {
+            set.iter()
+                .all(|a| set.iter().all(|b| a == b || !ext[*a].contains(b)))
+                && node.inputs.iter().all(|inp| {
+                    group[inp.index()].is_some_and(|k| set.contains(&k))
+                        || !deps[inp.index()].iter().any(|k| set.contains(k))
+                })
+        };
+        let chosen: Vec<usize> = if convex(&cands) {
+            cands
+        } else {
+            cands
+                .iter()
+                .copied()
+                .find(|&k| convex(&[k]))
+                .into_iter()
+                .collect()
+        };
+        let k = match chosen.split_first() {
+            Some((&keep, rest)) => {
+                // merge the rest into `keep`
+                for &gone in rest {
+                    for g in group.iter_mut() {
+                        if *g == Some(gone) {
+                            *g = Some(keep);
+                        }
+                    }
+                    let moved = std::mem::take(&mut ext[gone]);
+                    add(&mut ext[keep], &moved);
+                }
+                let relabel = |set: &mut Vec<usize>| {
+                    let mut out: Vec<usize> = Vec::with_capacity(set.len());
+                    for &k in set.iter() {
+                        let k = if rest.contains(&k) { keep } else { k };
+                        if !out.contains(&k) {
+                            out.push(k);
+                        }
+                    }
+                    *set = out;
+                };
+                if !rest.is_empty() {
+                    deps.iter_mut().for_each(relabel);
+                    ext.iter_mut().for_each(relabel);
+                    relabel(&mut d);
+                }
+                keep
+            }
+            None => {
+                shapes.push(shape);
+                ext.push(Vec::new());
+                shapes.len() - 1
+            }
+        };
+        for inp in &node.inputs {
+            if group[inp.index()] != Some(k) {
+                let more = deps[inp.index()].clone();
+                add(&mut ext[k], &more);
             }
         }
+        group[i] = Some(k);
+        add(&mut d, &[k]);
         deps[i] = d;
     }
-    let steps = order_steps(graph, &nodes, &needed, &group, fetches, kernel_shapes.len());
-    Ok(Plan {
-        steps,
-        fetches: fetches.to_vec(),
-    })
+    // dense kernel numbers in order of first member
+    let mut number: Vec<Option<usize>> = vec![None; shapes.len()];
+    let mut next = 0;
+    for g in group.iter_mut() {
+        if let Some(k) = *g {
+            let m = *number[k].get_or_insert_with(|| {
+                next += 1;
+                next - 1
+            });
+            *g = Some(m);
+        }
+    }
+    (group, next)
 }
 
 /// Orders kernels and library nodes so every step follows its inputs

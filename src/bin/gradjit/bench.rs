@@ -8,7 +8,7 @@ use gradjit::fuse::Fusion;
 use gradjit::interp;
 use gradjit::{NodeId, Value, ValueView};
 
-use crate::program::{load, Loaded};
+use crate::program::{load_feeds, load_program, Loaded};
 use crate::run::{build_gradients, engine};
 use crate::{BenchArgs, CliError, UnconnectedArg};
 
@@ -36,8 +36,10 @@ fn median(mut times: Vec<f64>) -> f64 {
 }
 
 fn measure(args: &BenchArgs, e: Engine, repeat: usize) -> Result<Measured, CliError> {
+    // making the inputs is not compiling: the clock starts at the program text
+    let feeds = load_feeds(&args.common)?;
     let start = Instant::now();
-    let loaded = load(&args.common)?;
+    let loaded = load_program(&args.common, feeds, false)?;
     let fetch = fetches(&loaded, &args.wrt)?;
     let mut times = Vec::with_capacity(repeat);
     let compile_ms;

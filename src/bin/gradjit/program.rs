@@ -38,9 +38,16 @@ pub fn load(common: &Common) -> Result<Loaded, CliError> {
 
 /// Like [`load`], but inputs may stay unfed (for `show`, which computes nothing).
 pub fn load_with(common: &Common, allow_unfed: bool) -> Result<Loaded, CliError> {
-    let dtype: DType = common.dtype.into();
-    let src = source(&common.expr)?;
-    let mut values: Vec<(String, ndarray::ArrayD<f64>)> = Vec::new();
+    let values = load_feeds(common)?;
+    load_program(common, values, allow_unfed)
+}
+
+/// The `--feed` values, by name, in the order given.
+pub type Feeds = Vec<(String, Value)>;
+
+/// Parses every `--feed NAME=VALUE`.
+pub fn load_feeds(common: &Common) -> Result<Feeds, CliError> {
+    let mut values: Feeds = Vec::new();
     for f in &common.feeds {
         let (name, value) = f
             .split_once('=')
@@ -51,8 +58,17 @@ pub fn load_with(common: &Common, allow_unfed: bool) -> Result<Loaded, CliError>
         }
         let array = parse_value(value, name)
             .map_err(|e| CliError::new(format!("--feed {name}: {}", e.0)))?;
-        values.push((name.to_string(), array));
+        let dtype: DType = common.dtype.into();
+        values.push((name.to_string(), Value::from_f64_array(array, dtype)));
     }
+    Ok(values)
+}
+
+/// Parses the program with the feeds' shapes and checks that every input is
+/// fed (unless `allow_unfed`) and every feed is an input.
+pub fn load_program(common: &Common, values: Feeds, allow_unfed: bool) -> Result<Loaded, CliError> {
+    let dtype: DType = common.dtype.into();
+    let src = source(&common.expr)?;
     let input_shapes: HashMap<String, Shape> = values
         .iter()
         .map(|(n, a)| (n.clone(), Shape::known(a.shape())))
@@ -75,10 +91,11 @@ pub fn load_with(common: &Common, allow_unfed: bool) -> Result<Loaded, CliError>
             }));
         }
     }
+    let mut by_name: HashMap<String, Value> = values.into_iter().collect();
     let mut feeds = Vec::new();
     for (name, id) in &program.inputs {
-        match values.iter().find(|(n, _)| n == name) {
-            Some((_, a)) => feeds.push((*id, Value::from_f64_array(a.clone(), dtype))),
+        match by_name.remove(name) {
+            Some(v) => feeds.push((*id, v)),
             None if allow_unfed => {}
             None => {
                 let at = graph
