@@ -98,6 +98,48 @@ impl<'g> Tensor<'g> {
         self.binary(BinaryOp::Minimum, rhs)
     }
 
+    /// `self < rhs`, elementwise: 1.0 where true, else 0.0 (no gradient).
+    pub fn less(self, rhs: Tensor<'g>) -> Tensor<'g> {
+        self.binary(BinaryOp::Lt, rhs)
+    }
+
+    /// `self <= rhs`, elementwise: 1.0 where true, else 0.0 (no gradient).
+    pub fn less_equal(self, rhs: Tensor<'g>) -> Tensor<'g> {
+        self.binary(BinaryOp::Le, rhs)
+    }
+
+    /// `self > rhs`, elementwise: 1.0 where true, else 0.0 (no gradient).
+    ///
+    /// ```
+    /// use gradjit::{DType, Graph, Session, Shape};
+    /// use ndarray::arr1;
+    ///
+    /// let g = Graph::new();
+    /// let x = g.placeholder("x", DType::F32, Shape::unknown());
+    /// let positive = x.greater(x.scalar_like(0.0));
+    /// let out = Session::new(&g).run(&[positive], &[(x, arr1(&[-1.0f32, 0.0, 2.0]))])?;
+    /// assert_eq!(out[0].to_f64_vec(), [0.0, 0.0, 1.0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn greater(self, rhs: Tensor<'g>) -> Tensor<'g> {
+        self.binary(BinaryOp::Gt, rhs)
+    }
+
+    /// `self >= rhs`, elementwise: 1.0 where true, else 0.0 (no gradient).
+    pub fn greater_equal(self, rhs: Tensor<'g>) -> Tensor<'g> {
+        self.binary(BinaryOp::Ge, rhs)
+    }
+
+    /// `self == rhs`, elementwise: 1.0 where true, else 0.0 (no gradient).
+    pub fn equal(self, rhs: Tensor<'g>) -> Tensor<'g> {
+        self.binary(BinaryOp::Eq, rhs)
+    }
+
+    /// `self != rhs`, elementwise: 1.0 where true, else 0.0 (no gradient).
+    pub fn not_equal(self, rhs: Tensor<'g>) -> Tensor<'g> {
+        self.binary(BinaryOp::Ne, rhs)
+    }
+
     /// `where(self, a, b)`: `a` where `self` is nonzero, else `b`.
     pub fn select(self, a: Tensor<'g>, b: Tensor<'g>) -> Tensor<'g> {
         self.or_poison(self.graph.try_select(self, a, b))
