@@ -45,9 +45,13 @@ enum TypedExec {
 /// A graph compiled for fixed input shapes: call it many times.
 ///
 /// It owns its JIT module (freed on drop), its plan and its buffer layout;
-/// a call compiles nothing and allocates nothing beyond its outputs
-/// (nothing at all through [`Executable::run_into`]). It is `Send + Sync`:
-/// concurrent calls each take their own workspace.
+/// a call compiles nothing, and its temporaries live in a workspace that
+/// the next call reuses. [`Executable::run`] allocates the outputs;
+/// [`Executable::run_into`] writes into the caller's arrays, so no buffer
+/// for a value is allocated per call (a call still makes two small lists
+/// of pointers, and each library step a few more, such as the packing
+/// buffers of a matrix product). It is `Send + Sync`: concurrent calls
+/// each take their own workspace.
 pub struct Executable {
     inputs: Vec<(String, Vec<usize>)>,
     outputs: Vec<Vec<usize>>,
@@ -279,7 +283,8 @@ impl Executable {
 
     /// Runs with feeds in the order of [`Executable::inputs`], writing each
     /// fetch into the caller's array (standard layout, exactly its shape):
-    /// a training loop that reuses its arrays allocates nothing per call.
+    /// a training loop that reuses its arrays allocates no value buffer per
+    /// call (see [`Executable`] for the small allocations that remain).
     pub fn run_into(
         &self,
         feeds: &[ValueView<'_>],
@@ -359,7 +364,7 @@ fn run_into_typed<T: Element>(
     let mut outs: Vec<&mut [T]> = Vec::with_capacity(outputs.len());
     for (j, (o, s)) in outputs.iter_mut().zip(shapes).enumerate() {
         let arr: &mut ArrayViewMutD<'_, T> =
-            T::unwrap_view_mut(o).ok_or(ExecError::OutputShape {
+            T::unwrap_view_mut(o).ok_or_else(|| ExecError::OutputShape {
                 index: j,
                 expected: s.clone(),
             })?;
