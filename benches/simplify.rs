@@ -17,12 +17,20 @@ fn simplify(cr: &mut Criterion) {
     let n = 1 << 16;
     let v = |s: &'static str, d: Vec<usize>| (s, d, false);
     let cases = [
-        ("B1", case("y = x*x + 3*x\ngrad(y, x)", &[v("x", vec![n])], &[])),
+        (
+            "B1",
+            case("y = x*x + 3*x\ngrad(y, x)", &[v("x", vec![n])], &[]),
+        ),
         (
             "B2",
             case(
                 "y = sum(tanh(a*x + b) * sigmoid(c*x) + exp(-x*x))",
-                &[v("x", vec![n]), v("a", vec![n]), v("b", vec![n]), v("c", vec![n])],
+                &[
+                    v("x", vec![n]),
+                    v("a", vec![n]),
+                    v("b", vec![n]),
+                    v("c", vec![n]),
+                ],
                 &["x", "a", "b", "c"],
             ),
         ),
@@ -30,7 +38,12 @@ fn simplify(cr: &mut Criterion) {
             "B3",
             case(
                 "loss = mean(softplus(-t * (X @ w + b)))",
-                &[v("X", vec![n, 64]), v("w", vec![64, 1]), v("b", vec![1]), ("t", vec![n, 1], true)],
+                &[
+                    v("X", vec![n, 64]),
+                    v("w", vec![64, 1]),
+                    v("b", vec![1]),
+                    ("t", vec![n, 1], true),
+                ],
                 &["w", "b"],
             ),
         ),
