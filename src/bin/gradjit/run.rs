@@ -126,7 +126,12 @@ pub fn build_gradients(
     };
     let y_ids: Vec<NodeId> = ys.iter().map(|(_, id)| *id).collect();
     let x_ids: Vec<NodeId> = xs.iter().map(|(_, id)| *id).collect();
-    let gs = gradients(g, &y_ids, &x_ids, &opts)?;
+    // `show` and `bench` of a program without inputs have no xs: no gradients
+    let gs = if x_ids.is_empty() {
+        Vec::new()
+    } else {
+        gradients(g, &y_ids, &x_ids, &opts)?
+    };
     Ok(GradGraph {
         ys,
         grads: xs
