@@ -100,6 +100,16 @@ pub fn load_with(common: &Common, allow_unfed: bool) -> Result<Loaded, CliError>
 }
 
 impl Loaded {
+    /// The node a name given to `option` (`--ys`, `--wrt`, `--stop`) refers
+    /// to; the error names the option.
+    pub fn resolve_option(&self, option: &str, name: &str) -> Result<NodeId, CliError> {
+        self.resolve(name).map_err(|_| {
+            CliError::new(format!(
+                "{option}: `{name}` is not an input or a bound name of the program"
+            ))
+        })
+    }
+
     /// The node a name refers to: its latest binding, or the input.
     pub fn resolve(&self, name: &str) -> Result<NodeId, CliError> {
         self.program
@@ -130,7 +140,7 @@ impl Loaded {
         }
         names
             .iter()
-            .map(|n| Ok((n.clone(), self.resolve(n)?)))
+            .map(|n| Ok((n.clone(), self.resolve_option("--ys", n)?)))
             .collect()
     }
 

@@ -85,11 +85,11 @@ pub fn build_gradients(
     let ys = loaded.outputs(ys)?;
     let xs: Vec<(String, NodeId)> = wrt
         .iter()
-        .map(|n| Ok((n.clone(), loaded.resolve(n)?)))
+        .map(|n| Ok((n.clone(), loaded.resolve_option("--wrt", n)?)))
         .collect::<Result<_, CliError>>()?;
     let stop_ids: Vec<NodeId> = stop
         .iter()
-        .map(|n| loaded.resolve(n))
+        .map(|n| loaded.resolve_option("--stop", n))
         .collect::<Result<_, _>>()?;
     let mut gy_ids = Vec::new();
     if let Some(text) = grad_ys {
