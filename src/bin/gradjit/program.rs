@@ -110,7 +110,9 @@ impl Loaded {
         })
     }
 
-    /// The node a name refers to: its latest binding, or the input.
+    /// The node a name refers to: its latest binding, or the input, or, for
+    /// `y` when the program has no `y`, the unnamed output (which is reported
+    /// as `y`).
     pub fn resolve(&self, name: &str) -> Result<NodeId, CliError> {
         self.program
             .bindings
@@ -122,6 +124,10 @@ impl Loaded {
                     .iter()
                     .find(|(n, _)| n == name)
                     .map(|(_, id)| *id)
+            })
+            .or_else(|| {
+                let unnamed = self.program.statements.last()?.name.is_none();
+                (name == "y" && unnamed).then_some(self.program.output)
             })
             .ok_or_else(|| CliError::new(format!("`{name}` is not a name in the program")))
     }
