@@ -21,6 +21,18 @@ pub struct Loaded {
     pub feeds: Vec<(NodeId, Value)>,
 }
 
+/// Checks that no name is given twice to `option`: the JSON output is an
+/// object keyed by these names, and a y given twice would count twice in the
+/// summed gradients.
+pub fn distinct(option: &str, names: &[String]) -> Result<(), CliError> {
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(CliError::new(format!("{option}: `{n}` is given twice")));
+        }
+    }
+    Ok(())
+}
+
 /// Reads `EXPR` (or `@path`).
 pub fn source(expr: &str) -> Result<String, CliError> {
     match expr.strip_prefix('@') {
@@ -144,6 +156,7 @@ impl Loaded {
             let name = last.name.clone().unwrap_or_else(|| "y".to_string());
             return Ok(vec![(name, self.program.output)]);
         }
+        distinct("--ys", names)?;
         names
             .iter()
             .map(|n| Ok((n.clone(), self.resolve_option("--ys", n)?)))

@@ -83,6 +83,7 @@ pub fn build_gradients(
 ) -> Result<GradGraph, CliError> {
     let g = &loaded.graph;
     let ys = loaded.outputs(ys)?;
+    crate::program::distinct("--wrt", wrt)?;
     let xs: Vec<(String, NodeId)> = wrt
         .iter()
         .map(|n| Ok((n.clone(), loaded.resolve_option("--wrt", n)?)))
