@@ -185,7 +185,8 @@ fn main() -> ExitCode {
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
+                // help and version: a closed stdout is no error either
+                let _ = std::io::Write::write_all(&mut std::io::stdout(), e.to_string().as_bytes());
                 return ExitCode::SUCCESS;
             }
             // clap's own text spans several lines; the contract is one line
@@ -204,8 +205,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                // the reader has gone (`gradjit ... | head`): nothing to report
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the output: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Err(CliError(msg)) => {
             eprintln!("error: {}", msg.replace('\n', " "));
