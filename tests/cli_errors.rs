@@ -216,8 +216,6 @@ fn wrong_names_in_options() {
     // a function name is not a name of the program
     let line = fail(&["grad", "--wrt", "exp", "--feed", "x=1", "exp(x)"]);
     assert_mentions(&line, &["`exp`", "--wrt"]);
-    // grad needs --wrt
-    fail(&["grad", "--feed", "x=1", "x*2"]);
 }
 
 #[test]
@@ -313,13 +311,24 @@ fn bad_option_values() {
     let line = fail(&["bench", "--threads", "0", "--feed", "x=1", "x"]);
     assert_mentions(&line, &["threads"]);
     fail(&["bench", "--repeat", "many", "--feed", "x=1", "x"]);
-    // an unknown option, an unknown subcommand, no subcommand, no program
-    fail(&["eval", "--frobnicate", "x"]);
-    fail(&["evaluate", "1"]);
-    fail(&[]);
-    fail(&["eval"]);
-    // a program beginning with `-` needs `--`
-    fail(&["eval", "--feed", "x=1", "-x"]);
+    // the possible values are named
+    let line = fail(&["eval", "--dtype", "f16", "--feed", "x=1", "x"]);
+    assert_mentions(&line, &["f32", "f64"]);
+    // an unknown option, an unknown subcommand, no subcommand, no program,
+    // a missing required option: each named
+    let line = fail(&["eval", "--frobnicate", "x"]);
+    assert_mentions(&line, &["--frobnicate"]);
+    let line = fail(&["evaluate", "1"]);
+    assert_mentions(&line, &["evaluate"]);
+    let line = fail(&[]);
+    assert_mentions(&line, &["eval", "grad", "show", "bench"]);
+    let line = fail(&["eval"]);
+    assert_mentions(&line, &["EXPR"]);
+    let line = fail(&["grad", "--feed", "x=1", "x*2"]);
+    assert_mentions(&line, &["--wrt"]);
+    // a program beginning with `-` needs `--`, and the message says so
+    let line = fail(&["eval", "--feed", "x=1", "-x"]);
+    assert_mentions(&line, &["'-x'", "--"]);
 }
 
 #[test]
