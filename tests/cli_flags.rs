@@ -6,7 +6,7 @@
 mod cli_support;
 
 use cli_support::*;
-use ndarray::{arr1, arr2, ArrayD};
+use ndarray::{arr1, arr2, ArrayD, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
 use serde_json::{json, Value as Json};
 
@@ -83,6 +83,19 @@ fn feed_npy_files_of_f32_f64_and_integers() {
     assert_tensor(&t, &[2, 2], &[2.0, -2.5, 3.0, 0.0], 0.0, 0.0, "i32 npy");
     let t = eval1(&["--feed", &feed("x", &u8_path), "x + 1"]);
     assert_tensor(&t, &[2], &[1.0, 256.0], 0.0, 0.0, "u8 npy");
+    // a file in Fortran (column-major) order holds the same logical array
+    let fortran_path = dir.join("fortran.npy");
+    let fortran = ndarray::Array2::from_shape_vec((2, 3).f(), vec![1i16, 4, 2, 5, 3, 6]).unwrap();
+    write_npy(&fortran_path, &fortran.into_dyn());
+    let t = eval1(&["--feed", &feed("x", &fortran_path), "x"]);
+    assert_tensor(
+        &t,
+        &[2, 3],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        0.0,
+        0.0,
+        "Fortran order",
+    );
     // a .npy feed also works for grad
     let j = grad_json(&["--wrt", "x", "--feed", &feed("x", &i64_path), "x*x"]);
     assert_tensor(
