@@ -34,6 +34,12 @@ fn parse_errors_give_line_and_column() {
     // two expressions without an operator: `2` at column 3
     let line = fail(&["eval", "1 2"]);
     assert_at(&line, 1, 3);
+    // columns count characters, not bytes: `$` after `é + ` is column 5
+    let line = fail(&["eval", "é + $"]);
+    assert_at(&line, 1, 5);
+    // a Windows line ending is one line break: `$` at line 2, column 5
+    let line = fail(&["eval", "a = 1\r\nb = $"]);
+    assert_at(&line, 2, 5);
     // tabs count as one column each: the `)` after `\t\t(` is column 4
     let line = fail(&["eval", "\t\t()"]);
     assert_at(&line, 1, 4);

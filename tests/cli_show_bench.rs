@@ -274,8 +274,18 @@ fn show_dot_writes_a_graphviz_file() {
             "dot -Tsvg {}: {stderr}",
             f.display()
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(svg.contains("<svg"), "{svg}");
+        // labels break lines rather than showing an escape: no `\n` is drawn
+        assert!(!svg.contains("\\n"), "a literal \\n is drawn in {}:\n{svg}", f.display());
     }
+    // the operation is a line of its node's label on its own
+    let out = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .arg(&path)
+        .output()
+        .expect("dot runs");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(">tanh</text>"));
 }
 
 #[test]
