@@ -102,7 +102,8 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                 k.spec.name.clone(),
                 k.spec.op_count(),
                 k.inputs.len(),
-                k.outputs.len(),
+                // a reduction computed in the loop is an output too
+                k.outputs.len() + k.reductions.len(),
             )
         })
         .collect();
