@@ -35,8 +35,11 @@ fn needed(graph: &Graph, roots: &[NodeId]) -> Vec<bool> {
     need
 }
 
+/// A DOT string's contents: backslashes and quotes escaped, line breaks as `\n`.
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn label(graph: &Graph, id: NodeId) -> String {
@@ -47,7 +50,7 @@ fn label(graph: &Graph, id: NodeId) -> String {
             Some(v) if lit.shape().is_empty() => format!("{v}"),
             _ => format!("const {:?}", lit.shape()),
         },
-        op => format!("{}\\n{}", op.name(), n.shape),
+        op => format!("{}\n{}", op.name(), n.shape),
     }
 }
 

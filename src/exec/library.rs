@@ -92,11 +92,70 @@ fn matmul_into<T: Element>(
             .into_dimensionality::<Ix2>()
             .map_err(|_| ExecError::Internal("matmul operand rank"))?;
         let chunk = &mut dst[i * per..(i + 1) * per];
+        if n == 1 && gemv(&ai, &bi, chunk) {
+            continue;
+        }
         let mut c = ArrayViewMut2::from_shape((m, n), chunk)
             .map_err(|_| ExecError::Internal("matmul result"))?;
         ndarray::linalg::general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut c);
     }
     Ok(())
+}
+
+/// A matrix-vector product `c = a @ b` (b one column) in one streaming pass
+/// over `a`, for the two layouts a GEMM handles worst: rows of `a`
+/// contiguous (a dot product per row), or columns contiguous (`a` is a
+/// transposed row-major matrix: `c += a[:, j] * b[j]` per column). Returns
+/// `false` for other layouts.
+fn gemv<T: Element>(
+    a: &ndarray::ArrayView2<'_, T>,
+    b: &ndarray::ArrayView2<'_, T>,
+    c: &mut [T],
+) -> bool {
+    let (m, k) = a.dim();
+    let Some(bs) = b.as_slice_memory_order().filter(|s| s.len() == k) else {
+        return false;
+    };
+    if a.strides()[1] == 1 || k <= 1 {
+        for (ci, row) in c.iter_mut().zip(a.rows()) {
+            let Some(r) = row.to_slice() else {
+                return false;
+            };
+            *ci = dot(r, bs);
+        }
+        return true;
+    }
+    if a.strides()[0] == 1 || m <= 1 {
+        c.fill(T::zero());
+        for (col, &bj) in a.columns().into_iter().zip(bs) {
+            let Some(col) = col.to_slice() else {
+                return false;
+            };
+            for (ci, &x) in c.iter_mut().zip(col) {
+                *ci = *ci + x * bj;
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// A dot product with eight partial sums, so the loop vectorizes.
+fn dot<T: Element>(x: &[T], y: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let (xc, xr) = x.split_at(x.len() - x.len() % 8);
+    let (yc, yr) = y.split_at(xc.len().min(y.len()));
+    for (xs, ys) in xc.chunks_exact(8).zip(yc.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] = acc[l] + xs[l] * ys[l];
+        }
+    }
+    let mut total =
+        ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (&a, &b) in xr.iter().zip(yr) {
+        total = total + a * b;
+    }
+    total
 }
 
 /// Drops `count` leading axes that were collapsed to length 1.

@@ -108,6 +108,7 @@ fn measure(args: &BenchArgs, e: Engine, repeat: usize) -> Result<Measured, CliEr
 
 /// `gradjit bench`.
 pub fn bench(args: &BenchArgs) -> Result<String, CliError> {
+    crate::program::distinct("--engine", &args.engine)?;
     let engines: Vec<Engine> = if args.engine.is_empty() {
         ENGINES.to_vec()
     } else {

@@ -179,20 +179,49 @@ pub struct BenchArgs {
     pub repeat: Option<usize>,
 }
 
+/// clap's error as one line: its first paragraph (the problem, with what
+/// is missing or the possible values) and its tips, without the usage.
+fn clap_message(e: &clap::Error) -> String {
+    use clap::error::ErrorKind;
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap's text is the whole help
+        return "no command given: use one of eval, grad, show, bench (see --help)".into();
+    }
+    let text = e.to_string();
+    let mut line = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // and clap's tips (`to pass '-x' as a value, use '-- -x'`)
+    for tip in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("tip:"))
+    {
+        line.push_str("; ");
+        line.push_str(tip);
+    }
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    if line.is_empty() {
+        "invalid arguments (see --help)".into()
+    } else {
+        line.to_string()
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
+                // help and version: a closed stdout is no error either
+                let _ = std::io::Write::write_all(&mut std::io::stdout(), e.to_string().as_bytes());
                 return ExitCode::SUCCESS;
             }
-            // clap's own text spans several lines; the contract is one line
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first}");
+            eprintln!("error: {}", clap_message(&e));
             return ExitCode::from(2);
         }
     };
@@ -204,8 +233,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                // the reader has gone (`gradjit ... | head`): nothing to report
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the output: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Err(CliError(msg)) => {
             eprintln!("error: {}", msg.replace('\n', " "));

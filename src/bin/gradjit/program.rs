@@ -21,6 +21,18 @@ pub struct Loaded {
     pub feeds: Vec<(NodeId, Value)>,
 }
 
+/// Checks that no name is given twice to `option`: the JSON output is an
+/// object keyed by these names, and a y given twice would count twice in the
+/// summed gradients.
+pub fn distinct(option: &str, names: &[String]) -> Result<(), CliError> {
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            return Err(CliError::new(format!("{option}: `{n}` is given twice")));
+        }
+    }
+    Ok(())
+}
+
 /// Reads `EXPR` (or `@path`).
 pub fn source(expr: &str) -> Result<String, CliError> {
     match expr.strip_prefix('@') {
@@ -117,7 +129,19 @@ pub fn load_program(common: &Common, values: Feeds, allow_unfed: bool) -> Result
 }
 
 impl Loaded {
-    /// The node a name refers to: its latest binding, or the input.
+    /// The node a name given to `option` (`--ys`, `--wrt`, `--stop`) refers
+    /// to; the error names the option.
+    pub fn resolve_option(&self, option: &str, name: &str) -> Result<NodeId, CliError> {
+        self.resolve(name).map_err(|_| {
+            CliError::new(format!(
+                "{option}: `{name}` is not an input or a bound name of the program"
+            ))
+        })
+    }
+
+    /// The node a name refers to: its latest binding, or the input, or, for
+    /// `y` when the program has no `y`, the unnamed output (which is reported
+    /// as `y`).
     pub fn resolve(&self, name: &str) -> Result<NodeId, CliError> {
         self.program
             .bindings
@@ -129,6 +153,10 @@ impl Loaded {
                     .iter()
                     .find(|(n, _)| n == name)
                     .map(|(_, id)| *id)
+            })
+            .or_else(|| {
+                let unnamed = self.program.statements.last()?.name.is_none();
+                (name == "y" && unnamed).then_some(self.program.output)
             })
             .ok_or_else(|| CliError::new(format!("`{name}` is not a name in the program")))
     }
@@ -145,9 +173,10 @@ impl Loaded {
             let name = last.name.clone().unwrap_or_else(|| "y".to_string());
             return Ok(vec![(name, self.program.output)]);
         }
+        distinct("--ys", names)?;
         names
             .iter()
-            .map(|n| Ok((n.clone(), self.resolve(n)?)))
+            .map(|n| Ok((n.clone(), self.resolve_option("--ys", n)?)))
             .collect()
     }
 

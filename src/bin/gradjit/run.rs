@@ -83,13 +83,14 @@ pub fn build_gradients(
 ) -> Result<GradGraph, CliError> {
     let g = &loaded.graph;
     let ys = loaded.outputs(ys)?;
+    crate::program::distinct("--wrt", wrt)?;
     let xs: Vec<(String, NodeId)> = wrt
         .iter()
-        .map(|n| Ok((n.clone(), loaded.resolve(n)?)))
+        .map(|n| Ok((n.clone(), loaded.resolve_option("--wrt", n)?)))
         .collect::<Result<_, CliError>>()?;
     let stop_ids: Vec<NodeId> = stop
         .iter()
-        .map(|n| loaded.resolve(n))
+        .map(|n| loaded.resolve_option("--stop", n))
         .collect::<Result<_, _>>()?;
     let mut gy_ids = Vec::new();
     if let Some(text) = grad_ys {
@@ -126,7 +127,12 @@ pub fn build_gradients(
     };
     let y_ids: Vec<NodeId> = ys.iter().map(|(_, id)| *id).collect();
     let x_ids: Vec<NodeId> = xs.iter().map(|(_, id)| *id).collect();
-    let gs = gradients(g, &y_ids, &x_ids, &opts)?;
+    // `show` and `bench` of a program without inputs have no xs: no gradients
+    let gs = if x_ids.is_empty() {
+        Vec::new()
+    } else {
+        gradients(g, &y_ids, &x_ids, &opts)?
+    };
     Ok(GradGraph {
         ys,
         grads: xs

@@ -40,7 +40,18 @@ fn named(outs: &[(String, NodeId)]) -> Vec<(&str, NodeId)> {
 pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     let loaded = load_with(&args.common, true)?;
     let g = &loaded.graph;
-    let forward = loaded.outputs(&[])?;
+    // printed back as a program, the output must not take an input's name
+    // (`x*y` printed as `y = x*y` would read as a use of `y` before its binding)
+    let forward: Vec<(String, NodeId)> = loaded
+        .outputs(&[])?
+        .into_iter()
+        .map(|(mut name, id)| {
+            while loaded.program.inputs.iter().any(|(n, _)| *n == name) {
+                name.push('_');
+            }
+            (name, id)
+        })
+        .collect();
     let wrt: Vec<String> = if args.wrt.is_empty() {
         loaded
             .program
@@ -91,7 +102,8 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                 k.spec.name.clone(),
                 k.spec.op_count(),
                 k.inputs.len(),
-                k.outputs.len(),
+                // a reduction computed in the loop is an output too
+                k.outputs.len() + k.reductions.len(),
             )
         })
         .collect();

@@ -1,0 +1,532 @@
+//! The function table through `gradjit eval` and `gradjit grad`, on every
+//! engine, against values computed here from std math (and by hand in the
+//! comments): the elementwise functions and their derivatives, the
+//! reductions with every axis form, `grad` and `stop_gradient` (the shape
+//! functions are in cli_shapes.rs).
+
+mod cli_support;
+
+use cli_support::*;
+use serde_json::Value as Json;
+
+/// `[a, b, c]` as a JSON feed.
+fn list(xs: &[f64]) -> String {
+    let items: Vec<String> = xs.iter().map(|v| format!("{v:?}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// `grad --json` of `args` (options and program) on one engine.
+fn grad_json(engine: &str, args: &[&str]) -> Json {
+    let mut full = vec!["grad", "--json", "--engine", engine];
+    full.extend_from_slice(args);
+    json(&full)
+}
+
+const GENERAL: [f64; 5] = [-1.5, -0.5, 0.0, 0.5, 2.0];
+const POSITIVE: [f64; 4] = [0.25, 1.0, 2.5, 4.0];
+const ABOVE_MINUS_ONE: [f64; 4] = [-0.5, 0.0, 0.5, 3.0];
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The one-argument functions: name, inputs, value, derivative.
+#[allow(clippy::type_complexity)]
+fn unary_table() -> Vec<(&'static str, &'static [f64], fn(f64) -> f64, fn(f64) -> f64)> {
+    vec![
+        ("neg", &GENERAL, |x| -x, |_| -1.0),
+        ("abs", &GENERAL, f64::abs, sign),
+        // sign has gradient zero (not none)
+        ("sign", &GENERAL, sign, |_| 0.0),
+        ("exp", &GENERAL, f64::exp, f64::exp),
+        ("log", &POSITIVE, f64::ln, |x| 1.0 / x),
+        ("log1p", &ABOVE_MINUS_ONE, f64::ln_1p, |x| 1.0 / (1.0 + x)),
+        ("expm1", &GENERAL, f64::exp_m1, f64::exp),
+        ("sqrt", &POSITIVE, f64::sqrt, |x| 0.5 / x.sqrt()),
+        (
+            "rsqrt",
+            &POSITIVE,
+            |x| 1.0 / x.sqrt(),
+            |x| -0.5 * x.powf(-1.5),
+        ),
+        ("square", &GENERAL, |x| x * x, |x| 2.0 * x),
+        ("reciprocal", &POSITIVE, |x| 1.0 / x, |x| -1.0 / (x * x)),
+        ("sin", &GENERAL, f64::sin, f64::cos),
+        ("cos", &GENERAL, f64::cos, |x| -x.sin()),
+        ("tanh", &GENERAL, f64::tanh, |x| 1.0 - x.tanh() * x.tanh()),
+        ("sigmoid", &GENERAL, sigmoid, |x| {
+            sigmoid(x) * (1.0 - sigmoid(x))
+        }),
+        // relu at 0 sends 0, as TensorFlow
+        (
+            "relu",
+            &GENERAL,
+            |x| x.max(0.0),
+            |x| if x > 0.0 { 1.0 } else { 0.0 },
+        ),
+        ("softplus", &GENERAL, |x| x.exp().ln_1p(), sigmoid),
+    ]
+}
+
+/// sign(0) = 0, unlike `f64::signum`.
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+#[test]
+fn elementwise_one_argument_values_in_f64() {
+    for (name, xs, f, _) in unary_table() {
+        let feed = format!("x={}", list(xs));
+        let program = format!("{name}(x)");
+        let want: Vec<f64> = xs.iter().map(|&x| f(x)).collect();
+        eval_all_engines(
+            &["--dtype", "f64", "--feed", &feed, &program],
+            &[xs.len()],
+            &want,
+            1e-13,
+            1e-15,
+        );
+    }
+}
+
+#[test]
+fn elementwise_one_argument_values_in_f32() {
+    for (name, xs, f, _) in unary_table() {
+        let feed = format!("x={}", list(xs));
+        let program = format!("{name}(x)");
+        // the f32 input is exact for these values; the result is rounded to f32
+        let want: Vec<f64> = xs.iter().map(|&x| f32r(f(x))).collect();
+        eval_all_engines(
+            &["--feed", &feed, &program],
+            &[xs.len()],
+            &want,
+            4e-7,
+            1e-12,
+        );
+    }
+}
+
+#[test]
+fn elementwise_one_argument_derivatives() {
+    for (name, xs, _, df) in unary_table() {
+        let feed = format!("x={}", list(xs));
+        let program = format!("{name}(x)");
+        let want: Vec<f64> = xs.iter().map(|&x| df(x)).collect();
+        for e in ENGINES {
+            let j = grad_json(
+                e,
+                &["--dtype", "f64", "--wrt", "x", "--feed", &feed, &program],
+            );
+            let got = tensor(&j["grads"]["x"]);
+            assert_tensor(
+                &got,
+                &[xs.len()],
+                &want,
+                1e-12,
+                1e-14,
+                &format!("d {name} on {e}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn floor_values_and_no_gradient() {
+    let xs = [-1.5, -0.5, 0.0, 0.5, 2.0];
+    let feed = format!("x={}", list(&xs));
+    eval_all_engines(
+        &["--feed", &feed, "floor(x)"],
+        &[5],
+        &[-2.0, -1.0, 0.0, 0.0, 2.0],
+        0.0,
+        0.0,
+    );
+    // the gradient of floor is none: JSON null, or zeros with --unconnected zero
+    let j = grad_json("jit", &["--wrt", "x", "--feed", &feed, "floor(x)"]);
+    assert_eq!(j["grads"]["x"], Json::Null, "{j}");
+    let j = grad_json(
+        "jit",
+        &[
+            "--wrt",
+            "x",
+            "--unconnected",
+            "zero",
+            "--feed",
+            &feed,
+            "floor(x)",
+        ],
+    );
+    assert_tensor(&tensor(&j["grads"]["x"]), &[5], &[0.0; 5], 0.0, 0.0, "zero");
+}
+
+#[test]
+fn pow_and_the_power_operator() {
+    // pow([2, 9, 0.5], [3, 0.5, -2]) = [8, 3, 4]
+    let args = ["--feed", "a=[2, 9, 0.5]", "--feed", "b=[3, 0.5, -2]"];
+    for program in ["pow(a, b)", "a ** b"] {
+        let mut full = args.to_vec();
+        full.push(program);
+        eval_all_engines(&full, &[3], &[8.0, 3.0, 4.0], 1e-6, 0.0);
+    }
+    // d/da = b a^(b-1) = [12, 1/6, -16]; d/db = a^b ln a = [8 ln 2, 3 ln 9, 4 ln 0.5]
+    for e in ENGINES {
+        let mut full = vec!["--dtype", "f64", "--wrt", "a,b"];
+        full.extend_from_slice(&args);
+        full.push("pow(a, b)");
+        let j = grad_json(e, &full);
+        let da = tensor(&j["grads"]["a"]);
+        assert_tensor(
+            &da,
+            &[3],
+            &[12.0, 1.0 / 6.0, -16.0],
+            1e-12,
+            0.0,
+            "d pow / da",
+        );
+        let db = tensor(&j["grads"]["b"]);
+        let want = [8.0 * 2f64.ln(), 3.0 * 9f64.ln(), 4.0 * 0.5f64.ln()];
+        assert_tensor(&db, &[3], &want, 1e-12, 0.0, "d pow / db");
+    }
+    // the gradient with respect to b is 0 wherever a <= 0: (-2)^2 = 4, 0^2 = 0
+    let j = grad_json(
+        "interp",
+        &[
+            "--wrt",
+            "b",
+            "--feed",
+            "a=[-2, 0]",
+            "--feed",
+            "b=[2, 2]",
+            "pow(a, b)",
+        ],
+    );
+    assert_tensor(&tensor(&j["ys"]["y"]), &[2], &[4.0, 0.0], 0.0, 0.0, "pow");
+    assert_tensor(
+        &tensor(&j["grads"]["b"]),
+        &[2],
+        &[0.0, 0.0],
+        0.0,
+        0.0,
+        "d/db",
+    );
+}
+
+#[test]
+fn maximum_and_minimum_send_ties_to_the_first_argument() {
+    let args = ["--feed", "a=[1, 5, 3]", "--feed", "b=[4, 2, 3]"];
+    for (f, value, da, db) in [
+        ("maximum", [4.0, 5.0, 3.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]),
+        ("minimum", [1.0, 2.0, 3.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]),
+    ] {
+        let program = format!("{f}(a, b)");
+        let mut full = args.to_vec();
+        full.push(&program);
+        eval_all_engines(&full, &[3], &value, 0.0, 0.0);
+        for e in ENGINES {
+            let mut full = vec!["--wrt", "a,b"];
+            full.extend_from_slice(&args);
+            full.push(&program);
+            let j = grad_json(e, &full);
+            assert_tensor(&tensor(&j["grads"]["a"]), &[3], &da, 0.0, 0.0, f);
+            assert_tensor(&tensor(&j["grads"]["b"]), &[3], &db, 0.0, 0.0, f);
+        }
+    }
+}
+
+#[test]
+fn where_picks_a_where_cond_is_nonzero() {
+    // cond = [1, 0, -2]: nonzero (even negative) picks a
+    let args = [
+        "--feed",
+        "c=[1, 0, -2]",
+        "--feed",
+        "a=[10, 20, 30]",
+        "--feed",
+        "b=[1, 2, 3]",
+        "where(c, a, b)",
+    ];
+    eval_all_engines(&args, &[3], &[10.0, 2.0, 30.0], 0.0, 0.0);
+    for e in ENGINES {
+        let mut full = vec!["--wrt", "a,b,c"];
+        full.extend_from_slice(&args);
+        let j = grad_json(e, &full);
+        assert_tensor(
+            &tensor(&j["grads"]["a"]),
+            &[3],
+            &[1.0, 0.0, 1.0],
+            0.0,
+            0.0,
+            "a",
+        );
+        assert_tensor(
+            &tensor(&j["grads"]["b"]),
+            &[3],
+            &[0.0, 1.0, 0.0],
+            0.0,
+            0.0,
+            "b",
+        );
+        // no gradient flows to the condition, as in TensorFlow
+        assert_eq!(j["grads"]["c"], Json::Null, "{j}");
+    }
+    // a comparison as the condition, with broadcasting of a scalar branch
+    let args = ["--feed", "x=[-1, 2, -3]", "where(x > 0, x, 0)"];
+    eval_all_engines(&args, &[3], &[0.0, 2.0, 0.0], 0.0, 0.0);
+}
+
+/// x = [[1, 5, 3], [4, 2, 6]]
+const X23: &str = "x=[[1, 5, 3], [4, 2, 6]]";
+
+#[test]
+fn reductions_over_all_axes() {
+    let lse = |v: &[f64]| {
+        let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+    };
+    let all = [1.0, 5.0, 3.0, 4.0, 2.0, 6.0];
+    for (program, want) in [
+        ("sum(x)", 21.0),
+        ("mean(x)", 3.5),
+        ("max(x)", 6.0),
+        ("min(x)", 1.0),
+        ("logsumexp(x)", lse(&all)),
+    ] {
+        eval_all_engines(
+            &["--dtype", "f64", "--feed", X23, program],
+            &[],
+            &[want],
+            1e-13,
+            0.0,
+        );
+    }
+}
+
+#[test]
+fn reductions_with_an_axis_a_list_and_negative_axes() {
+    let lse = |v: &[f64]| v.iter().map(|x| x.exp()).sum::<f64>().ln();
+    let cases: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![
+        ("sum(x, 0)", vec![3], vec![5.0, 7.0, 9.0]),
+        ("sum(x, 1)", vec![2], vec![9.0, 12.0]),
+        ("sum(x, -1)", vec![2], vec![9.0, 12.0]),
+        ("sum(x, -2)", vec![3], vec![5.0, 7.0, 9.0]),
+        ("sum(x, [0, 1])", vec![], vec![21.0]),
+        ("sum(x, [1, 0])", vec![], vec![21.0]),
+        ("sum(x, [-1, 0])", vec![], vec![21.0]),
+        ("sum(x, [1])", vec![2], vec![9.0, 12.0]),
+        // an empty list reduces nothing
+        ("sum(x, [])", vec![2, 3], vec![1.0, 5.0, 3.0, 4.0, 2.0, 6.0]),
+        ("mean(x, 0)", vec![3], vec![2.5, 3.5, 4.5]),
+        ("mean(x, -1)", vec![2], vec![3.0, 4.0]),
+        ("max(x, 0)", vec![3], vec![4.0, 5.0, 6.0]),
+        ("max(x, 1)", vec![2], vec![5.0, 6.0]),
+        ("min(x, 0)", vec![3], vec![1.0, 2.0, 3.0]),
+        ("min(x, -1)", vec![2], vec![1.0, 2.0]),
+        (
+            "logsumexp(x, 1)",
+            vec![2],
+            vec![lse(&[1.0, 5.0, 3.0]), lse(&[4.0, 2.0, 6.0])],
+        ),
+        (
+            "logsumexp(x, [0])",
+            vec![3],
+            vec![lse(&[1.0, 4.0]), lse(&[5.0, 2.0]), lse(&[3.0, 6.0])],
+        ),
+    ];
+    for (program, shape, want) in cases {
+        eval_all_engines(
+            &["--dtype", "f64", "--feed", X23, program],
+            &shape,
+            &want,
+            1e-13,
+            0.0,
+        );
+    }
+}
+
+#[test]
+fn reductions_with_keepdims() {
+    let cases: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![
+        ("sum(x, 1, 1)", vec![2, 1], vec![9.0, 12.0]),
+        ("sum(x, 1, 0)", vec![2], vec![9.0, 12.0]),
+        ("sum(x, -2, 1)", vec![1, 3], vec![5.0, 7.0, 9.0]),
+        ("sum(x, [0, 1], 1)", vec![1, 1], vec![21.0]),
+        ("mean(x, 0, 1)", vec![1, 3], vec![2.5, 3.5, 4.5]),
+        ("max(x, -1, 1)", vec![2, 1], vec![5.0, 6.0]),
+        ("min(x, [0, -1], 1)", vec![1, 1], vec![1.0]),
+        // keepdims keeps shapes that broadcast back: x - max(x, 1, 1)
+        (
+            "x - max(x, 1, 1)",
+            vec![2, 3],
+            vec![-4.0, 0.0, -2.0, -2.0, -4.0, 0.0],
+        ),
+    ];
+    for (program, shape, want) in cases {
+        eval_all_engines(
+            &["--dtype", "f64", "--feed", X23, program],
+            &shape,
+            &want,
+            1e-13,
+            0.0,
+        );
+    }
+    // a 3-D tensor: x[i, j, k] = 4i + 2j + k + 1; sum over i and k (the last
+    // axis, negative) leaves j: j = 0: 1+2+5+6 = 14, j = 1: 3+4+7+8 = 22
+    let x3 = "x=[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]";
+    eval_all_engines(
+        &["--feed", x3, "sum(x, [0, -1])"],
+        &[2],
+        &[14.0, 22.0],
+        0.0,
+        0.0,
+    );
+    eval_all_engines(
+        &["--feed", x3, "sum(x, [0, -1], 1)"],
+        &[1, 2, 1],
+        &[14.0, 22.0],
+        0.0,
+        0.0,
+    );
+}
+
+#[test]
+fn reduction_gradients() {
+    let x = "x=[1, 3, 3, 2]";
+    for (program, want) in [
+        ("sum(x)", [1.0, 1.0, 1.0, 1.0]),
+        ("mean(x)", [0.25, 0.25, 0.25, 0.25]),
+        // ties split the gradient evenly
+        ("max(x)", [0.0, 0.5, 0.5, 0.0]),
+        ("min(x)", [1.0, 0.0, 0.0, 0.0]),
+        ("min(x * [1, 1, 1, 0.5])", [0.5, 0.0, 0.0, 0.25]),
+    ] {
+        for e in ENGINES {
+            let j = grad_json(e, &["--wrt", "x", "--feed", x, program]);
+            assert_tensor(&tensor(&j["grads"]["x"]), &[4], &want, 0.0, 0.0, program);
+        }
+    }
+    // logsumexp: the gradient is softmax
+    let xs = [1.0, 3.0, 3.0, 2.0];
+    let z: f64 = xs.iter().map(|v: &f64| v.exp()).sum();
+    let soft: Vec<f64> = xs.iter().map(|v| v.exp() / z).collect();
+    for e in ENGINES {
+        let j = grad_json(
+            e,
+            &["--dtype", "f64", "--wrt", "x", "--feed", x, "logsumexp(x)"],
+        );
+        assert_tensor(
+            &tensor(&j["grads"]["x"]),
+            &[4],
+            &soft,
+            1e-12,
+            0.0,
+            "logsumexp",
+        );
+    }
+}
+
+#[test]
+fn grad_in_the_language_and_its_nesting() {
+    // y = x^3 at x = 3: dy/dx = 3x^2 = 27, d2 = 6x = 18, d3 = 6
+    let x = "x=3";
+    eval_all_engines(&["--feed", x, "grad(x**3, x)"], &[], &[27.0], 1e-6, 0.0);
+    eval_all_engines(
+        &["--feed", x, "grad(grad(x**3, x), x)"],
+        &[],
+        &[18.0],
+        1e-6,
+        0.0,
+    );
+    eval_all_engines(
+        &["--feed", x, "d = grad(x*x*x, x); grad(grad(d, x), x)"],
+        &[],
+        &[6.0],
+        1e-6,
+        0.0,
+    );
+    // with respect to a bound name: h = x*x = 2.25, d sin(h) / dh = cos(2.25)
+    eval_all_engines(
+        &[
+            "--dtype",
+            "f64",
+            "--feed",
+            "x=1.5",
+            "h = x*x; y = sin(h); grad(y, h)",
+        ],
+        &[],
+        &[2.25f64.cos()],
+        1e-13,
+        0.0,
+    );
+    // the gradient of sum(y) for a non-scalar y: d sum(x*x) / dx = 2x
+    eval_all_engines(
+        &["--feed", "x=[1, 2, 3]", "grad(x*x, x)"],
+        &[3],
+        &[2.0, 4.0, 6.0],
+        0.0,
+        0.0,
+    );
+    // the seed program through grad: d(x*x + 3*x)/dx at 2 is 7
+    eval_all_engines(
+        &["--feed", "x=2", "grad(x*x + 3*x, x)"],
+        &[],
+        &[7.0],
+        0.0,
+        0.0,
+    );
+}
+
+#[test]
+fn grad_without_a_gradient_is_an_error_naming_y_and_x() {
+    // no path at all
+    let line = fail(&[
+        "eval",
+        "--feed",
+        "x=1",
+        "--feed",
+        "z=2",
+        "a = z*2\nb = grad(a, x)",
+    ]);
+    assert_mentions(&line, &["`a`", "`x`"]);
+    assert_at(&line, 2, 5);
+    // only through an operation without a gradient
+    let line = fail(&["eval", "--feed", "x=1", "y = floor(x); grad(y, x)"]);
+    assert_mentions(&line, &["`y`", "`x`", "floor"]);
+    // grad(3*x, x) depends on x only through its shape: no second derivative
+    let line = fail(&["eval", "--feed", "x=1", "g = grad(3*x, x); grad(g, x)"]);
+    assert_mentions(&line, &["`g`", "`x`"]);
+}
+
+#[test]
+fn stop_gradient_passes_the_value_and_blocks_the_gradient() {
+    eval_all_engines(
+        &["--feed", "x=[1, -2]", "stop_gradient(x*x)"],
+        &[2],
+        &[1.0, 4.0],
+        0.0,
+        0.0,
+    );
+    // d (stop_gradient(x) * x) / dx = x
+    eval_all_engines(
+        &["--feed", "x=[1, -2]", "grad(stop_gradient(x) * x, x)"],
+        &[2],
+        &[1.0, -2.0],
+        0.0,
+        0.0,
+    );
+    for e in ENGINES {
+        let j = grad_json(
+            e,
+            &["--wrt", "x", "--feed", "x=3", "stop_gradient(x) * x + x*x"],
+        );
+        // x (stopped factor) + 2x = 9
+        assert_eq!(number(&j["grads"]["x"]), 9.0, "{j}");
+        let j = grad_json(e, &["--wrt", "x", "--feed", "x=3", "stop_gradient(x*x)"]);
+        assert_eq!(j["grads"]["x"], Json::Null, "{j}");
+    }
+}
