@@ -52,7 +52,8 @@ pub struct KernelStep {
     pub inputs: Vec<NodeId>,
     /// The graph nodes written, one per kernel output.
     pub outputs: Vec<NodeId>,
-    /// Every node computed by the kernel.
+    /// Every elementwise node computed by the kernel (the reductions it
+    /// computes are in `reductions`).
     pub members: Vec<NodeId>,
     /// Reductions computed in the kernel's loop, in the spec's order.
     pub reductions: Vec<FusedReduction>,

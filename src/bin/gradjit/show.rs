@@ -120,7 +120,12 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                 };
                 let clusters: Vec<(String, Vec<NodeId>)> = p
                     .kernels()
-                    .map(|k| (format!("kernel {}", k.spec.name), k.members.clone()))
+                    .map(|k| {
+                        // the reductions computed in the kernel's loop belong to it too
+                        let nodes = k.members.iter().copied();
+                        let nodes = nodes.chain(k.reductions.iter().map(|r| r.node));
+                        (format!("kernel {}", k.spec.name), nodes.collect())
+                    })
                     .collect();
                 let spec = DotSpec {
                     forward: &name(&forward, f),
