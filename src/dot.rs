@@ -66,7 +66,7 @@ pub fn render(graph: &Graph, spec: &DotSpec<'_>) -> String {
         .flat_map(|(_, ns)| ns.iter().copied())
         .collect();
     let mut out = String::from(
-        "digraph gradjit {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n",
+        "digraph gradjit {\n  rankdir=TB;\n  graph [fontname=\"Helvetica\", fontsize=11];\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n",
     );
     let style = |id: NodeId| {
         let n = graph.node(id);
