@@ -166,7 +166,9 @@ impl<'g> Session<'g> {
     }
 
     /// The executable this session would run for `fetches` with feeds of
-    /// these shapes, compiled on first use and cached.
+    /// these shapes, compiled on first use and cached. (An `interp`
+    /// session runs no executable; for it, this compiles fused native
+    /// code, as `jit` would.)
     pub fn executable(
         &mut self,
         fetches: &[NodeId],
