@@ -117,10 +117,14 @@ fn main() -> Res<()> {
             reference = out.clone();
         }
         let diff = max_rel_diff(&reference, &out);
+        let compile_ms = match exe {
+            Some(_) => format!("{:.2}", compile_time.as_secs_f64() * 1e3),
+            None => "-".to_string(),
+        };
         println!(
-            "  {:<12} {:>11.2} {:>11.3} {:>8} {:>14.1e}",
+            "  {:<12} {:>11} {:>11.3} {:>8} {:>14.1e}",
             engine.name(),
-            compile_time.as_secs_f64() * 1e3,
+            compile_ms,
             median.as_secs_f64() * 1e3,
             exe.as_ref()
                 .map_or("-".to_string(), |e| e.kernels().len().to_string()),

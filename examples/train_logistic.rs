@@ -4,7 +4,9 @@
 //! called every step with [`Executable::run_into`], which writes into arrays
 //! the loop owns: no array is allocated per step. The same
 //! training runs on the reference interpreter (through a [`Session`]) for
-//! comparison: both engines must print the same losses.
+//! comparison: both engines print the same losses, up to the rounding of
+//! the mean (the interpreter adds the N terms one after another in `f32`;
+//! native code adds them in blocks, closer to the exact sum).
 //!
 //! Run with `cargo run --release --example train_logistic [N]` (N examples,
 //! default 16384).
@@ -172,7 +174,7 @@ fn main() -> Res<()> {
     );
     for (s, (a, b)) in jit_losses.iter().zip(&interp_losses).enumerate() {
         assert!(
-            (a - b).abs() <= 1e-4 * a.abs().max(1e-2),
+            (a - b).abs() <= 1e-3 * a.abs().max(1e-2),
             "step {s}: jit loss {a}, interp loss {b}"
         );
     }
