@@ -95,8 +95,8 @@ fn b4_by_hand(
 ) -> (f32, Array2<f32>, Array2<f32>, Array2<f32>, f32) {
     let n = x.nrows() as f32;
     let b1 = ndarray::ArrayView1::from(b1);
-    let h = (x.dot(&w1) + &b1).mapv(f32::tanh);
-    let d = h.dot(&w2) + b2 - &t;
+    let h = (x.dot(&w1) + b1).mapv(f32::tanh);
+    let d = h.dot(&w2) + b2 - t;
     let loss = d.mapv(|v| v * v).sum() / n;
     let go = d * (2.0 / n);
     let dw2 = h.t().dot(&go);
