@@ -530,3 +530,27 @@ fn stop_gradient_passes_the_value_and_blocks_the_gradient() {
         assert_eq!(j["grads"]["x"], Json::Null, "{j}");
     }
 }
+
+/// `--wrt` and `grad(y, name)` with a bound name differentiate with respect
+/// to that binding only, as TensorFlow does with an op instance, even when
+/// an equal expression appears unbound: d/dh (sin(x*x) + h) = 1.
+#[test]
+fn gradients_with_respect_to_a_binding_ignore_equal_expressions() {
+    let program = "h = x*x\ny = sin(x*x) + h";
+    let j = json(&["grad", "--json", "--wrt", "h", "--feed", "x=0.5", program]);
+    assert_eq!(number(&j["grads"]["h"]), 1.0);
+    let j = json(&[
+        "eval",
+        "--json",
+        "--feed",
+        "x=0.5",
+        "h = x*x\ngrad(sin(x*x) + h, h)",
+    ]);
+    assert_eq!(number(&j["outputs"]["y"]), 1.0);
+    // and --stop h stops only the uses of h: d/dx (sin(x*x) + h) = 2x cos(x*x)
+    let j = json(&[
+        "grad", "--json", "--wrt", "x", "--stop", "h", "--feed", "x=0.5", program,
+    ]);
+    let want = (2.0 * 0.5 * 0.25f32.cos()) as f64;
+    assert!((number(&j["grads"]["x"]) - want).abs() < 1e-6);
+}

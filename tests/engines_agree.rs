@@ -31,6 +31,7 @@ fn build(src: &str, inputs: &[(&str, &[usize])], wrt: &[&str], dtype: DType, see
         &ParseOptions {
             dtype,
             input_shapes: shapes,
+            ..Default::default()
         },
     )
     .expect("parses");

@@ -74,9 +74,10 @@ fn variant(op: &Op) -> usize {
         Op::OnesLike => 16,
         Op::ZerosLike => 17,
         Op::Count { .. } => 18,
+        Op::Bind { .. } => 19,
     }
 }
-const VARIANTS: usize = 19;
+const VARIANTS: usize = 20;
 
 /// One node of every operation, in every parameter form, on inputs of known shape.
 fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
@@ -114,6 +115,7 @@ fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
         }
     }
     out.push(op(g, Op::Where, &[c, a, b]));
+    out.push(op(g, Op::Bind { name: "h".into() }, &[b]));
     out.push(op(g, Op::Reshape { dims: vec![3, -1] }, &[a]));
     out.push(op(g, Op::Reshape { dims: vec![6] }, &[a]));
     out.push(op(g, Op::Reshape { dims: vec![2, -1] }, &[u]));

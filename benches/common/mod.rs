@@ -55,6 +55,7 @@ pub fn case(src: &str, inputs: &[(&str, Vec<usize>, bool)], wrt: &[&str]) -> Cas
         &ParseOptions {
             dtype: DType::F32,
             input_shapes: shapes,
+            ..Default::default()
         },
     )
     .expect("benchmark programs parse");

@@ -224,7 +224,8 @@ pub(crate) fn input_grads(
                 ),
             ]
         }
-        Op::Identity => vec![one!(0, g)],
+        // d/dx x = 1
+        Op::Identity | Op::Bind { .. } => vec![one!(0, g)],
         // sum_to and broadcast_like are each other's adjoints; `like` lends only its shape
         Op::SumTo => vec![one!(0, b.op(Op::BroadcastLike, &[g, x])?), None],
         Op::BroadcastLike => vec![one!(0, b.op(Op::SumTo, &[g, x])?), None],

@@ -118,7 +118,7 @@ impl Plan {
 }
 
 fn fusible(op: &Op) -> bool {
-    op.is_elementwise() || matches!(op, Op::Identity | Op::StopGradient)
+    op.is_elementwise() || matches!(op, Op::Identity | Op::StopGradient | Op::Bind { .. })
 }
 
 /// Partitions the nodes `fetches` need into steps.

@@ -45,9 +45,12 @@ pub fn infer(
     let shape = match op {
         Op::Placeholder { .. } => placeholder_shape.cloned().unwrap_or_else(Shape::unknown),
         Op::Constant(lit) => Shape::known(lit.shape()),
-        Op::Unary(_) | Op::StopGradient | Op::Identity | Op::OnesLike | Op::ZerosLike => {
-            s(0).clone()
-        }
+        Op::Unary(_)
+        | Op::StopGradient
+        | Op::Identity
+        | Op::Bind { .. }
+        | Op::OnesLike
+        | Op::ZerosLike => s(0).clone(),
         Op::Binary(_) => broadcast2(name, s(0), s(1))?,
         Op::Where => {
             let ab = broadcast2(name, s(1), s(2))?;

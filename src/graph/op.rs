@@ -440,6 +440,15 @@ pub enum Op {
     StopGradient,
     /// The identity.
     Identity,
+    /// A name bound with `name := expr` (or a bound name the gradients are
+    /// taken with respect to): the identity, but a node of its own, so
+    /// that, as for TensorFlow's op instances, a gradient with respect to it
+    /// or a stop at it concerns the uses of this name only, not every
+    /// structurally equal expression that hash-consing would merge with it.
+    Bind {
+        /// The bound name.
+        name: String,
+    },
     /// Internal: `sum_to(g, like)` sums `g` down to the shape of `like`
     /// (undoing a broadcast). Gradient flows to `g` only.
     SumTo,
@@ -476,6 +485,7 @@ impl Op {
             | Op::BroadcastTo { .. }
             | Op::StopGradient
             | Op::Identity
+            | Op::Bind { .. }
             | Op::ExpandDims { .. }
             | Op::OnesLike
             | Op::ZerosLike
@@ -507,6 +517,7 @@ impl Op {
             | Op::BroadcastTo { .. }
             | Op::MatMul
             | Op::Identity
+            | Op::Bind { .. }
             | Op::ExpandDims { .. } => true,
         }
     }
@@ -519,7 +530,10 @@ impl Op {
     /// True for operations that count as "operations" in node counts: not
     /// placeholders or constants.
     pub fn is_computation(&self) -> bool {
-        !matches!(self, Op::Placeholder { .. } | Op::Constant(_))
+        !matches!(
+            self,
+            Op::Placeholder { .. } | Op::Constant(_) | Op::Bind { .. }
+        )
     }
 
     /// A short name for messages (`tanh`, `sum`, `matmul`, ...).
@@ -537,6 +551,7 @@ impl Op {
             Op::MatMul => "matmul",
             Op::StopGradient => "stop_gradient",
             Op::Identity => "identity",
+            Op::Bind { .. } => "bind",
             Op::SumTo => "sum_to",
             Op::BroadcastLike => "broadcast_like",
             Op::ReshapeLike => "reshape_like",

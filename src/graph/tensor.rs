@@ -190,6 +190,14 @@ impl<'g> Tensor<'g> {
         ))
     }
 
+    /// The same value as a node of its own, named `name` (the language's
+    /// `name := expr`): hash-consing merges equal expressions, so take
+    /// gradients with respect to (or stop at) an intermediate value through
+    /// its binding, as TensorFlow does with an op instance.
+    pub fn bind(self, name: &str) -> Tensor<'g> {
+        self.or_poison(self.graph.try_op(Op::Bind { name: name.into() }, &[self]))
+    }
+
     /// The same value, through which no gradient flows.
     pub fn stop_gradient(self) -> Tensor<'g> {
         self.or_poison(self.graph.try_op(Op::StopGradient, &[self]))

@@ -26,7 +26,7 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
         Op::Transpose { perm } => transpose(&xs[0], perm.as_deref()),
         Op::BroadcastTo { dims } => broadcast(&xs[0], dims),
         Op::MatMul => matmul(&xs[0], &xs[1]),
-        Op::StopGradient | Op::Identity => Ok(xs[0].to_owned()),
+        Op::StopGradient | Op::Identity | Op::Bind { .. } => Ok(xs[0].to_owned()),
         Op::SumTo => sum_to(&xs[0], xs[1].shape()),
         Op::BroadcastLike => broadcast(&xs[0], xs[1].shape()),
         Op::ReshapeLike => reshape(&xs[0], xs[1].shape()),

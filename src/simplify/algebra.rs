@@ -424,7 +424,7 @@ fn div_pow2(rw: &mut Rewriter<'_>, _id: NodeId, n: &Node) -> Outcome {
 
 fn identity(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
     match n.op {
-        Op::Identity | Op::StopGradient => rw.replace(id, n.inputs[0]),
+        Op::Identity | Op::StopGradient | Op::Bind { .. } => rw.replace(id, n.inputs[0]),
         _ => Ok(None),
     }
 }

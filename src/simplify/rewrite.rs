@@ -280,9 +280,12 @@ impl Rewriter<'_> {
             let i = self.reps.len();
             let n = &nodes[i];
             let r = match &n.op {
-                Op::Unary(_) | Op::Identity | Op::StopGradient | Op::OnesLike | Op::ZerosLike => {
-                    self.reps[n.inputs[0].index()]
-                }
+                Op::Unary(_)
+                | Op::Identity
+                | Op::Bind { .. }
+                | Op::StopGradient
+                | Op::OnesLike
+                | Op::ZerosLike => self.reps[n.inputs[0].index()],
                 Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => self.reps[n.inputs[1].index()],
                 Op::Binary(_) | Op::Where => {
                     let mut shared: Option<NodeId> = None;
@@ -389,6 +392,7 @@ impl Rewriter<'_> {
             | Op::BroadcastTo { .. }
             | Op::StopGradient
             | Op::Identity
+            | Op::Bind { .. }
             | Op::BroadcastLike
             | Op::ReshapeLike
             | Op::ExpandDims { .. } => sub(0),

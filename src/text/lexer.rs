@@ -41,6 +41,8 @@ pub enum Token {
     NotEq,
     /// `=`
     Assign,
+    /// `:=`: a binding that is a node of its own
+    BindAssign,
     /// `(`
     LParen,
     /// `)`
@@ -76,6 +78,7 @@ impl Token {
             Token::EqEq => "==",
             Token::NotEq => "!=",
             Token::Assign => "=",
+            Token::BindAssign => ":=",
             Token::LParen => "(",
             Token::RParen => ")",
             Token::LBracket => "[",
@@ -193,6 +196,7 @@ impl Lexer<'_> {
                 '>' => Token::Gt,
                 '=' if self.eat('=') => Token::EqEq,
                 '=' => Token::Assign,
+                ':' if self.eat('=') => Token::BindAssign,
                 '!' if self.eat('=') => Token::NotEq,
                 '(' | '[' => {
                     self.depth += 1;

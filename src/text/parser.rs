@@ -3,13 +3,13 @@
 //! consing shares repeated subexpressions); function calls are in `calls.rs`,
 //! list literals in `lists.rs`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::graph::{DType, Graph, Literal, NodeId, Op, Origin, Shape, UnaryOp};
 
 use super::error::{Expected, ParseError, ParseErrorKind};
 use super::lexer::{lex, Spanned, Token};
-use super::syntax::{function, infix_token, Level};
+use super::syntax::{function, infix_token, Level, GRAD};
 
 /// How deeply parentheses, brackets, calls, unary minus and `**` may nest.
 ///
@@ -26,6 +26,12 @@ pub struct ParseOptions {
     /// placeholder of that name already in the graph, if there is one of
     /// the program's dtype, else [`Shape::unknown`].
     pub input_shapes: HashMap<String, Shape>,
+    /// Bound names that gradients will be taken with respect to (or stopped
+    /// at): their bindings become nodes of their own, as if written
+    /// `name := expr`, so that hash-consing does not merge them with equal
+    /// expressions elsewhere. Names used as the second argument of `grad`
+    /// in the program are added automatically.
+    pub targets: HashSet<String>,
 }
 
 impl ParseOptions {
@@ -34,6 +40,7 @@ impl ParseOptions {
         ParseOptions {
             dtype,
             input_shapes: HashMap::new(),
+            targets: HashSet::new(),
         }
     }
 }
@@ -90,6 +97,8 @@ pub(super) struct Parser<'a> {
     env: HashMap<String, NodeId>,
     /// Every name bound anywhere in the program, with the line of its first binding.
     bound: HashMap<String, u32>,
+    /// Bound names whose bindings are nodes of their own.
+    targets: HashSet<String>,
     inputs: Vec<(String, NodeId)>,
     /// The inputs by name.
     input_ids: HashMap<String, NodeId>,
@@ -115,6 +124,7 @@ impl<'a> Parser<'a> {
             opts,
             env: HashMap::new(),
             bound: HashMap::new(),
+            targets: opts.targets.clone(),
             inputs: Vec::new(),
             input_ids: HashMap::new(),
             depth: 0,
@@ -224,12 +234,42 @@ impl<'a> Parser<'a> {
     fn prescan(&mut self) {
         let mut at_start = true;
         for pair in self.toks.windows(2) {
-            if let (true, Token::Ident(name), Token::Assign) =
+            if let (true, Token::Ident(name), Token::Assign | Token::BindAssign) =
                 (at_start, &pair[0].tok, &pair[1].tok)
             {
                 self.bound.entry(name.clone()).or_insert(pair[0].line);
             }
             at_start = matches!(pair[0].tok, Token::Newline | Token::Semicolon);
+        }
+        // `grad(y, name)`: name's binding must be a node of its own
+        for (i, t) in self.toks.iter().enumerate() {
+            if !matches!(&t.tok, Token::Ident(n) if n == GRAD)
+                || !matches!(self.toks.get(i + 1).map(|t| &t.tok), Some(Token::LParen))
+            {
+                continue;
+            }
+            let mut depth = 0usize;
+            for (j, u) in self.toks.iter().enumerate().skip(i + 1) {
+                match &u.tok {
+                    Token::LParen | Token::LBracket => depth += 1,
+                    Token::RParen | Token::RBracket => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    Token::Comma if depth == 1 => {
+                        if let (Some(Token::Ident(name)), Some(Token::RParen)) = (
+                            self.toks.get(j + 1).map(|t| &t.tok),
+                            self.toks.get(j + 2).map(|t| &t.tok),
+                        ) {
+                            self.targets.insert(name.clone());
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -244,8 +284,10 @@ impl<'a> Parser<'a> {
                 break;
             }
             let origin = self.origin(0);
+            let mut own_node = false;
             let name = match (&self.tok(0).tok, &self.tok(1).tok) {
-                (Token::Ident(name), Token::Assign) => {
+                (Token::Ident(name), assign @ (Token::Assign | Token::BindAssign)) => {
+                    own_node = *assign == Token::BindAssign || self.targets.contains(name);
                     if function(name).is_some() {
                         return Err(ParseError::at(
                             origin,
@@ -259,9 +301,12 @@ impl<'a> Parser<'a> {
                 }
                 _ => None,
             };
-            let node = self.expr()?;
+            let mut node = self.expr()?;
             if !matches!(self.peek(), Token::Newline | Token::Semicolon | Token::Eof) {
                 return Err(self.unexpected(Expected::EndOfStatement));
+            }
+            if let (true, Some(name)) = (own_node, &name) {
+                node = self.node(Op::Bind { name: name.clone() }, &[node], origin)?;
             }
             if let Some(name) = &name {
                 self.env.insert(name.clone(), node);

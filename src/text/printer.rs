@@ -48,7 +48,11 @@ pub fn print_program(graph: &Graph, outputs: &[(&str, NodeId)]) -> String {
     for (i, temp) in p.temps.iter().enumerate() {
         if let Some(temp) = temp {
             out.push_str(temp);
-            out.push_str(" = ");
+            out.push_str(if matches!(p.nodes[i].op, Op::Bind { .. }) {
+                " := "
+            } else {
+                " = "
+            });
             p.definition(i, &mut out);
             out.push('\n');
         }
@@ -99,6 +103,7 @@ impl<'a> Printer<'a> {
         for i in (0..n).filter(|&i| needed[i]) {
             let bind = match &nodes[i].op {
                 Op::Placeholder { .. } => false,
+                Op::Bind { .. } => true,
                 Op::Constant(lit) => uses[i] > 1 && lit.values().len() > 1,
                 _ => {
                     depth[i] = 1 + nodes[i]
@@ -112,6 +117,14 @@ impl<'a> Printer<'a> {
             };
             if bind {
                 depth[i] = 0;
+                // a binding keeps its own name where it is free
+                if let Op::Bind { name } = &nodes[i].op {
+                    if !reserved.contains(name.as_str()) {
+                        reserved.insert(name);
+                        temps[i] = Some(name.clone());
+                        continue;
+                    }
+                }
                 let name = loop {
                     counter += 1;
                     let name = format!("t{counter}");
@@ -203,6 +216,13 @@ impl<'a> Printer<'a> {
             }
             Op::Constant(lit) => {
                 constant(lit, node.dtype, out);
+                return;
+            }
+            // printed as `name := expr`; its definition is the expression
+            Op::Bind { .. } => {
+                if let Some(x) = args.first() {
+                    self.reference(x.index(), Level::Top, out);
+                }
                 return;
             }
             Op::Unary(UnaryOp::Neg) => {

@@ -162,7 +162,8 @@ impl Func {
             Func::Grad => (&[Expr, Name], 2),
             Func::Fill => (&[Number, Dims], 2),
             Func::Op(op) => match op {
-                Op::Placeholder { .. } | Op::Constant(_) => (&[], 0),
+                // bindings are written `name := expr`, not called
+                Op::Placeholder { .. } | Op::Constant(_) | Op::Bind { .. } => (&[], 0),
                 Op::Unary(_) | Op::StopGradient | Op::Identity | Op::OnesLike | Op::ZerosLike => {
                     (&[Expr], 1)
                 }

@@ -39,7 +39,7 @@ fn measure(args: &BenchArgs, e: Engine, repeat: usize) -> Result<Measured, CliEr
     // making the inputs is not compiling: the clock starts at the program text
     let feeds = load_feeds(&args.common)?;
     let start = Instant::now();
-    let loaded = load_program(&args.common, feeds, false)?;
+    let loaded = load_program(&args.common, feeds, false, &args.wrt)?;
     let fetch = fetches(&loaded, &args.wrt)?;
     let mut times = Vec::with_capacity(repeat);
     let compile_ms;

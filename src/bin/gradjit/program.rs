@@ -44,14 +44,22 @@ pub fn source(expr: &str) -> Result<String, CliError> {
 
 /// Parses the feeds and the program, and checks that every input is fed and
 /// every feed is an input.
-pub fn load(common: &Common) -> Result<Loaded, CliError> {
-    load_with(common, false)
+pub fn load(common: &Common, targets: &[String]) -> Result<Loaded, CliError> {
+    load_with(common, false, targets)
 }
 
 /// Like [`load`], but inputs may stay unfed (for `show`, which computes nothing).
-pub fn load_with(common: &Common, allow_unfed: bool) -> Result<Loaded, CliError> {
+///
+/// `targets` are the names gradients are taken with respect to or stopped
+/// at (`--wrt`, `--stop`): a bound one becomes a node of its own (see
+/// `ParseOptions::targets`).
+pub fn load_with(
+    common: &Common,
+    allow_unfed: bool,
+    targets: &[String],
+) -> Result<Loaded, CliError> {
     let values = load_feeds(common)?;
-    load_program(common, values, allow_unfed)
+    load_program(common, values, allow_unfed, targets)
 }
 
 /// The `--feed` values, by name, in the order given.
@@ -78,7 +86,12 @@ pub fn load_feeds(common: &Common) -> Result<Feeds, CliError> {
 
 /// Parses the program with the feeds' shapes and checks that every input is
 /// fed (unless `allow_unfed`) and every feed is an input.
-pub fn load_program(common: &Common, values: Feeds, allow_unfed: bool) -> Result<Loaded, CliError> {
+pub fn load_program(
+    common: &Common,
+    values: Feeds,
+    allow_unfed: bool,
+    targets: &[String],
+) -> Result<Loaded, CliError> {
     let dtype: DType = common.dtype.into();
     let src = source(&common.expr)?;
     let input_shapes: HashMap<String, Shape> = values
@@ -92,6 +105,7 @@ pub fn load_program(common: &Common, values: Feeds, allow_unfed: bool) -> Result
         &ParseOptions {
             dtype,
             input_shapes,
+            targets: targets.iter().cloned().collect(),
         },
     )?;
     for (name, _) in &values {

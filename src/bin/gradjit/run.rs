@@ -37,7 +37,7 @@ pub fn execute(
 /// `gradjit eval`.
 pub fn eval(args: &EvalArgs) -> Result<String, CliError> {
     let engine = engine(&args.engine)?;
-    let loaded = load(&args.common)?;
+    let loaded = load(&args.common, &[])?;
     let outputs = loaded.outputs(&args.ys)?;
     let ids: Vec<NodeId> = outputs.iter().map(|(_, id)| *id).collect();
     let values = execute(&loaded, engine, &ids)?;
@@ -186,7 +186,8 @@ pub fn why_none(loaded: &Loaded, gg: &GradGraph, x_name: &str, x: NodeId) -> Str
 /// `gradjit grad`.
 pub fn grad(args: &GradArgs) -> Result<String, CliError> {
     let engine = engine(&args.engine)?;
-    let loaded = load(&args.common)?;
+    let targets: Vec<String> = args.wrt.iter().chain(&args.stop).cloned().collect();
+    let loaded = load(&args.common, &targets)?;
     let gg = build_gradients(
         &loaded,
         &args.ys,

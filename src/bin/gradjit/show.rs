@@ -38,7 +38,7 @@ fn named(outs: &[(String, NodeId)]) -> Vec<(&str, NodeId)> {
 
 /// `gradjit show`.
 pub fn show(args: &ShowArgs) -> Result<String, CliError> {
-    let loaded = load_with(&args.common, true)?;
+    let loaded = load_with(&args.common, true, &args.wrt)?;
     let g = &loaded.graph;
     // printed back as a program, the output must not take an input's name
     // (`x*y` printed as `y = x*y` would read as a use of `y` before its binding)
