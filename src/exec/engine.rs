@@ -37,8 +37,9 @@ impl Engine {
 }
 
 impl fmt::Display for Engine {
+    /// The engine's name; width and alignment apply (`{:>12}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
