@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use ndarray::ArrayViewD;
 
-use crate::graph::{DType, Graph, Node, NodeId, Op, Shape};
+use crate::graph::{infer, DType, Graph, GraphError, Node, NodeId, Op, Shape};
 use crate::value::{Element, Value, ValueView};
 
 pub use kernels::{eval_op, reduce, resolve_reshape};
@@ -166,6 +166,7 @@ fn compute(
             DType::F64 => Value::F64(lit.to_array()),
         }),
         op => {
+            check_size(graph, id, node, inputs)?;
             let result = match node.dtype {
                 DType::F32 => typed::<f32>(op, inputs),
                 DType::F64 => typed::<f64>(op, inputs),
@@ -175,6 +176,30 @@ fn compute(
                 detail,
             })
         }
+    }
+}
+
+/// Refuses, before computing it, a result whose shape (inferred from the
+/// inputs' actual shapes) has more elements than fit in memory: allocating
+/// it would panic. Other problems are left to the kernel to describe.
+fn check_size(
+    graph: &Graph,
+    id: NodeId,
+    node: &Node,
+    inputs: &[&Value],
+) -> Result<(), InterpError> {
+    let shapes: Vec<Shape> = inputs.iter().map(|v| Shape::known(v.shape())).collect();
+    let info: Vec<(DType, &Shape)> = inputs
+        .iter()
+        .zip(&shapes)
+        .map(|(v, s)| (v.dtype(), s))
+        .collect();
+    match infer(&node.op, &info, node.dtype, None) {
+        Err(e @ GraphError::TooLarge { .. }) => Err(InterpError::Shape {
+            what: graph.describe(id),
+            detail: e.to_string(),
+        }),
+        _ => Ok(()),
     }
 }
 
