@@ -327,8 +327,8 @@ fn run_alloc<T: Element>(
     let views = typed_feeds::<T>(feeds)?;
     let mut bufs: Vec<Vec<T>> = shapes
         .iter()
-        .map(|s| vec![T::zero(); s.iter().product()])
-        .collect();
+        .map(|s| super::executable::zeros(s.iter().product()))
+        .collect::<Result<_, _>>()?;
     {
         let mut outs: Vec<&mut [T]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
         t.run(&views, &mut outs)?;

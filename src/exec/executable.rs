@@ -80,15 +80,17 @@ impl<T: Element> Typed<T> {
         }
     }
 
-    fn workspace(&self) -> Workspace<T> {
-        let reused = self.pool.lock().ok().and_then(|mut p| p.pop());
-        reused.unwrap_or_else(|| Workspace {
+    fn workspace(&self) -> Result<Workspace<T>, ExecError> {
+        if let Some(ws) = self.pool.lock().ok().and_then(|mut p| p.pop()) {
+            return Ok(ws);
+        }
+        Ok(Workspace {
             temps: self
                 .homes
                 .temps
                 .iter()
-                .map(|&n| vec![T::zero(); n])
-                .collect(),
+                .map(|&n| zeros(n))
+                .collect::<Result<_, _>>()?,
             staging: vec![Vec::new(); self.input_shapes.len()],
             feeds: Vec::new(),
             scratch: Scratch::default(),
@@ -137,7 +139,7 @@ impl<T: Element> Typed<T> {
                 });
             }
         }
-        let mut ws = self.workspace();
+        let mut ws = self.workspace()?;
         // contiguous feeds are read in place; others are copied once
         let mut feed_bufs = std::mem::take(&mut ws.feeds);
         feed_bufs.clear();
@@ -358,6 +360,17 @@ impl<T: Element> Typed<T> {
         }
         Ok(())
     }
+}
+
+/// `n` zeros, or an error when the allocator refuses: a shape too large
+/// for the machine must not abort the process.
+pub(crate) fn zeros<T: Element>(n: usize) -> Result<Vec<T>, ExecError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ExecError::OutOfMemory {
+        bytes: n.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    v.resize(n, T::zero());
+    Ok(v)
 }
 
 /// The buffer a computed value is written to: an output or a temporary.
