@@ -23,7 +23,8 @@ pub struct CompileOptions {
     pub fusion: Fusion,
     /// Run the simplification pipeline first.
     pub simplify: bool,
-    /// Threads for large kernels (1: the calling thread only).
+    /// Threads for large kernels (1: the calling thread only; at most
+    /// [`MAX_THREADS`]).
     pub threads: usize,
 }
 
@@ -58,10 +59,20 @@ pub struct Executable {
     typed: TypedExec,
 }
 
+/// The most threads an executable may ask for: far more than any machine
+/// has cores, and few enough that creating the pool cannot exhaust the
+/// process's threads (a million took minutes, then failed).
+pub const MAX_THREADS: usize = 1024;
+
 /// Shared thread pools, one per thread count, created once per process.
 fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, ExecError> {
     if threads <= 1 {
         return Ok(None);
+    }
+    if threads > MAX_THREADS {
+        return Err(ExecError::Threads(format!(
+            "{threads} threads asked for, at most {MAX_THREADS} allowed"
+        )));
     }
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
