@@ -12,6 +12,8 @@
 mod build;
 mod layout;
 
+use std::collections::{HashMap, HashSet};
+
 use crate::graph::kernel::KernelSpec;
 use crate::graph::{Graph, NodeId, Op};
 
@@ -39,6 +41,10 @@ pub enum FuseError {
     /// A fetch that is not in the graph.
     #[error("fetch {0} is not in the graph")]
     UnknownNode(NodeId),
+    /// The kernels depend on each other in a cycle (a bug of the planner:
+    /// please report it).
+    #[error("internal error: the planned kernels depend on each other in a cycle")]
+    Cycle,
 }
 
 /// A fused kernel and where its operands live.
@@ -116,6 +122,38 @@ impl Plan {
     }
 }
 
+/// A step of a plan being built: a kernel, or the library node it computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum StepRef {
+    Kernel(usize),
+    Library(usize),
+}
+
+/// Whether step `from` depends, directly or not, on kernel `target`.
+fn reaches(
+    from: StepRef,
+    target: usize,
+    kernel_reads: &[Vec<StepRef>],
+    library_reads: &HashMap<usize, Vec<StepRef>>,
+) -> bool {
+    let mut seen: HashSet<StepRef> = HashSet::new();
+    let mut stack = vec![from];
+    while let Some(s) = stack.pop() {
+        if s == StepRef::Kernel(target) {
+            return true;
+        }
+        if !seen.insert(s) {
+            continue;
+        }
+        let next = match s {
+            StepRef::Kernel(k) => kernel_reads.get(k),
+            StepRef::Library(i) => library_reads.get(&i),
+        };
+        stack.extend(next.into_iter().flatten().copied());
+    }
+    false
+}
+
 fn fusible(op: &Op) -> bool {
     op.is_elementwise() || matches!(op, Op::Identity | Op::StopGradient)
 }
@@ -143,52 +181,63 @@ pub fn plan(graph: &Graph, fetches: &[NodeId], mode: Fusion) -> Result<Plan, Fus
             }
         }
     }
-    // group[i]: the kernel of node i; deps[i]: kernels node i depends on
+    // group[i]: the kernel of node i. The steps built so far (kernels and
+    // library nodes) and what each reads directly: a node may join kernel k
+    // only if no input outside k comes from a step that reaches k, which
+    // keeps every group convex. Reachability is over whole steps, not
+    // single nodes: a kernel depends on what any of its members reads.
     let mut group: Vec<Option<usize>> = vec![None; n];
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut kernel_shapes: Vec<Vec<usize>> = Vec::new();
+    let mut kernel_reads: Vec<Vec<StepRef>> = Vec::new();
+    let mut library_reads: HashMap<usize, Vec<StepRef>> = HashMap::new();
+    let step_of = |group: &[Option<usize>], i: usize| match group[i] {
+        Some(k) => Some(StepRef::Kernel(k)),
+        None if nodes[i].op.is_computation() => Some(StepRef::Library(i)),
+        None => None,
+    };
     for i in 0..n {
         if !needed[i] {
             continue;
         }
         let node = &nodes[i];
-        let mut d: Vec<usize> = Vec::new();
-        for inp in &node.inputs {
-            for &k in &deps[inp.index()] {
-                if !d.contains(&k) {
-                    d.push(k);
-                }
+        let reads: Vec<StepRef> = node
+            .inputs
+            .iter()
+            .filter_map(|inp| step_of(&group, inp.index()))
+            .collect();
+        if !fusible(&node.op) {
+            library_reads.insert(i, reads);
+            continue;
+        }
+        let shape = node.shape.concrete().unwrap_or_default();
+        let joinable = |k: usize| {
+            kernel_shapes[k] == shape
+                && reads.iter().all(|&s| {
+                    s == StepRef::Kernel(k) || !reaches(s, k, &kernel_reads, &library_reads)
+                })
+        };
+        let chosen = match mode {
+            Fusion::Unfused => None,
+            Fusion::Fused => node
+                .inputs
+                .iter()
+                .filter_map(|inp| group[inp.index()])
+                .find(|&k| joinable(k)),
+        };
+        let k = chosen.unwrap_or_else(|| {
+            kernel_shapes.push(shape.clone());
+            kernel_reads.push(Vec::new());
+            kernel_shapes.len() - 1
+        });
+        group[i] = Some(k);
+        for s in reads {
+            if s != StepRef::Kernel(k) && !kernel_reads[k].contains(&s) {
+                kernel_reads[k].push(s);
             }
         }
-        if fusible(&node.op) {
-            let shape = node.shape.concrete().unwrap_or_default();
-            let joinable = |k: usize| {
-                kernel_shapes[k] == shape
-                    && node
-                        .inputs
-                        .iter()
-                        .all(|inp| group[inp.index()] == Some(k) || !deps[inp.index()].contains(&k))
-            };
-            let chosen = match mode {
-                Fusion::Unfused => None,
-                Fusion::Fused => node
-                    .inputs
-                    .iter()
-                    .filter_map(|inp| group[inp.index()])
-                    .find(|&k| joinable(k)),
-            };
-            let k = chosen.unwrap_or_else(|| {
-                kernel_shapes.push(shape.clone());
-                kernel_shapes.len() - 1
-            });
-            group[i] = Some(k);
-            if !d.contains(&k) {
-                d.push(k);
-            }
-        }
-        deps[i] = d;
     }
-    let steps = order_steps(graph, &nodes, &needed, &group, fetches, kernel_shapes.len());
+    let steps = order_steps(graph, &nodes, &needed, &group, fetches, kernel_shapes.len())
+        .ok_or(FuseError::Cycle)?;
     Ok(Plan {
         steps,
         fetches: fetches.to_vec(),
@@ -197,7 +246,8 @@ pub fn plan(graph: &Graph, fetches: &[NodeId], mode: Fusion) -> Result<Plan, Fus
 
 /// Orders kernels and library nodes so every step follows its inputs
 /// (Kahn's algorithm over steps, smallest first member first), then builds
-/// each kernel's spec. Convex groups make the step graph acyclic.
+/// each kernel's spec. Convex groups make the step graph acyclic; `None` if
+/// it is not (a step would be left out).
 fn order_steps(
     graph: &Graph,
     nodes: &[crate::graph::Node],
@@ -205,7 +255,7 @@ fn order_steps(
     group: &[Option<usize>],
     fetches: &[NodeId],
     n_kernels: usize,
-) -> Vec<Step> {
+) -> Option<Vec<Step>> {
     // step ids: kernels 0..n_kernels, then one per library node
     let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); n_kernels];
     let mut step_of: Vec<Option<usize>> = vec![None; nodes.len()];
@@ -273,11 +323,9 @@ fn order_steps(
             }
         }
     }
-    debug_assert_eq!(
-        steps.len(),
-        n_steps,
-        "convex groups make the step graph acyclic"
-    );
+    if steps.len() != n_steps {
+        return None;
+    }
     let mut steps = ctx.absorb_reductions(steps, &members);
     // kernels are named in execution order
     let mut n = 0;
@@ -287,5 +335,5 @@ fn order_steps(
             n += 1;
         }
     }
-    steps
+    Some(steps)
 }
