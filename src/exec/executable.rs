@@ -9,6 +9,7 @@ use super::layout::{Call, Homes, LibInput, Loc, RedCall};
 use super::ExecError;
 use crate::fuse::Layout;
 use crate::fuse::ReduceClass;
+use crate::graph::kernel::{InnerAccess, KernelSpec, ReduceKind};
 use crate::jit::{CompiledKernels, KernelFn};
 use crate::value::Element;
 
@@ -252,9 +253,10 @@ impl<T: Element> Typed<T> {
                     reductions,
                     layout,
                 } => {
-                    let f = self
+                    let (f, spec) = self
                         .kernels
                         .get(*code)
+                        .zip(self.kernels.spec(*code))
                         .ok_or(ExecError::Internal("missing kernel"))?;
                     let mut sc = std::mem::take(&mut ws.scratch);
                     sc.ins.clear();
@@ -283,7 +285,7 @@ impl<T: Element> Typed<T> {
                         }
                     }
                     let mut partials = std::mem::take(&mut ws.partials);
-                    let r = self.launch(f, layout, reductions, &mut sc, &mut partials);
+                    let r = self.launch(f, spec, layout, reductions, &mut sc, &mut partials);
                     ws.scratch = sc;
                     r?;
                     for (j, r) in reductions.iter().enumerate() {
@@ -362,6 +364,70 @@ impl<T: Element> Typed<T> {
     }
 }
 
+/// Checks that the kernel's code, as compiled from `spec`, addresses its
+/// operands the way the extents computed from `layout` assume: the element
+/// type, the number of pointers and strides, each input's access along a
+/// row (a contiguous row is `inner` elements, a splat one), outputs whose
+/// rows are `inner` apart, per-row results one apart, per-column results
+/// where the kernel accumulates them, and one stride per outer dimension.
+fn check_abi<T: Element>(
+    spec: &KernelSpec,
+    layout: &Layout,
+    reds: &[RedCall],
+    sc: &Scratch,
+) -> Result<(), ExecError> {
+    let bad = |what| Err(ExecError::Internal(what));
+    let outer = layout.outer_dims.len();
+    let n_in = spec.inputs.len();
+    if spec.dtype != T::DTYPE {
+        return bad("kernel dtype");
+    }
+    if sc.ins.len() != n_in
+        || layout.input_strides.len() != n_in
+        || layout.input_inner.len() != n_in
+        || sc.outs.len() != spec.outputs.len()
+        || sc.reds.len() != spec.reductions.len()
+        || reds.len() != spec.reductions.len()
+        || layout.reduce_strides.len() != reds.len()
+        || layout.reduce_inner.len() != reds.len()
+    {
+        return bad("kernel operand count");
+    }
+    let strides_fit = |s: &[isize]| s.len() == outer && s.iter().all(|&x| x >= 0);
+    for (k, access) in spec.inputs.iter().enumerate() {
+        let contiguous = layout.input_inner[k] != 0;
+        if contiguous != (*access == InnerAccess::Contiguous)
+            || !strides_fit(&layout.input_strides[k])
+        {
+            return bad("kernel input access");
+        }
+    }
+    let row = layout.inner as isize;
+    if !strides_fit(&layout.output_strides)
+        || layout.output_strides.last().is_some_and(|&s| s != row)
+    {
+        return bad("kernel output layout");
+    }
+    for (j, (r, kr)) in reds.iter().zip(&spec.reductions).enumerate() {
+        let s = &layout.reduce_strides[j];
+        let fits = strides_fit(s)
+            && match (r.class, kr.kind) {
+                (ReduceClass::All, ReduceKind::PerRow) => {
+                    s.iter().all(|&x| x == 0) && layout.reduce_inner[j] == 0
+                }
+                (ReduceClass::PerRow, ReduceKind::PerRow) => {
+                    s.last().is_none_or(|&x| x == 1) && layout.reduce_inner[j] == 0
+                }
+                (ReduceClass::PerColumn, ReduceKind::PerColumn) => layout.reduce_inner[j] == 1,
+                _ => false,
+            };
+        if !fits {
+            return bad("kernel reduction layout");
+        }
+    }
+    Ok(())
+}
+
 /// `n` zeros, or an error when the allocator refuses: a shape too large
 /// for the machine must not abort the process.
 pub(crate) fn zeros<T: Element>(n: usize) -> Result<Vec<T>, ExecError> {
@@ -415,25 +481,19 @@ pub const REDUCE_BLOCK: usize = 1 << 12;
 
 impl<T: Element> Typed<T> {
     /// Calls a kernel over its whole iteration space after checking that
-    /// every operand's buffer covers every element the loops touch (the one
-    /// door through which native code is entered), then finishes its
-    /// reductions.
+    /// its code fits the layout and every operand's buffer covers every
+    /// element the loops touch (the one door through which native code is
+    /// entered), then finishes its reductions.
     fn launch(
         &self,
         f: KernelFn,
+        spec: &KernelSpec,
         layout: &Layout,
         reds: &[RedCall],
         sc: &mut Scratch,
         partials: &mut Vec<Vec<T>>,
     ) -> Result<(), ExecError> {
-        let n_in = layout.input_strides.len();
-        if sc.ins.len() != n_in
-            || layout.input_inner.len() != n_in
-            || sc.reds.len() != reds.len()
-            || layout.reduce_strides.len() != reds.len()
-        {
-            return Err(ExecError::Internal("kernel operand count"));
-        }
+        check_abi::<T>(spec, layout, reds, sc)?;
         for (k, b) in sc.ins.iter().enumerate() {
             let need = extent(layout, &layout.input_strides[k], layout.input_inner[k])
                 .ok_or(ExecError::Internal("kernel input extent"))?;

@@ -78,6 +78,9 @@ fn isa() -> Result<OwnedTargetIsa, JitError> {
 pub struct CompiledKernels {
     module: Option<JITModule>,
     fns: Vec<KernelFn>,
+    /// The spec each function was built from: what its code assumes about
+    /// its operands, for callers to check buffers against.
+    specs: Vec<KernelSpec>,
 }
 
 // SAFETY: after `finalize_definitions` the code pages are immutable and the
@@ -91,6 +94,12 @@ impl CompiledKernels {
     /// The entry point of kernel `i` (in the order given to [`compile`]).
     pub fn get(&self, i: usize) -> Option<KernelFn> {
         self.fns.get(i).copied()
+    }
+
+    /// The spec kernel `i` was compiled from (its dtype, operand counts,
+    /// access patterns and reduction kinds: what its code assumes).
+    pub fn spec(&self, i: usize) -> Option<&KernelSpec> {
+        self.specs.get(i)
     }
 
     /// The number of kernels.
@@ -177,6 +186,7 @@ pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
     Ok(CompiledKernels {
         module: Some(module),
         fns,
+        specs: specs.iter().map(|s| (*s).clone()).collect(),
     })
 }
 
