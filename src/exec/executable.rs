@@ -168,17 +168,34 @@ impl<T: Element> Typed<T> {
         result
     }
 
-    fn buf(&self, loc: Loc, feeds: &[Buf], outs: &[&mut [T]], temps: &[Vec<T>]) -> Buf {
-        let of = |s: &[T]| Buf {
-            addr: s.as_ptr() as usize,
+    /// The buffer of `loc` for a kernel call. Outputs and temporaries,
+    /// which kernels write, are addressed through their mutable borrows
+    /// (`as_mut_ptr`): a pointer from a shared borrow must not be written
+    /// through. Feeds and constants are only read.
+    fn buf(
+        &self,
+        loc: Loc,
+        feeds: &[Buf],
+        outs: &mut [&mut [T]],
+        temps: &mut [Vec<T>],
+    ) -> Result<Buf, ExecError> {
+        let of = |s: &mut [T]| Buf {
+            addr: s.as_mut_ptr() as usize,
             len: s.len(),
         };
-        match loc {
-            Loc::Input(k) => feeds[k],
-            Loc::Output(j) => of(outs[j]),
-            Loc::Temp(t) => of(&temps[t]),
-            Loc::Const(c) => of(&self.homes.consts[c]),
-        }
+        let missing = ExecError::Internal("operand home");
+        Ok(match loc {
+            Loc::Input(k) => *feeds.get(k).ok_or(missing)?,
+            Loc::Output(j) => of(outs.get_mut(j).ok_or(missing)?),
+            Loc::Temp(t) => of(temps.get_mut(t).ok_or(missing)?),
+            Loc::Const(c) => {
+                let s = self.homes.consts.get(c).ok_or(missing)?;
+                Buf {
+                    addr: s.as_ptr() as usize,
+                    len: s.len(),
+                }
+            }
+        })
     }
 
     /// A copy of the first `n` elements of a value's buffer (temporaries may
@@ -258,31 +275,29 @@ impl<T: Element> Typed<T> {
                         .get(*code)
                         .zip(self.kernels.spec(*code))
                         .ok_or(ExecError::Internal("missing kernel"))?;
-                    let mut sc = std::mem::take(&mut ws.scratch);
-                    sc.ins.clear();
-                    sc.ins.extend(
-                        inputs
-                            .iter()
-                            .map(|l| self.buf(*l, feed_bufs, outs, &ws.temps)),
-                    );
-                    sc.outs.clear();
-                    sc.outs.extend(
-                        outputs
-                            .iter()
-                            .map(|l| self.buf(*l, feed_bufs, outs, &ws.temps)),
-                    );
-                    sc.reds.clear();
-                    sc.reds.extend(
-                        reductions
-                            .iter()
-                            .map(|r| self.buf(r.loc, feed_bufs, outs, &ws.temps)),
-                    );
-                    // accumulated (or never reached) results start at the identity
+                    // accumulated (or never reached) results start at the identity;
+                    // written before the kernel's pointers are taken, so no
+                    // new borrow of the buffer comes between taking them and
+                    // the kernel writing through them
                     for r in reductions {
                         if r.class == ReduceClass::PerColumn || layout.is_empty() {
                             let v = T::from_f64(r.identity);
                             dest(r.loc, outs, &mut ws.temps)?.fill(v);
                         }
+                    }
+                    let mut sc = std::mem::take(&mut ws.scratch);
+                    sc.ins.clear();
+                    sc.outs.clear();
+                    sc.reds.clear();
+                    for l in inputs {
+                        sc.ins.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
+                    }
+                    for l in outputs {
+                        sc.outs.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
+                    }
+                    for r in reductions {
+                        sc.reds
+                            .push(self.buf(r.loc, feed_bufs, outs, &mut ws.temps)?);
                     }
                     let mut partials = std::mem::take(&mut ws.partials);
                     let r = self.launch(f, spec, layout, reductions, &mut sc, &mut partials);
@@ -589,7 +604,7 @@ impl<T: Element> Typed<T> {
         }
         for (j, r) in reds.iter().enumerate() {
             let (addr, row, col) = match r.class {
-                ReduceClass::All => (partials[j].as_ptr() as usize, 1, 0),
+                ReduceClass::All => (partials[j].as_mut_ptr() as usize, 1, 0),
                 ReduceClass::PerRow => (sc.reds[j].addr, 1, 0),
                 ReduceClass::PerColumn => (sc.reds[j].addr, 0, 1),
             };
