@@ -218,10 +218,13 @@ impl<'a, 'f> Em<'a, 'f> {
     // ---- integer views ------------------------------------------------------
 
     /// Reinterpret a float vector as the integer twin.
+    // `&mut self`: emitting needs the builder; the name says what it makes
+    #[allow(clippy::wrong_self_convention)]
     pub fn to_int(&mut self, v: Value) -> Value {
         self.b.ins().bitcast(self.ity, MemFlagsData::new(), v)
     }
     /// Reinterpret an integer vector as the float type.
+    #[allow(clippy::wrong_self_convention)]
     pub fn to_float(&mut self, v: Value) -> Value {
         self.b.ins().bitcast(self.ty, MemFlagsData::new(), v)
     }

@@ -139,6 +139,8 @@ impl MathImports {
     /// Declares the slow-path functions in `module` (imported symbols, see
     /// [`MathImports::register_symbols`]) and references them from `func`.
     /// Use `builder.func` when a `FunctionBuilder` already borrows `func`.
+    // the error type is cranelift-module's own
+    #[allow(clippy::result_large_err)]
     pub fn declare<M: Module + ?Sized>(
         module: &mut M,
         func: &mut Function,
