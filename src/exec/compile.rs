@@ -266,8 +266,9 @@ impl Executable {
 
     /// The native entry point of the `i`-th kernel of [`Executable::kernels`].
     ///
-    /// Calling it is `unsafe` (see [`KernelFn`] for the ABI); the safe way is
-    /// [`Executable::run`], which checks every buffer first.
+    /// Calling it is `unsafe` (see [`KernelFn`] for the ABI), and valid only
+    /// while this executable is alive (its code is freed on drop); the safe
+    /// way is [`Executable::run`], which checks every buffer first.
     pub fn kernel_fn(&self, i: usize) -> Option<KernelFn> {
         let code = match &self.typed {
             TypedExec::F32(t) => kernel_code(&t.homes, i),

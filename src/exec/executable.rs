@@ -693,8 +693,16 @@ fn run_slab(
             && (rows >= t || (rows == 1 && may_split_columns))
     });
     let Some(p) = parallel else {
-        // SAFETY: `Typed::launch` checked that every operand's buffer covers
-        // the whole iteration space; `ptrs` are offsets within it.
+        // SAFETY: `f` is the code of the spec that `check_abi` matched
+        // against the layout (dtype, pointer and stride counts, contiguous or
+        // splat inputs, where outputs and reductions go), and `launch`
+        // checked that every operand's buffer holds the extent that layout
+        // gives from its base. `ptrs` are those bases moved to this slab
+        // (the extents span every slab) and `rows × inner` is the slab's part
+        // of the space, so every element the loops touch is in a buffer.
+        // `sc.strides` holds one row stride per input. Buffers the kernel
+        // writes come from mutable borrows that outlive this call, and none
+        // is also an input (`plan_homes` gives results their own homes).
         unsafe {
             f(
                 ptrs.as_ptr() as *const *mut u8,
@@ -728,8 +736,13 @@ fn run_slab(
     p.scope(|s| {
         for (ptrs, &(_, n_rows, _, n_cols)) in jobs.iter().zip(&chunks) {
             s.spawn(move |_| {
-                // SAFETY: as above; the chunks write disjoint rows (or
-                // columns) of the outputs and the kernel only reads inputs.
+                // SAFETY: as in the single-threaded call above, for a chunk
+                // of the slab's rows (or, when there is one row and no
+                // reduction, of its columns): every chunk stays inside the
+                // slab, the chunks write disjoint rows (columns) of the
+                // outputs and per-row results, per-column reductions never
+                // run split (`pool` is `None` then), and inputs are only read.
+                // The scope joins every chunk before the buffers' borrows end.
                 unsafe {
                     f(
                         ptrs.as_ptr() as *const *mut u8,
