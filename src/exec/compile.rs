@@ -23,7 +23,8 @@ pub struct CompileOptions {
     pub fusion: Fusion,
     /// Run the simplification pipeline first.
     pub simplify: bool,
-    /// Threads for large kernels (1: the calling thread only).
+    /// Threads for large kernels (1: the calling thread only; at most
+    /// [`MAX_THREADS`]).
     pub threads: usize,
 }
 
@@ -62,10 +63,20 @@ pub struct Executable {
     typed: TypedExec,
 }
 
+/// The most threads an executable may ask for: far more than any machine
+/// has cores, and few enough that creating the pool cannot exhaust the
+/// process's threads (a million took minutes, then failed).
+pub const MAX_THREADS: usize = 1024;
+
 /// Shared thread pools, one per thread count, created once per process.
 fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, ExecError> {
     if threads <= 1 {
         return Ok(None);
+    }
+    if threads > MAX_THREADS {
+        return Err(ExecError::Threads(format!(
+            "{threads} threads asked for, at most {MAX_THREADS} allowed"
+        )));
     }
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
@@ -259,8 +270,9 @@ impl Executable {
 
     /// The native entry point of the `i`-th kernel of [`Executable::kernels`].
     ///
-    /// Calling it is `unsafe` (see [`KernelFn`] for the ABI); the safe way is
-    /// [`Executable::run`], which checks every buffer first.
+    /// Calling it is `unsafe` (see [`KernelFn`] for the ABI), and valid only
+    /// while this executable is alive (its code is freed on drop); the safe
+    /// way is [`Executable::run`], which checks every buffer first.
     pub fn kernel_fn(&self, i: usize) -> Option<KernelFn> {
         let code = match &self.typed {
             TypedExec::F32(t) => kernel_code(&t.homes, i),
@@ -332,8 +344,8 @@ fn run_alloc<T: Element>(
     let views = typed_feeds::<T>(feeds)?;
     let mut bufs: Vec<Vec<T>> = shapes
         .iter()
-        .map(|s| vec![T::zero(); s.iter().product()])
-        .collect();
+        .map(|s| super::executable::zeros(s.iter().product()))
+        .collect::<Result<_, _>>()?;
     {
         let mut outs: Vec<&mut [T]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
         t.run(&views, &mut outs)?;

@@ -9,6 +9,7 @@ use super::layout::{Call, Homes, LibInput, Loc, RedCall};
 use super::ExecError;
 use crate::fuse::Layout;
 use crate::fuse::ReduceClass;
+use crate::graph::kernel::{InnerAccess, KernelSpec, ReduceKind};
 use crate::jit::{CompiledKernels, KernelFn};
 use crate::value::Element;
 
@@ -80,15 +81,17 @@ impl<T: Element> Typed<T> {
         }
     }
 
-    fn workspace(&self) -> Workspace<T> {
-        let reused = self.pool.lock().ok().and_then(|mut p| p.pop());
-        reused.unwrap_or_else(|| Workspace {
+    fn workspace(&self) -> Result<Workspace<T>, ExecError> {
+        if let Some(ws) = self.pool.lock().ok().and_then(|mut p| p.pop()) {
+            return Ok(ws);
+        }
+        Ok(Workspace {
             temps: self
                 .homes
                 .temps
                 .iter()
-                .map(|&n| vec![T::zero(); n])
-                .collect(),
+                .map(|&n| zeros(n))
+                .collect::<Result<_, _>>()?,
             staging: vec![Vec::new(); self.input_shapes.len()],
             feeds: Vec::new(),
             scratch: Scratch::default(),
@@ -137,7 +140,7 @@ impl<T: Element> Typed<T> {
                 });
             }
         }
-        let mut ws = self.workspace();
+        let mut ws = self.workspace()?;
         // contiguous feeds are read in place; others are copied once
         let mut feed_bufs = std::mem::take(&mut ws.feeds);
         feed_bufs.clear();
@@ -165,17 +168,34 @@ impl<T: Element> Typed<T> {
         result
     }
 
-    fn buf(&self, loc: Loc, feeds: &[Buf], outs: &[&mut [T]], temps: &[Vec<T>]) -> Buf {
-        let of = |s: &[T]| Buf {
-            addr: s.as_ptr() as usize,
+    /// The buffer of `loc` for a kernel call. Outputs and temporaries,
+    /// which kernels write, are addressed through their mutable borrows
+    /// (`as_mut_ptr`): a pointer from a shared borrow must not be written
+    /// through. Feeds and constants are only read.
+    fn buf(
+        &self,
+        loc: Loc,
+        feeds: &[Buf],
+        outs: &mut [&mut [T]],
+        temps: &mut [Vec<T>],
+    ) -> Result<Buf, ExecError> {
+        let of = |s: &mut [T]| Buf {
+            addr: s.as_mut_ptr() as usize,
             len: s.len(),
         };
-        match loc {
-            Loc::Input(k) => feeds[k],
-            Loc::Output(j) => of(outs[j]),
-            Loc::Temp(t) => of(&temps[t]),
-            Loc::Const(c) => of(&self.homes.consts[c]),
-        }
+        let missing = ExecError::Internal("operand home");
+        Ok(match loc {
+            Loc::Input(k) => *feeds.get(k).ok_or(missing)?,
+            Loc::Output(j) => of(outs.get_mut(j).ok_or(missing)?),
+            Loc::Temp(t) => of(temps.get_mut(t).ok_or(missing)?),
+            Loc::Const(c) => {
+                let s = self.homes.consts.get(c).ok_or(missing)?;
+                Buf {
+                    addr: s.as_ptr() as usize,
+                    len: s.len(),
+                }
+            }
+        })
     }
 
     /// A copy of the first `n` elements of a value's buffer (temporaries may
@@ -250,38 +270,37 @@ impl<T: Element> Typed<T> {
                     reductions,
                     layout,
                 } => {
-                    let f = self
+                    let (f, spec) = self
                         .kernels
                         .get(*code)
+                        .zip(self.kernels.spec(*code))
                         .ok_or(ExecError::Internal("missing kernel"))?;
-                    let mut sc = std::mem::take(&mut ws.scratch);
-                    sc.ins.clear();
-                    sc.ins.extend(
-                        inputs
-                            .iter()
-                            .map(|l| self.buf(*l, feed_bufs, outs, &ws.temps)),
-                    );
-                    sc.outs.clear();
-                    sc.outs.extend(
-                        outputs
-                            .iter()
-                            .map(|l| self.buf(*l, feed_bufs, outs, &ws.temps)),
-                    );
-                    sc.reds.clear();
-                    sc.reds.extend(
-                        reductions
-                            .iter()
-                            .map(|r| self.buf(r.loc, feed_bufs, outs, &ws.temps)),
-                    );
-                    // accumulated (or never reached) results start at the identity
+                    // accumulated (or never reached) results start at the identity;
+                    // written before the kernel's pointers are taken, so no
+                    // new borrow of the buffer comes between taking them and
+                    // the kernel writing through them
                     for r in reductions {
                         if r.class == ReduceClass::PerColumn || layout.is_empty() {
                             let v = T::from_f64(r.identity);
                             dest(r.loc, outs, &mut ws.temps)?.fill(v);
                         }
                     }
+                    let mut sc = std::mem::take(&mut ws.scratch);
+                    sc.ins.clear();
+                    sc.outs.clear();
+                    sc.reds.clear();
+                    for l in inputs {
+                        sc.ins.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
+                    }
+                    for l in outputs {
+                        sc.outs.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
+                    }
+                    for r in reductions {
+                        sc.reds
+                            .push(self.buf(r.loc, feed_bufs, outs, &mut ws.temps)?);
+                    }
                     let mut partials = std::mem::take(&mut ws.partials);
-                    let r = self.launch(f, layout, reductions, &mut sc, &mut partials);
+                    let r = self.launch(f, spec, layout, reductions, &mut sc, &mut partials);
                     ws.scratch = sc;
                     r?;
                     for (j, r) in reductions.iter().enumerate() {
@@ -360,6 +379,81 @@ impl<T: Element> Typed<T> {
     }
 }
 
+/// Checks that the kernel's code, as compiled from `spec`, addresses its
+/// operands the way the extents computed from `layout` assume: the element
+/// type, the number of pointers and strides, each input's access along a
+/// row (a contiguous row is `inner` elements, a splat one), outputs whose
+/// rows are `inner` apart, per-row results one apart, per-column results
+/// where the kernel accumulates them, and one stride per outer dimension.
+fn check_abi<T: Element>(
+    spec: &KernelSpec,
+    layout: &Layout,
+    reds: &[RedCall],
+    sc: &Scratch,
+) -> Result<(), ExecError> {
+    let bad = |what| Err(ExecError::Internal(what));
+    let outer = layout.outer_dims.len();
+    let n_in = spec.inputs.len();
+    if spec.dtype != T::DTYPE {
+        return bad("kernel dtype");
+    }
+    if sc.ins.len() != n_in
+        || layout.input_strides.len() != n_in
+        || layout.input_inner.len() != n_in
+        || sc.outs.len() != spec.outputs.len()
+        || sc.reds.len() != spec.reductions.len()
+        || reds.len() != spec.reductions.len()
+        || layout.reduce_strides.len() != reds.len()
+        || layout.reduce_inner.len() != reds.len()
+    {
+        return bad("kernel operand count");
+    }
+    let strides_fit = |s: &[isize]| s.len() == outer && s.iter().all(|&x| x >= 0);
+    for (k, access) in spec.inputs.iter().enumerate() {
+        let contiguous = layout.input_inner[k] != 0;
+        if contiguous != (*access == InnerAccess::Contiguous)
+            || !strides_fit(&layout.input_strides[k])
+        {
+            return bad("kernel input access");
+        }
+    }
+    let row = layout.inner as isize;
+    if !strides_fit(&layout.output_strides)
+        || layout.output_strides.last().is_some_and(|&s| s != row)
+    {
+        return bad("kernel output layout");
+    }
+    for (j, (r, kr)) in reds.iter().zip(&spec.reductions).enumerate() {
+        let s = &layout.reduce_strides[j];
+        let fits = strides_fit(s)
+            && match (r.class, kr.kind) {
+                (ReduceClass::All, ReduceKind::PerRow) => {
+                    s.iter().all(|&x| x == 0) && layout.reduce_inner[j] == 0
+                }
+                (ReduceClass::PerRow, ReduceKind::PerRow) => {
+                    s.last().is_none_or(|&x| x == 1) && layout.reduce_inner[j] == 0
+                }
+                (ReduceClass::PerColumn, ReduceKind::PerColumn) => layout.reduce_inner[j] == 1,
+                _ => false,
+            };
+        if !fits {
+            return bad("kernel reduction layout");
+        }
+    }
+    Ok(())
+}
+
+/// `n` zeros, or an error when the allocator refuses: a shape too large
+/// for the machine must not abort the process.
+pub(crate) fn zeros<T: Element>(n: usize) -> Result<Vec<T>, ExecError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ExecError::OutOfMemory {
+        bytes: n.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    v.resize(n, T::zero());
+    Ok(v)
+}
+
 /// The buffer a computed value is written to: an output or a temporary.
 fn dest<'a, T>(
     loc: Loc,
@@ -402,25 +496,19 @@ pub const REDUCE_BLOCK: usize = 1 << 12;
 
 impl<T: Element> Typed<T> {
     /// Calls a kernel over its whole iteration space after checking that
-    /// every operand's buffer covers every element the loops touch (the one
-    /// door through which native code is entered), then finishes its
-    /// reductions.
+    /// its code fits the layout and every operand's buffer covers every
+    /// element the loops touch (the one door through which native code is
+    /// entered), then finishes its reductions.
     fn launch(
         &self,
         f: KernelFn,
+        spec: &KernelSpec,
         layout: &Layout,
         reds: &[RedCall],
         sc: &mut Scratch,
         partials: &mut Vec<Vec<T>>,
     ) -> Result<(), ExecError> {
-        let n_in = layout.input_strides.len();
-        if sc.ins.len() != n_in
-            || layout.input_inner.len() != n_in
-            || sc.reds.len() != reds.len()
-            || layout.reduce_strides.len() != reds.len()
-        {
-            return Err(ExecError::Internal("kernel operand count"));
-        }
+        check_abi::<T>(spec, layout, reds, sc)?;
         for (k, b) in sc.ins.iter().enumerate() {
             let need = extent(layout, &layout.input_strides[k], layout.input_inner[k])
                 .ok_or(ExecError::Internal("kernel input extent"))?;
@@ -516,7 +604,7 @@ impl<T: Element> Typed<T> {
         }
         for (j, r) in reds.iter().enumerate() {
             let (addr, row, col) = match r.class {
-                ReduceClass::All => (partials[j].as_ptr() as usize, 1, 0),
+                ReduceClass::All => (partials[j].as_mut_ptr() as usize, 1, 0),
                 ReduceClass::PerRow => (sc.reds[j].addr, 1, 0),
                 ReduceClass::PerColumn => (sc.reds[j].addr, 0, 1),
             };
@@ -605,8 +693,16 @@ fn run_slab(
             && (rows >= t || (rows == 1 && may_split_columns))
     });
     let Some(p) = parallel else {
-        // SAFETY: `Typed::launch` checked that every operand's buffer covers
-        // the whole iteration space; `ptrs` are offsets within it.
+        // SAFETY: `f` is the code of the spec that `check_abi` matched
+        // against the layout (dtype, pointer and stride counts, contiguous or
+        // splat inputs, where outputs and reductions go), and `launch`
+        // checked that every operand's buffer holds the extent that layout
+        // gives from its base. `ptrs` are those bases moved to this slab
+        // (the extents span every slab) and `rows × inner` is the slab's part
+        // of the space, so every element the loops touch is in a buffer.
+        // `sc.strides` holds one row stride per input. Buffers the kernel
+        // writes come from mutable borrows that outlive this call, and none
+        // is also an input (`plan_homes` gives results their own homes).
         unsafe {
             f(
                 ptrs.as_ptr() as *const *mut u8,
@@ -640,8 +736,13 @@ fn run_slab(
     p.scope(|s| {
         for (ptrs, &(_, n_rows, _, n_cols)) in jobs.iter().zip(&chunks) {
             s.spawn(move |_| {
-                // SAFETY: as above; the chunks write disjoint rows (or
-                // columns) of the outputs and the kernel only reads inputs.
+                // SAFETY: as in the single-threaded call above, for a chunk
+                // of the slab's rows (or, when there is one row and no
+                // reduction, of its columns): every chunk stays inside the
+                // slab, the chunks write disjoint rows (columns) of the
+                // outputs and per-row results, per-column reductions never
+                // run split (`pool` is `None` then), and inputs are only read.
+                // The scope joins every chunk before the buffers' borrows end.
                 unsafe {
                     f(
                         ptrs.as_ptr() as *const *mut u8,

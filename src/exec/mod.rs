@@ -8,7 +8,7 @@ mod layout;
 mod library;
 mod session;
 
-pub use compile::{compile, CompileOptions, Executable};
+pub use compile::{compile, CompileOptions, Executable, MAX_THREADS};
 pub use engine::{Engine, UnknownEngine, ENGINES};
 pub use executable::PARALLEL_THRESHOLD;
 pub use session::{ExecError, Session};

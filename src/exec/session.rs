@@ -110,6 +110,12 @@ pub enum ExecError {
     /// A broken invariant of the executor (a bug: please report it).
     #[error("internal error in the executor: {0}")]
     Internal(&'static str),
+    /// The memory for outputs or temporaries could not be allocated.
+    #[error("cannot allocate {bytes} bytes for the executable's buffers")]
+    OutOfMemory {
+        /// The size asked for.
+        bytes: usize,
+    },
     /// The same placeholder fed twice.
     #[error("input `{name}` is fed twice")]
     FedTwice {

@@ -38,10 +38,18 @@ fn kernel_reduction(op: &Op) -> Option<(ReduceOp, Option<&[usize]>)> {
 }
 
 /// Classifies a reduction by its result's strides in a layout.
+///
+/// A per-row result is written, not accumulated, by the kernel: each slab
+/// of the leading outer dimensions must then have results of its own (no
+/// zero stride there), or later slabs would overwrite earlier ones.
 fn classify(outer: &[isize], inner: isize) -> Option<ReduceClass> {
+    let lead_distinct = |o: &[isize]| {
+        o.split_last()
+            .is_some_and(|(_, l)| l.iter().all(|&s| s != 0))
+    };
     match (inner, outer.last()) {
         (0, _) if outer.iter().all(|&s| s == 0) => Some(ReduceClass::All),
-        (0, Some(1)) => Some(ReduceClass::PerRow),
+        (0, Some(1)) if lead_distinct(outer) => Some(ReduceClass::PerRow),
         (1, Some(0)) => Some(ReduceClass::PerColumn),
         _ => None,
     }

@@ -39,6 +39,10 @@ pub enum FuseError {
     /// A fetch that is not in the graph.
     #[error("fetch {0} is not in the graph")]
     UnknownNode(NodeId),
+    /// The kernels depend on each other in a cycle (a bug of the planner:
+    /// please report it).
+    #[error("internal error: the planned kernels depend on each other in a cycle")]
+    Cycle,
 }
 
 /// A fused kernel and where its operands live.
@@ -148,7 +152,8 @@ pub fn plan(graph: &Graph, fetches: &[NodeId], mode: Fusion) -> Result<Plan, Fus
         Fusion::Fused => group_fused(&nodes, &needed),
         Fusion::Unfused => group_unfused(&nodes, &needed),
     };
-    let steps = order_steps(graph, &nodes, &needed, &group, fetches, n_kernels);
+    let steps =
+        order_steps(graph, &nodes, &needed, &group, fetches, n_kernels).ok_or(FuseError::Cycle)?;
     Ok(Plan {
         steps,
         fetches: fetches.to_vec(),
@@ -170,109 +175,99 @@ fn group_unfused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize)
 
 /// Groups fusible nodes of one shape into convex kernels, visiting nodes in
 /// topological order. A node joins (and merges) the kernels of its inputs
-/// when the union stays convex: no kernel of the union may depend, through
-/// nodes outside it, on another kernel of the union, and no outside input
-/// of the node may depend on any of them. Returns each node's kernel (dense
-/// numbers) and the number of kernels.
+/// when the union stays convex: a kernel runs as one step, after everything
+/// any of its members reads, so no value read from outside the union may
+/// depend — through any step, kernel or library — on a kernel of the union.
+/// (Node-level dependencies are not enough: a kernel that reads the union
+/// through one member delays all its members.) Returns each node's kernel
+/// (dense numbers) and the number of kernels.
 fn group_fused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
     let n = nodes.len();
-    // group[i]: kernel of node i; deps[i]: kernels node i depends on;
-    // ext[k]: kernels that kernel k's outside inputs depend on
     let mut group: Vec<Option<usize>> = vec![None; n];
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut members: Vec<Vec<usize>> = Vec::new();
     let mut shapes: Vec<Vec<usize>> = Vec::new();
-    let mut ext: Vec<Vec<usize>> = Vec::new();
-    let add = |set: &mut Vec<usize>, more: &[usize]| {
-        for &k in more {
-            if !set.contains(&k) {
-                set.push(k);
-            }
-        }
-    };
+    // scratch for the reachability walks
+    let mut seen: Vec<u32> = vec![0; n];
+    let mut walk: u32 = 0;
     for i in 0..n {
-        if !needed[i] {
+        if !needed[i] || !fusible(&nodes[i].op) {
             continue;
         }
-        let node = &nodes[i];
-        let mut d: Vec<usize> = Vec::new();
-        for inp in &node.inputs {
-            add(&mut d, &deps[inp.index()]);
-        }
-        if !fusible(&node.op) {
-            deps[i] = d;
-            continue;
-        }
-        let shape = node.shape.concrete().unwrap_or_default();
+        let shape = nodes[i].shape.concrete().unwrap_or_default();
         let mut cands: Vec<usize> = Vec::new();
-        for inp in &node.inputs {
+        for inp in &nodes[i].inputs {
             if let Some(k) = group[inp.index()] {
                 if shapes[k] == shape && !cands.contains(&k) {
                     cands.push(k);
                 }
             }
         }
-        let convex = |set: &[usize]| {
-            set.iter()
-                .all(|a| set.iter().all(|b| a == b || !ext[*a].contains(b)))
-                && node.inputs.iter().all(|inp| {
-                    group[inp.index()].is_some_and(|k| set.contains(&k))
-                        || !deps[inp.index()].iter().any(|k| set.contains(k))
-                })
+        // whether `set` plus node i is convex
+        let mut convex = |set: &[usize], group: &[Option<usize>], members: &[Vec<usize>]| {
+            walk += 1;
+            let inside = |x: usize| group[x].is_some_and(|k| set.contains(&k)) || x == i;
+            let mut stack: Vec<usize> = Vec::new();
+            let readers = set
+                .iter()
+                .flat_map(|&k| members[k].iter().copied())
+                .chain(std::iter::once(i));
+            for m in readers {
+                for inp in &nodes[m].inputs {
+                    if !inside(inp.index()) {
+                        stack.push(inp.index());
+                    }
+                }
+            }
+            while let Some(x) = stack.pop() {
+                if seen[x] == walk {
+                    continue;
+                }
+                seen[x] = walk;
+                match group[x] {
+                    Some(k) if set.contains(&k) => return false,
+                    // a kernel step waits for every member's inputs
+                    Some(k) => {
+                        for &m in &members[k] {
+                            seen[m] = walk;
+                            stack.extend(nodes[m].inputs.iter().map(|inp| inp.index()));
+                        }
+                    }
+                    None => stack.extend(nodes[x].inputs.iter().map(|inp| inp.index())),
+                }
+            }
+            true
         };
-        let chosen: Vec<usize> = if convex(&cands) {
+        let chosen: Vec<usize> = if convex(&cands, &group, &members) {
             cands
         } else {
-            cands
-                .iter()
-                .copied()
-                .find(|&k| convex(&[k]))
-                .into_iter()
-                .collect()
+            let mut one = Vec::new();
+            for &k in &cands {
+                if convex(&[k], &group, &members) {
+                    one.push(k);
+                    break;
+                }
+            }
+            one
         };
         let k = match chosen.split_first() {
             Some((&keep, rest)) => {
-                // merge the rest into `keep`
                 for &gone in rest {
-                    for g in group.iter_mut() {
-                        if *g == Some(gone) {
-                            *g = Some(keep);
-                        }
+                    let moved = std::mem::take(&mut members[gone]);
+                    for &m in &moved {
+                        group[m] = Some(keep);
                     }
-                    let moved = std::mem::take(&mut ext[gone]);
-                    add(&mut ext[keep], &moved);
-                }
-                let relabel = |set: &mut Vec<usize>| {
-                    let mut out: Vec<usize> = Vec::with_capacity(set.len());
-                    for &k in set.iter() {
-                        let k = if rest.contains(&k) { keep } else { k };
-                        if !out.contains(&k) {
-                            out.push(k);
-                        }
-                    }
-                    *set = out;
-                };
-                if !rest.is_empty() {
-                    deps.iter_mut().for_each(relabel);
-                    ext.iter_mut().for_each(relabel);
-                    relabel(&mut d);
+                    members[keep].extend(moved);
                 }
                 keep
             }
             None => {
                 shapes.push(shape);
-                ext.push(Vec::new());
+                members.push(Vec::new());
                 shapes.len() - 1
             }
         };
-        for inp in &node.inputs {
-            if group[inp.index()] != Some(k) {
-                let more = deps[inp.index()].clone();
-                add(&mut ext[k], &more);
-            }
-        }
         group[i] = Some(k);
-        add(&mut d, &[k]);
-        deps[i] = d;
+        members[k].push(i);
     }
     // dense kernel numbers in order of first member
     let mut number: Vec<Option<usize>> = vec![None; shapes.len()];
@@ -299,7 +294,7 @@ fn order_steps(
     group: &[Option<usize>],
     fetches: &[NodeId],
     n_kernels: usize,
-) -> Vec<Step> {
+) -> Option<Vec<Step>> {
     // step ids: kernels 0..n_kernels, then one per library node
     let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); n_kernels];
     let mut step_of: Vec<Option<usize>> = vec![None; nodes.len()];
@@ -367,11 +362,11 @@ fn order_steps(
             }
         }
     }
-    debug_assert_eq!(
-        steps.len(),
-        n_steps,
-        "convex groups make the step graph acyclic"
-    );
+    // convex groups make the step graph acyclic; a plan missing steps
+    // would compute nothing for them, so a cycle is an error, never a plan
+    if steps.len() != n_steps {
+        return None;
+    }
     let mut steps = ctx.absorb_reductions(steps, &members);
     // kernels are named in execution order
     let mut n = 0;
@@ -381,5 +376,5 @@ fn order_steps(
             n += 1;
         }
     }
-    steps
+    Some(steps)
 }

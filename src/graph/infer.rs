@@ -3,7 +3,9 @@
 
 use super::error::GraphError;
 use super::op::Op;
-use super::shape::{broadcast_static, checked_product, may_broadcast_to, Dim, Shape};
+use super::shape::{
+    broadcast_static, checked_product, fits_in_memory, may_broadcast_to, Dim, Shape,
+};
 use super::DType;
 
 /// An input's dtype and static shape, as inference sees it.
@@ -110,7 +112,7 @@ pub fn infer(
     };
     if let Some(d) = shape.dims() {
         let known: Vec<usize> = d.iter().flatten().copied().collect();
-        if checked_product(&known).is_none() {
+        if !fits_in_memory(&known) {
             return Err(GraphError::TooLarge { op: name, shape });
         }
     }

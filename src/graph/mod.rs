@@ -15,11 +15,12 @@ mod tensor;
 pub use arena::{Graph, Node, NodeId, Origin};
 pub use dtype::{DType, Real};
 pub use error::GraphError;
+pub(crate) use infer::infer;
 pub use infer::normalize_axes;
 pub use literal::Literal;
 pub use op::{select, BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, UNARY_OPS};
 pub use shape::{
-    broadcast_concrete, broadcast_static, broadcasts_to, checked_product, may_broadcast_to, Dim,
-    Shape,
+    broadcast_concrete, broadcast_static, broadcasts_to, checked_product, fits_in_memory,
+    may_broadcast_to, Dim, Shape, MAX_ELEMENTS,
 };
 pub use tensor::Tensor;

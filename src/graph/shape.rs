@@ -102,6 +102,18 @@ impl fmt::Display for Shape {
     }
 }
 
+/// The most elements a tensor may have: more than this many `f64`s would
+/// not fit in the address space (`isize::MAX` bytes), and asking the
+/// allocator for them panics ("capacity overflow"). Shapes beyond it are
+/// rejected as too large before anything is allocated.
+pub const MAX_ELEMENTS: usize = isize::MAX as usize / std::mem::size_of::<f64>();
+
+/// Whether a tensor of these dimensions may exist: its element count
+/// neither overflows `usize` nor exceeds [`MAX_ELEMENTS`].
+pub fn fits_in_memory(dims: &[usize]) -> bool {
+    checked_product(dims).is_some_and(|n| n <= MAX_ELEMENTS)
+}
+
 /// The product of dimensions, or `None` if it overflows `usize`.
 pub fn checked_product(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))

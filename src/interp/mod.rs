@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use ndarray::ArrayViewD;
 
-use crate::graph::{DType, Graph, Node, NodeId, Op, Shape};
+use crate::graph::{infer, DType, Graph, GraphError, Node, NodeId, Op, Shape};
 use crate::value::{Element, Value, ValueView};
 
 pub use kernels::{eval_op, reduce, resolve_reshape};
@@ -53,7 +53,19 @@ pub enum InterpError {
     /// A fetch or feed that is not a node of the graph.
     #[error("node {0} is not in this graph")]
     UnknownNode(NodeId),
+    /// The memory for a result could not be allocated.
+    #[error("{what}: cannot allocate {bytes} bytes for its result")]
+    OutOfMemory {
+        /// The op, with its place in the program when known.
+        what: String,
+        /// The size asked for.
+        bytes: usize,
+    },
 }
+
+/// Results at least this large are allocated on trial first, so that a
+/// shape too large for the machine is an error, not an abort.
+const PROBE_BYTES: usize = 1 << 30;
 
 /// Checks a fed value against its placeholder's dtype and static shape.
 pub fn check_feed(node: &Node, value: &ValueView<'_>) -> Result<(), InterpError> {
@@ -166,6 +178,7 @@ fn compute(
             DType::F64 => Value::F64(lit.to_array()),
         }),
         op => {
+            check_size(graph, id, node, inputs)?;
             let result = match node.dtype {
                 DType::F32 => typed::<f32>(op, inputs),
                 DType::F64 => typed::<f64>(op, inputs),
@@ -175,6 +188,42 @@ fn compute(
                 detail,
             })
         }
+    }
+}
+
+/// Refuses, before computing it, a result whose shape (inferred from the
+/// inputs' actual shapes) has more elements than fit in memory (allocating
+/// it would panic), or that the allocator refuses (which would abort the
+/// process). Other problems are left to the kernel to describe.
+fn check_size(
+    graph: &Graph,
+    id: NodeId,
+    node: &Node,
+    inputs: &[&Value],
+) -> Result<(), InterpError> {
+    let shapes: Vec<Shape> = inputs.iter().map(|v| Shape::known(v.shape())).collect();
+    let info: Vec<(DType, &Shape)> = inputs
+        .iter()
+        .zip(&shapes)
+        .map(|(v, s)| (v.dtype(), s))
+        .collect();
+    match infer(&node.op, &info, node.dtype, None) {
+        Err(e @ GraphError::TooLarge { .. }) => Err(InterpError::Shape {
+            what: graph.describe(id),
+            detail: e.to_string(),
+        }),
+        Ok((dtype, shape)) => {
+            let n = shape.num_elements().unwrap_or(0);
+            let bytes = n.saturating_mul(dtype.size());
+            if bytes >= PROBE_BYTES && Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+                return Err(InterpError::OutOfMemory {
+                    what: graph.describe(id),
+                    bytes,
+                });
+            }
+            Ok(())
+        }
+        Err(_) => Ok(()),
     }
 }
 

@@ -17,16 +17,24 @@ use crate::graph::kernel::KernelSpec;
 
 /// A compiled kernel's entry point.
 ///
-/// `ptrs` holds one base pointer per input, then one per output; `strides`
-/// one row stride (in elements) per input; the kernel computes `rows` rows
-/// of `inner` elements. Input `k`'s row `r` starts `r * strides[k]` elements
-/// after `ptrs[k]` and is read contiguously (or its first element is
-/// splatted, per the kernel's [`crate::graph::kernel::InnerAccess`]);
-/// output rows are contiguous.
+/// `ptrs` holds one base pointer per input, then one per output, then one
+/// per reduction; `strides` one row stride (in elements) per input; the
+/// kernel computes `rows` rows of `inner` elements. Input `k`'s row `r`
+/// starts `r * strides[k]` elements after `ptrs[k]` and is read
+/// contiguously (`inner` elements) or as its first element splatted, per
+/// the kernel's [`crate::graph::kernel::InnerAccess`]; output row `r` is
+/// the `inner` elements from `r * inner`; a per-row reduction writes row
+/// `r`'s result at element `r`, a per-column one combines column `c` into
+/// element `c` (which the caller initializes). With `rows` or `inner` zero
+/// nothing is read or written, not even a splatted input.
 ///
 /// # Safety
-/// Every pointer must be valid for every element the loops touch; the safe
-/// wrapper in `exec` checks all lengths before calling.
+/// Every pointer must be aligned for the kernel's dtype and valid for every
+/// element just described (reads for inputs, reads and writes for outputs
+/// and reductions, with no output overlapping another operand), and the
+/// [`CompiledKernels`] that returned the function must still be alive: its
+/// code is freed when it is dropped. The safe wrapper in `exec` checks all
+/// of this before calling.
 pub type KernelFn =
     unsafe extern "C" fn(ptrs: *const *mut u8, strides: *const isize, rows: usize, inner: usize);
 
@@ -78,6 +86,9 @@ fn isa() -> Result<OwnedTargetIsa, JitError> {
 pub struct CompiledKernels {
     module: Option<JITModule>,
     fns: Vec<KernelFn>,
+    /// The spec each function was built from: what its code assumes about
+    /// its operands, for callers to check buffers against.
+    specs: Vec<KernelSpec>,
 }
 
 // SAFETY: after `finalize_definitions` the code pages are immutable and the
@@ -91,6 +102,12 @@ impl CompiledKernels {
     /// The entry point of kernel `i` (in the order given to [`compile`]).
     pub fn get(&self, i: usize) -> Option<KernelFn> {
         self.fns.get(i).copied()
+    }
+
+    /// The spec kernel `i` was compiled from (its dtype, operand counts,
+    /// access patterns and reduction kinds: what its code assumes).
+    pub fn spec(&self, i: usize) -> Option<&KernelSpec> {
+        self.specs.get(i)
     }
 
     /// The number of kernels.
@@ -107,8 +124,12 @@ impl CompiledKernels {
 impl Drop for CompiledKernels {
     fn drop(&mut self) {
         if let Some(module) = self.module.take() {
-            // SAFETY: the function pointers die with `self`; nothing can call
-            // into the module's code after this point.
+            // SAFETY: `free_memory` requires that no function of the module
+            // runs or is called afterwards. The executor calls kernels only
+            // while it borrows `self` (so not during or after `drop`), and
+            // copies of the pointers handed out by `get` can be called only
+            // in `unsafe` code, whose contract (`KernelFn`'s `# Safety`)
+            // requires this `CompiledKernels` to be alive.
             unsafe { module.free_memory() };
         }
     }
@@ -177,6 +198,7 @@ pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
     Ok(CompiledKernels {
         module: Some(module),
         fns,
+        specs: specs.iter().map(|s| (*s).clone()).collect(),
     })
 }
 

@@ -1,0 +1,727 @@
+//! Differential fuzzing of the engines: random programs in the expression
+//! language, with random feeds (empty and zero-length dimensions, NaN, ±inf,
+//! ±0, large and tiny values), run on every engine; every native engine
+//! must agree with the interpreter, or every engine must fail.
+//!
+//! `cargo fuzz` needs libFuzzer and nightly sanitizers, which this project's
+//! stable toolchain and CI do not have, so this is a deterministic,
+//! long-runnable generator driven from `cargo test` (see "Long runs").
+//!
+//! # What "agree" means (the documented tolerance)
+//!
+//! * The same outcome: a value on every engine, or an error on every engine
+//!   (the error text may differ: the interpreter reports shape problems at
+//!   run time, the compiler when it specializes shapes).
+//! * The same shapes, exactly.
+//! * Elementwise, `p` (interpreter) and `q` (native) agree when both are
+//!   NaN, when they are equal (infinities included), or when
+//!   `|p - q| <= (rtol + n * eps) * max(1, |p|, |q|) + 64 * |p - p'|`:
+//!   - `rtol` = 1e-3 for f32 and 1e-9 for f64: the native math functions
+//!     are within a few ulp of std (`jit::math`), and chains of operations
+//!     amplify that;
+//!   - `n * eps` (n the largest feed's element count, eps the dtype's
+//!     machine epsilon) is the classic bound on the rounding error of a sum
+//!     of n terms, which fused kernels add in another order than the
+//!     interpreter's left-to-right loop;
+//!   - `p'` is the interpreter's value for feeds each perturbed by a random
+//!     relative amount up to 2^-16 (f32) or 2^-45 (f64), the largest over two
+//!     such perturbations: where the output
+//!     is ill-conditioned (a sum that cancels, `1e30 - 1e30`), a reordering
+//!     or an ulp moves it far, and this term says how far. An element that
+//!     the perturbation turns to or from NaN or infinity is not compared.
+//! * In a program with an approximated function (exp, log, tanh, sin, pow,
+//!   ...), a discontinuous operation downstream (floor, sign, a comparison,
+//!   a tie in max) can turn a one-ulp difference into a large one: there, up
+//!   to one element in 50 of each output may differ beyond the bound. A
+//!   program built from exactly rounded operations gets no such allowance.
+//!
+//! # Long runs
+//!
+//! ```text
+//! GRADJIT_FUZZ_SECONDS=3600 GRADJIT_FUZZ_SEED=$RANDOM \
+//!     cargo test --release --test fuzz_engines -- --nocapture fuzz_engines_random
+//! ```
+//!
+//! `GRADJIT_FUZZ_CASES` sets a number of cases instead of a duration. A
+//! failing case is printed in the corpus format and written to
+//! `target/fuzz-failures/`; copy it into `tests/fuzz_corpus/engines/`, where
+//! [`corpus_cases_agree`] replays every file on every `cargo test`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use gradjit::exec::{Engine, ENGINES};
+use gradjit::graph::Shape;
+use gradjit::text::{parse, ParseOptions};
+use gradjit::{DType, Graph, Session, Value};
+use ndarray::ArrayD;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// One generated case: a program and its feeds.
+#[derive(Clone, Debug)]
+struct Case {
+    dtype: DType,
+    /// Whether the parser is told the inputs' shapes (else they are unknown
+    /// until run time).
+    static_shapes: bool,
+    feeds: Vec<(String, Vec<usize>, Vec<f64>)>,
+    program: String,
+}
+
+const UNARY: [&str; 18] = [
+    "neg",
+    "abs",
+    "sign",
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "reciprocal",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "floor",
+];
+const APPROX: [&str; 10] = [
+    "exp", "log", "log1p", "expm1", "sin", "cos", "tanh", "sigmoid", "softplus", "pow",
+];
+const BINARY: [&str; 14] = [
+    "+", "-", "*", "/", "**", "<", "<=", ">", ">=", "==", "!=", "maximum", "minimum", "pow",
+];
+const REDUCE: [&str; 5] = ["sum", "mean", "max", "min", "logsumexp"];
+/// Dimensions around the vector width (4 f32 / 2 f64 lanes) and the unroll
+/// factor (2), zero and one.
+const DIMS: [usize; 14] = [0, 1, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 65];
+
+/// Broadcasts two shapes by NumPy's rules.
+fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let r = a.len().max(b.len());
+    (0..r)
+        .map(|i| {
+            let x = if i + a.len() >= r {
+                a[i + a.len() - r]
+            } else {
+                1
+            };
+            let y = if i + b.len() >= r {
+                b[i + b.len() - r]
+            } else {
+                1
+            };
+            match (x, y) {
+                _ if x == y => Some(x),
+                (1, _) => Some(y),
+                (_, 1) => Some(x),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+struct Gen {
+    rng: SmallRng,
+    /// Names in scope with their shapes (`None`: possibly invalid).
+    scope: Vec<(String, Option<Vec<usize>>)>,
+    inputs: Vec<(String, Vec<usize>)>,
+    approx: bool,
+}
+
+type Typed = (String, Option<Vec<usize>>);
+
+impl Gen {
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.rng.gen_range(0..xs.len())]
+    }
+
+    fn number(&mut self) -> String {
+        let v = match self.rng.gen_range(0..10) {
+            0 => 0.0,
+            1 => 1.0,
+            2 => -1.0,
+            3 => 0.5,
+            4 => 1e30,
+            5 => 1e-30,
+            _ => (self.rng.gen_range(-30.0..30.0f64) * 8.0).round() / 8.0,
+        };
+        format!("{v:?}")
+    }
+
+    fn leaf(&mut self) -> Typed {
+        if self.rng.gen_bool(0.2) || self.scope.is_empty() {
+            return (self.number(), Some(vec![]));
+        }
+        let (n, s) = self.scope[self.rng.gen_range(0..self.scope.len())].clone();
+        (n, s)
+    }
+
+    /// Another operand for `shape`: regenerated (as a scalar, or a reduction
+    /// of it) when it would not broadcast, most of the time.
+    fn partner(&mut self, shape: &Option<Vec<usize>>, depth: usize) -> Typed {
+        let (t, s) = self.expr(depth);
+        let fits = match (shape, &s) {
+            (Some(a), Some(b)) => broadcast(a, b).is_some(),
+            _ => true,
+        };
+        if fits || self.rng.gen_bool(0.1) {
+            (t, s)
+        } else if self.rng.gen_bool(0.5) {
+            (self.number(), Some(vec![]))
+        } else {
+            (format!("sum({t})"), s.map(|_| vec![]))
+        }
+    }
+
+    fn expr(&mut self, depth: usize) -> Typed {
+        if depth == 0 || self.rng.gen_bool(0.25) {
+            return self.leaf();
+        }
+        let d = depth - 1;
+        match self.rng.gen_range(0..20) {
+            0..=5 => {
+                let f = *self.pick(&UNARY);
+                self.approx |= APPROX.contains(&f);
+                let (a, s) = self.expr(d);
+                (format!("{f}({a})"), s)
+            }
+            6..=11 => {
+                let op = *self.pick(&BINARY);
+                self.approx |= APPROX.contains(&op) || op == "**";
+                let (a, sa) = self.expr(d);
+                let (b, sb) = self.partner(&sa, d);
+                let s = match (&sa, &sb) {
+                    (Some(x), Some(y)) => broadcast(x, y),
+                    _ => None,
+                };
+                let text = if op.chars().all(char::is_alphabetic) {
+                    format!("{op}({a}, {b})")
+                } else {
+                    format!("({a} {op} {b})")
+                };
+                (text, s)
+            }
+            12 => {
+                let (c, sc) = self.expr(d);
+                let (a, sa) = self.partner(&sc, d);
+                let (b, sb) = self.partner(&sc, d);
+                let s = match (sc, sa, sb) {
+                    (Some(x), Some(y), Some(z)) => {
+                        broadcast(&x, &y).and_then(|w| broadcast(&w, &z))
+                    }
+                    _ => None,
+                };
+                (format!("where({c}, {a}, {b})"), s)
+            }
+            13..=15 => {
+                let f = *self.pick(&REDUCE);
+                self.approx |= f == "logsumexp";
+                let (a, s) = self.expr(d);
+                self.reduction(f, a, s)
+            }
+            16 => {
+                let (a, s) = self.expr(d);
+                match s {
+                    Some(s) if s.len() >= 2 && self.rng.gen_bool(0.5) => {
+                        let n: usize = s.iter().product();
+                        let lead = s[0];
+                        if lead > 0 && n % lead == 0 {
+                            (
+                                format!("reshape({a}, [{lead}, -1])"),
+                                Some(vec![lead, n / lead]),
+                            )
+                        } else {
+                            (format!("reshape({a}, [-1])"), Some(vec![n]))
+                        }
+                    }
+                    Some(s) => {
+                        let n: usize = s.iter().product();
+                        (format!("reshape({a}, [-1])"), Some(vec![n]))
+                    }
+                    None => (format!("reshape({a}, [-1])"), None),
+                }
+            }
+            17 => {
+                let (a, s) = self.expr(d);
+                let s = s.map(|mut s| {
+                    s.reverse();
+                    s
+                });
+                (format!("transpose({a})"), s)
+            }
+            18 => {
+                let (a, s) = self.expr(d);
+                match s {
+                    Some(s) if s.len() >= 2 => {
+                        let r = s.len();
+                        let mut out = s.clone();
+                        out[r - 1] = s[r - 2];
+                        let text = if self.rng.gen_bool(0.5) {
+                            format!("({a} @ transpose({a}, [{}]))", perm(r))
+                        } else {
+                            format!("matmul({a}, transpose({a}, [{}]))", perm(r))
+                        };
+                        (text, Some(out))
+                    }
+                    Some(s) => {
+                        let k = *self.pick(&[2usize, 3]);
+                        let mut out = vec![k];
+                        out.extend(&s);
+                        let dims: Vec<String> = out.iter().map(usize::to_string).collect();
+                        (
+                            format!("broadcast_to({a}, [{}])", dims.join(", ")),
+                            Some(out),
+                        )
+                    }
+                    None => (format!("stop_gradient({a})"), None),
+                }
+            }
+            _ => {
+                // a gradient with respect to an input
+                let (y, _) = self.expr(d);
+                if self.inputs.is_empty() {
+                    return (y, None);
+                }
+                let (x, s) = self.inputs[self.rng.gen_range(0..self.inputs.len())].clone();
+                (format!("grad({y}, {x})"), Some(s))
+            }
+        }
+    }
+
+    fn reduction(&mut self, f: &str, a: String, s: Option<Vec<usize>>) -> Typed {
+        let rank = s.as_ref().map_or(1, Vec::len);
+        match self.rng.gen_range(0..4) {
+            0 => (format!("{f}({a})"), s.map(|_| vec![])),
+            1 if rank > 0 => {
+                let ax = self.rng.gen_range(0..rank);
+                let neg = self.rng.gen_bool(0.3);
+                let axis = if neg {
+                    format!("{}", ax as i64 - rank as i64)
+                } else {
+                    ax.to_string()
+                };
+                let keep = self.rng.gen_bool(0.4);
+                let out = s.map(|mut s| {
+                    if keep {
+                        s[ax] = 1;
+                    } else {
+                        s.remove(ax);
+                    }
+                    s
+                });
+                (format!("{f}({a}, {axis}, {})", u8::from(keep)), out)
+            }
+            2 if rank > 1 => {
+                let ax = [0, rank - 1];
+                let out = s.map(|s| s[1..rank - 1].to_vec());
+                (format!("{f}({a}, [{}, {}])", ax[0], ax[1]), out)
+            }
+            _ => {
+                // sometimes an axis out of range: an error on every engine
+                let ax = rank + self.rng.gen_range(0..2);
+                (format!("{f}({a}, {ax})"), None)
+            }
+        }
+    }
+}
+
+fn perm(rank: usize) -> String {
+    let mut p: Vec<usize> = (0..rank).collect();
+    p.swap(rank - 1, rank - 2);
+    p.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A feed value: mostly moderate numbers, some special values.
+fn element(rng: &mut SmallRng) -> f64 {
+    const SPECIAL: [f64; 12] = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e30,
+        -1e30,
+        1e-30,
+        100.0,
+        -88.5,
+    ];
+    if rng.gen_bool(0.08) {
+        SPECIAL[rng.gen_range(0..SPECIAL.len())]
+    } else {
+        rng.gen_range(-3.0..3.0)
+    }
+}
+
+fn generate(seed: u64) -> Case {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let dtype = if rng.gen_bool(0.5) {
+        DType::F32
+    } else {
+        DType::F64
+    };
+    let rank = rng.gen_range(0..4);
+    let mut base: Vec<usize> = (0..rank)
+        .map(|_| DIMS[rng.gen_range(0..DIMS.len())])
+        .collect();
+    if rank > 0 && rng.gen_bool(0.03) {
+        // past the parallel threshold now and then (jit-mt splits)
+        base = vec![300, 257];
+    }
+    let n_inputs = rng.gen_range(1..4);
+    let mut inputs = Vec::new();
+    let mut feeds = Vec::new();
+    for k in 0..n_inputs {
+        // a broadcast variant of the base shape: leading axes dropped, some set to 1
+        let drop = if k == 0 {
+            0
+        } else {
+            rng.gen_range(0..=base.len())
+        };
+        let shape: Vec<usize> = base[drop..]
+            .iter()
+            .map(|&d| if k > 0 && rng.gen_bool(0.3) { 1 } else { d })
+            .collect();
+        let n: usize = shape.iter().product();
+        let values = (0..n).map(|_| element(&mut rng)).collect();
+        let name = format!("x{k}");
+        inputs.push((name.clone(), shape.clone()));
+        feeds.push((name, shape, values));
+    }
+    let mut g = Gen {
+        rng,
+        scope: inputs
+            .iter()
+            .map(|(n, s)| (n.clone(), Some(s.clone())))
+            .collect(),
+        inputs,
+        approx: false,
+    };
+    let mut program = String::new();
+    let statements = g.rng.gen_range(1..5);
+    for i in 0..statements {
+        let depth = g.rng.gen_range(1..5);
+        let (text, shape) = g.expr(depth);
+        if i + 1 == statements {
+            program.push_str(&text);
+        } else {
+            let name = format!("t{i}");
+            let _ = writeln!(program, "{name} = {text}");
+            g.scope.push((name, shape));
+        }
+    }
+    let static_shapes = g.rng.gen_bool(0.5);
+    Case {
+        dtype,
+        static_shapes,
+        feeds,
+        program,
+    }
+}
+
+/// What one engine produced.
+type Outcome = Result<Vec<Value>, String>;
+
+fn run_engine(case: &Case, engine: Engine) -> Outcome {
+    run_with(case, engine, 0.0)
+}
+
+/// Runs `case` on `engine` with every feed element scaled by a random
+/// factor in `[1 - perturb, 1 + perturb]` (from a seed that `perturb` picks).
+fn run_with(case: &Case, engine: Engine, perturb: f64) -> Outcome {
+    let graph = Graph::new();
+    let mut opts = ParseOptions::new(case.dtype);
+    if case.static_shapes {
+        for (name, shape, _) in &case.feeds {
+            opts.input_shapes.insert(name.clone(), Shape::known(shape));
+        }
+    }
+    let prog = parse(&graph, &case.program, &opts).map_err(|e| format!("parse: {e}"))?;
+    let mut feeds = Vec::new();
+    for (name, shape, values) in &case.feeds {
+        let Some((_, id)) = prog.inputs.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        let mut rng = SmallRng::seed_from_u64(perturb.to_bits() ^ values.len() as u64);
+        let values: Vec<f64> = values
+            .iter()
+            .map(|v| v * (1.0 + perturb * rng.gen_range(-1.0..=1.0)))
+            .collect();
+        let a = ArrayD::from_shape_vec(shape.clone(), values).map_err(|e| e.to_string())?;
+        feeds.push((graph.tensor(*id), Value::from_f64_array(a, case.dtype)));
+    }
+    let mut session = Session::with_engine(&graph, engine);
+    session
+        .run(&[graph.tensor(prog.output)], &feeds)
+        .map_err(|e| format!("run: {e}"))
+}
+
+fn uses_approximation(program: &str) -> bool {
+    APPROX.iter().any(|f| program.contains(&format!("{f}(")))
+        || program.contains("**")
+        || program.contains("logsumexp")
+        || program.contains("grad(")
+}
+
+/// Compares every engine with the interpreter (see the module's tolerance).
+fn check(case: &Case) -> Result<(), String> {
+    let outcomes: Vec<(Engine, Outcome)> = ENGINES
+        .iter()
+        .map(|&e| {
+            let r = catch_unwind(AssertUnwindSafe(|| run_engine(case, e)))
+                .unwrap_or_else(|_| Err("PANIC".to_string()));
+            (e, r)
+        })
+        .collect();
+    let (_, want) = &outcomes[0];
+    for (engine, got) in &outcomes {
+        if let Err(e) = got {
+            if e == "PANIC" {
+                return Err(format!("{engine} panicked"));
+            }
+        }
+    }
+    let want = match want {
+        Err(e) => {
+            return match outcomes.iter().find(|(_, o)| o.is_ok()) {
+                Some((engine, _)) => Err(format!("interp fails ({e}) but {engine} succeeds")),
+                None => Ok(()),
+            };
+        }
+        Ok(w) => w,
+    };
+    let approx = uses_approximation(&case.program);
+    let (rtol, eps, perturb) = match case.dtype {
+        DType::F32 => (1e-3, f64::from(f32::EPSILON), 2f64.powi(-16)),
+        DType::F64 => (1e-9, f64::EPSILON, 2f64.powi(-45)),
+    };
+    let n = case
+        .feeds
+        .iter()
+        .map(|(_, _, v)| v.len())
+        .max()
+        .unwrap_or(1) as f64;
+    let rtol = rtol + n * eps;
+    // the interpreter on perturbed feeds: how sensitive each element is
+    let mut moved = Vec::new();
+    for d in [perturb, -perturb / 2.0] {
+        let m = catch_unwind(AssertUnwindSafe(|| run_with(case, Engine::Interp, d)))
+            .map_err(|_| "interp panicked on perturbed feeds".to_string())?;
+        moved.push(m.ok());
+    }
+    for (engine, got) in &outcomes[1..] {
+        let got = got
+            .as_ref()
+            .map_err(|e| format!("{engine} fails ({e}) but interp succeeds"))?;
+        for (k, (w, h)) in want.iter().zip(got).enumerate() {
+            if w.dtype() != h.dtype() || w.shape() != h.shape() {
+                return Err(format!(
+                    "{engine}: output {k} is {} {:?}, interp gives {} {:?}",
+                    h.dtype(),
+                    h.shape(),
+                    w.dtype(),
+                    w.shape()
+                ));
+            }
+            let (wv, hv) = (w.to_f64_vec(), h.to_f64_vec());
+            let mv: Vec<Option<Vec<f64>>> = moved
+                .iter()
+                .map(|m| m.as_ref().and_then(|m| m.get(k)).map(Value::to_f64_vec))
+                .collect();
+            let mut bad = Vec::new();
+            for (i, (p, q)) in wv.iter().zip(&hv).enumerate() {
+                let mut unstable = false;
+                let mut spread = 0.0f64;
+                for m in &mv {
+                    let p2 = m
+                        .as_ref()
+                        .and_then(|m| m.get(i))
+                        .copied()
+                        .unwrap_or(f64::NAN);
+                    unstable |= p.is_finite() != p2.is_finite() || p.is_nan() != p2.is_nan();
+                    if p.is_finite() && p2.is_finite() {
+                        spread = spread.max((p - p2).abs());
+                    }
+                }
+                let ok = unstable
+                    || (p.is_nan() && q.is_nan())
+                    || p == q
+                    || (p - q).abs() <= rtol * p.abs().max(q.abs()).max(1.0) + 64.0 * spread;
+                if !ok {
+                    bad.push(format!("[{i}] interp {p:e} vs {q:e}"));
+                }
+            }
+            let allowed = if approx { wv.len() / 50 } else { 0 };
+            if bad.len() > allowed {
+                bad.truncate(5);
+                return Err(format!(
+                    "{engine}: output {k} differs at {}",
+                    bad.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The corpus format: `#` header lines, then the program.
+fn render(case: &Case) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# dtype: {}", case.dtype);
+    let _ = writeln!(s, "# static: {}", case.static_shapes);
+    for (name, shape, values) in &case.feeds {
+        let vals: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+        let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+        let _ = writeln!(s, "# feed: {name} [{}] {}", dims.join(","), vals.join(" "));
+    }
+    s.push_str(case.program.trim_end());
+    s.push('\n');
+    s
+}
+
+fn read(text: &str) -> Result<Case, String> {
+    let mut case = Case {
+        dtype: DType::F32,
+        static_shapes: false,
+        feeds: Vec::new(),
+        program: String::new(),
+    };
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("# dtype: ") {
+            case.dtype = match d.trim() {
+                "f64" => DType::F64,
+                _ => DType::F32,
+            };
+        } else if let Some(s) = line.strip_prefix("# static: ") {
+            case.static_shapes = s.trim() == "true";
+        } else if let Some(f) = line.strip_prefix("# feed: ") {
+            let mut parts = f.split_whitespace();
+            let name = parts.next().ok_or("feed name")?.to_string();
+            let dims = parts.next().ok_or("feed shape")?;
+            let dims = dims.trim_start_matches('[').trim_end_matches(']');
+            let shape: Vec<usize> = if dims.is_empty() {
+                vec![]
+            } else {
+                dims.split(',')
+                    .map(|d| d.parse().map_err(|_| format!("dimension {d}")))
+                    .collect::<Result<_, _>>()?
+            };
+            let values: Vec<f64> = parts
+                .map(|v| v.parse().map_err(|_| format!("value {v}")))
+                .collect::<Result<_, _>>()?;
+            case.feeds.push((name, shape, values));
+        } else {
+            case.program.push_str(line);
+            case.program.push('\n');
+        }
+    }
+    Ok(case)
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn save_failure(case: &Case, why: &str, seed: u64) -> String {
+    let text = format!("# {why}\n{}", render(case));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-failures");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join(format!("engines-{seed}.case")), &text);
+    text
+}
+
+/// Random programs: `GRADJIT_FUZZ_CASES` (default 300) cases, or as many as
+/// fit in `GRADJIT_FUZZ_SECONDS`, from `GRADJIT_FUZZ_SEED` (default fixed).
+#[test]
+fn fuzz_engines_random() {
+    let seconds = env_u64("GRADJIT_FUZZ_SECONDS");
+    let cases =
+        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 300 });
+    let base = env_u64("GRADJIT_FUZZ_SEED").unwrap_or(0x6a17);
+    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut failures = Vec::new();
+    while n < cases && deadline.is_none_or(|d| Instant::now() < d) {
+        let seed = base.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(n);
+        let case = generate(seed);
+        if let Err(why) = check(&case) {
+            let text = save_failure(&case, &why, seed);
+            eprintln!("FAILURE (seed {seed}):\n{text}");
+            failures.push(seed);
+            if failures.len() >= 20 {
+                break;
+            }
+        }
+        n += 1;
+    }
+    eprintln!(
+        "fuzz_engines: {n} cases in {:.0?} from seed {base}, {} failures",
+        start.elapsed(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "failing seeds: {failures:?}");
+}
+
+/// Every case in `tests/fuzz_corpus/engines/` (cases the fuzzer found, and
+/// hand-written ones) still agrees.
+#[test]
+fn corpus_cases_agree() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_corpus/engines");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus in {}", dir.display());
+    let mut failed = HashMap::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("corpus file reads");
+        let case = read(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        if let Err(why) = check(&case) {
+            failed.insert(f.display().to_string(), why);
+        }
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn corpus_format_round_trips() {
+    for seed in 0..20 {
+        let case = generate(seed);
+        let back = read(&render(&case)).expect("reads");
+        assert_eq!(render(&back), render(&case));
+    }
+}
+
+/// Prints every engine's outputs for the case file named by
+/// `GRADJIT_FUZZ_REPLAY` (a debugging aid: `cargo test --test fuzz_engines
+/// -- --ignored --nocapture replay`).
+#[test]
+#[ignore]
+fn replay() {
+    let Ok(path) = std::env::var("GRADJIT_FUZZ_REPLAY") else {
+        return;
+    };
+    let case = read(&std::fs::read_to_string(path).expect("reads")).expect("parses");
+    for e in ENGINES {
+        match run_engine(&case, e) {
+            Ok(v) => eprintln!(
+                "{e}: {:?}",
+                v.iter().map(Value::to_f64_vec).collect::<Vec<_>>()
+            ),
+            Err(err) => eprintln!("{e}: error {err}"),
+        }
+    }
+    eprintln!("{:?}", check(&case));
+}

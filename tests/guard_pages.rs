@@ -1,0 +1,712 @@
+//! Native code never reads or writes out of bounds.
+//!
+//! Every kernel shape the compiler emits (every unary and binary op and
+//! `where`, both dtypes, every broadcast pattern, fused reductions per row,
+//! per column and whole, lengths 0 to 70, around the vector width and the
+//! unroll factor, and large) is compiled with `gradjit::jit::compile` from
+//! the `KernelSpec` that `gradjit::fuse::plan` makes, and called through its
+//! `KernelFn` on buffers of exactly the size the layout says it touches,
+//! placed in `mmap`ed memory between two pages with no access rights: once
+//! with each buffer's end flush against the page after it (an overrun
+//! faults), once with its start flush against the page before it (a read
+//! below the start faults). Empty buffers point at the guard page itself.
+//! The results are also checked against the interpreter, so the harness
+//! calls kernels the way the executor does.
+//!
+//! A second part runs whole executables (`Executable::run_into`) with feeds
+//! and outputs in guarded memory, covering the executor's own slab loop,
+//! the re-blocking of long reductions and the multi-threaded split.
+//!
+//! A fault kills the test binary with SIGSEGV: that is the failure.
+
+use std::collections::HashMap;
+
+use gradjit::exec::{compile, CompileOptions};
+use gradjit::fuse::{plan, Fusion, KernelStep, Layout, ReduceClass};
+use gradjit::graph::kernel::KernelSpec;
+use gradjit::graph::{BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS, UNARY_OPS};
+use gradjit::interp::evaluate;
+use gradjit::jit::{self, CompiledKernels};
+use gradjit::value::ValueViewMut;
+use gradjit::{DType, Graph, NodeId, Shape, Value, ValueView};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Lengths 0 to 70, around multiples of the vector width (4 f32 / 2 f64
+/// lanes) times the unroll factor (2), and large.
+fn lengths() -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=70).collect();
+    v.extend([127, 128, 129, 255, 256, 257, 1000, 4095, 4096, 4097, 10_007]);
+    v
+}
+
+/// Where a buffer sits against its guard pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flush {
+    /// Its last byte is just before an inaccessible page.
+    End,
+    /// Its first byte is just after an inaccessible page.
+    Start,
+}
+
+/// Memory for `len` elements of `T` between two `PROT_NONE` pages.
+struct Guarded<T> {
+    map: *mut u8,
+    map_len: usize,
+    data: *mut T,
+    len: usize,
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p).unwrap_or(4096)
+}
+
+impl<T: Copy> Guarded<T> {
+    fn new(len: usize, flush: Flush) -> Self {
+        let page = page_size();
+        let bytes = len * std::mem::size_of::<T>();
+        let data_pages = bytes.div_ceil(page).max(1);
+        let map_len = (data_pages + 2) * page;
+        // SAFETY: an anonymous private mapping; the arguments are valid and
+        // the result is checked against MAP_FAILED.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED, "mmap failed");
+        let map = map.cast::<u8>();
+        // SAFETY: both ranges are whole pages inside the mapping just made.
+        unsafe {
+            assert_eq!(libc::mprotect(map.cast(), page, libc::PROT_NONE), 0);
+            let tail = map.add((data_pages + 1) * page);
+            assert_eq!(libc::mprotect(tail.cast(), page, libc::PROT_NONE), 0);
+        }
+        let data = match flush {
+            // SAFETY: `page` bytes in is the first byte after the first guard.
+            Flush::Start => unsafe { map.add(page) },
+            // SAFETY: the data pages end at `(data_pages + 1) * page`, and
+            // `bytes` is at most `data_pages * page`.
+            Flush::End => unsafe { map.add((data_pages + 1) * page - bytes) },
+        };
+        Guarded {
+            map,
+            map_len,
+            data: data.cast(),
+            len,
+        }
+    }
+
+    fn fill(&mut self, f: impl FnMut() -> T) {
+        self.as_mut_slice().iter_mut().for_each({
+            let mut f = f;
+            move |v| *v = f()
+        });
+    }
+
+    fn as_slice(&self) -> &[T] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `data` points at `len` readable, writable elements of the
+        // mapping (aligned: page offsets are multiples of size_of::<T>()),
+        // and `self` is borrowed for the slice's lifetime.
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: as in `as_slice`, with `self` borrowed mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.data, self.len) }
+    }
+}
+
+impl<T> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was made by `Guarded::new` with this length
+        // and nothing borrows it any more.
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+/// The furthest element (exclusive) a kernel touches from an operand's
+/// base, as the executor computes it.
+fn extent(layout: &Layout, outer: &[isize], inner_stride: isize) -> usize {
+    if layout.is_empty() {
+        return 0;
+    }
+    let mut max = 0isize;
+    for (d, s) in layout.outer_dims.iter().zip(outer) {
+        assert!(*s >= 0);
+        max += s * (*d as isize - 1);
+    }
+    let row = if inner_stride == 0 {
+        1
+    } else {
+        layout.inner as isize
+    };
+    (max + row) as usize
+}
+
+/// Compiled kernels, one per distinct kernel body.
+#[derive(Default)]
+struct Cache {
+    specs: Vec<(KernelSpec, CompiledKernels)>,
+}
+
+impl Cache {
+    fn get(&mut self, spec: &KernelSpec) -> gradjit::jit::KernelFn {
+        let i = match self.specs.iter().position(|(s, _)| s.same_code(spec)) {
+            Some(i) => i,
+            None => {
+                let k = jit::compile(&[spec]).expect("kernel compiles");
+                self.specs.push((spec.clone(), k));
+                self.specs.len() - 1
+            }
+        };
+        self.specs[i].1.get(0).expect("one kernel")
+    }
+}
+
+/// An element type: f32 or f64.
+trait Elem: Copy + Default + 'static {
+    const DT: DType;
+    fn make(v: f64) -> Self;
+    fn wide(self) -> f64;
+}
+impl Elem for f32 {
+    const DT: DType = DType::F32;
+    fn make(v: f64) -> Self {
+        v as f32
+    }
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+}
+impl Elem for f64 {
+    const DT: DType = DType::F64;
+    fn make(v: f64) -> Self {
+        v
+    }
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+fn close(p: f64, q: f64, rtol: f64) -> bool {
+    (p.is_nan() && q.is_nan()) || p == q || (p - q).abs() <= rtol * p.abs().max(q.abs()).max(1.0)
+}
+
+/// Runs one kernel step on guarded buffers, as the executor would (slabs of
+/// the leading outer dimensions, `rows × inner` per call), then checks its
+/// outputs and reductions against the interpreter.
+fn run_step<T: Elem>(
+    g: &Graph,
+    step: &KernelStep,
+    cache: &mut Cache,
+    flush: Flush,
+    rng: &mut SmallRng,
+) {
+    let layout = &step.layout;
+    let f = cache.get(&step.spec);
+    let (lead, rows) = match layout.outer_dims.split_last() {
+        Some((last, lead)) => (lead.to_vec(), *last),
+        None => (vec![], 1),
+    };
+    let slabs: usize = lead.iter().product();
+    // inputs
+    let mut ins: Vec<Guarded<T>> = Vec::new();
+    let mut feeds = std::collections::HashMap::new();
+    for (k, &node) in step.inputs.iter().enumerate() {
+        let n = extent(layout, &layout.input_strides[k], layout.input_inner[k]);
+        let shape = g.node(node).shape.concrete().expect("concrete");
+        let numel: usize = shape.iter().product();
+        assert!(
+            n == numel || layout.is_empty(),
+            "input {k}: extent {n}, but {numel} elements"
+        );
+        let mut b = Guarded::<T>::new(numel, flush);
+        b.fill(|| T::make(rng.gen_range(-2.0..2.0)));
+        let a = ArrayD::from_shape_vec(shape, b.as_slice().iter().map(|v| v.wide()).collect())
+            .expect("shape");
+        feeds.insert(node, Value::from_f64_array(a, T::DT));
+        ins.push(b);
+    }
+    let out_n = extent(layout, &layout.output_strides, 1);
+    let mut outs: Vec<Guarded<T>> = step
+        .outputs
+        .iter()
+        .map(|_| Guarded::new(out_n, flush))
+        .collect();
+    let mut reds: Vec<Guarded<T>> = Vec::new();
+    for (j, r) in step.reductions.iter().enumerate() {
+        let numel: usize = g
+            .node(r.node)
+            .shape
+            .concrete()
+            .expect("concrete")
+            .iter()
+            .product();
+        let n = match r.class {
+            ReduceClass::All => slabs * rows,
+            ReduceClass::PerRow => extent(layout, &layout.reduce_strides[j], 0),
+            ReduceClass::PerColumn => extent(layout, &layout.reduce_strides[j], 1),
+        };
+        // an empty space touches nothing; its results are the identity
+        assert!(r.class == ReduceClass::All || n == numel || layout.is_empty());
+        let n = if r.class == ReduceClass::All || !layout.is_empty() {
+            n
+        } else {
+            numel
+        };
+        let mut b = Guarded::<T>::new(n, flush);
+        let id = step.spec.reductions[j].op;
+        let identity = match id {
+            ReduceOp::Max => f64::NEG_INFINITY,
+            ReduceOp::Min => f64::INFINITY,
+            _ => 0.0,
+        };
+        b.fill(|| T::make(identity));
+        reds.push(b);
+    }
+    let row_strides: Vec<isize> = layout
+        .input_strides
+        .iter()
+        .map(|s| s.last().copied().unwrap_or(0))
+        .collect();
+    let size = std::mem::size_of::<T>();
+    let call = |ptrs: &[*mut u8], rows: usize, inner: usize| {
+        // SAFETY: every pointer is an operand's base plus the slab's offset,
+        // inside a buffer of exactly the extent the layout says the kernel
+        // touches from it: what this test checks is that it touches no more.
+        unsafe { f(ptrs.as_ptr().cast(), row_strides.as_ptr(), rows, inner) };
+    };
+    let mut index = vec![0usize; lead.len()];
+    for slab in 0..slabs {
+        let dot =
+            |s: &[isize]| -> usize { index.iter().zip(s).map(|(&i, &st)| i * st as usize).sum() };
+        let mut ptrs: Vec<*mut u8> = Vec::new();
+        for (k, b) in ins.iter().enumerate() {
+            ptrs.push(
+                b.data
+                    .cast::<u8>()
+                    .wrapping_add(dot(&layout.input_strides[k]) * size),
+            );
+        }
+        for b in &outs {
+            ptrs.push(
+                b.data
+                    .cast::<u8>()
+                    .wrapping_add(dot(&layout.output_strides) * size),
+            );
+        }
+        for (j, (r, b)) in step.reductions.iter().zip(&reds).enumerate() {
+            let off = match r.class {
+                ReduceClass::All => slab * rows,
+                _ => dot(&layout.reduce_strides[j]),
+            };
+            ptrs.push(b.data.cast::<u8>().wrapping_add(off * size));
+        }
+        if !layout.is_empty() {
+            call(&ptrs, rows, layout.inner);
+        }
+        for d in (0..lead.len()).rev() {
+            index[d] += 1;
+            if index[d] < lead[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    // an empty iteration space reads and writes nothing, even a splat
+    let bases: Vec<*mut u8> = ins
+        .iter()
+        .map(|b| b.data.cast())
+        .chain(outs.iter().map(|b| b.data.cast()))
+        .chain(reds.iter().map(|b| b.data.cast()))
+        .collect();
+    if layout.is_empty() {
+        call(&bases, rows, layout.inner);
+        call(&bases, 0, layout.inner);
+        call(&bases, rows, 0);
+    }
+    // the values, against the interpreter fed the kernel's inputs
+    let views: HashMap<NodeId, ValueView<'_>> = feeds.iter().map(|(k, v)| (*k, v.view())).collect();
+    let fetch: Vec<NodeId> = step
+        .outputs
+        .iter()
+        .copied()
+        .chain(step.reductions.iter().map(|r| r.node))
+        .collect();
+    let want = evaluate(g, &fetch, &views).expect("interpreter");
+    let rtol = if T::DT == DType::F32 { 1e-3 } else { 1e-9 };
+    for (j, b) in outs.iter_mut().enumerate() {
+        let w = want[j].to_f64_vec();
+        let h: Vec<f64> = b.as_slice().iter().map(|v| v.wide()).collect();
+        assert_eq!(w.len(), h.len(), "{}: output {j} size", step.spec.name);
+        for (i, (p, q)) in w.iter().zip(&h).enumerate() {
+            assert!(
+                close(*p, *q, rtol),
+                "{}: output {j}[{i}] {p} vs {q}",
+                step.spec.name
+            );
+        }
+    }
+    for (j, (r, b)) in step.reductions.iter().zip(&reds).enumerate() {
+        let w = want[step.outputs.len() + j].to_f64_vec();
+        let raw: Vec<f64> = b.as_slice().iter().map(|v| v.wide()).collect();
+        let op = step.spec.reductions[j].op;
+        let mut h = match r.class {
+            ReduceClass::All if !layout.is_empty() => vec![op.eval(raw.iter().copied())],
+            ReduceClass::All => vec![op.eval(std::iter::empty::<f64>())],
+            _ => raw,
+        };
+        if r.mean {
+            h.iter_mut().for_each(|v| *v /= r.count as f64);
+        }
+        assert_eq!(w.len(), h.len(), "{}: reduction {j} size", step.spec.name);
+        for (i, (p, q)) in w.iter().zip(&h).enumerate() {
+            assert!(
+                close(*p, *q, rtol * 10.0),
+                "{}: reduction {j} ({:?})[{i}] {p} vs {q}",
+                step.spec.name,
+                r.class
+            );
+        }
+    }
+}
+
+/// Plans `y` of `g` and runs every kernel step in both placements.
+fn run_graph<T: Elem>(
+    g: &Graph,
+    y: &[NodeId],
+    fusion: Fusion,
+    cache: &mut Cache,
+    seed: u64,
+) -> usize {
+    let p = plan(g, y, fusion).expect("plans");
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut n = 0;
+    for step in p.kernels() {
+        for flush in [Flush::End, Flush::Start] {
+            run_step::<T>(g, step, cache, flush, &mut rng);
+        }
+        n += 1;
+    }
+    n
+}
+
+/// Shapes of two operands broadcast against each other, for length `n`.
+fn patterns(n: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
+    vec![
+        (vec![n], vec![n]),
+        (vec![n], vec![]),
+        (vec![], vec![n]),
+        (vec![3, n], vec![n]),
+        (vec![3, n], vec![3, 1]),
+        (vec![n, 3], vec![1, 3]),
+        (vec![2, 1, n], vec![2, 3, n]),
+        (vec![n, 1], vec![1, 5]),
+    ]
+}
+
+fn elementwise_all_ops<T: Elem>(cache: &mut Cache, lengths: &[usize]) {
+    for &n in lengths {
+        for (sa, sb) in patterns(n) {
+            let g = Graph::new();
+            let a = g.add_placeholder("a", T::DT, Shape::known(&sa)).unwrap();
+            let b = g.add_placeholder("b", T::DT, Shape::known(&sb)).unwrap();
+            // every unary op of a and every binary op of (a, b), and where,
+            // as outputs of one fused kernel
+            let mut ys = Vec::new();
+            for u in UNARY_OPS {
+                let x = g.add_node(Op::Binary(BinaryOp::Add), &[a, b]).unwrap();
+                ys.push(g.add_node(Op::Unary(u), &[x]).unwrap());
+            }
+            for op in BINARY_OPS {
+                ys.push(g.add_node(Op::Binary(op), &[a, b]).unwrap());
+            }
+            ys.push(g.add_node(Op::Where, &[a, b, a]).unwrap());
+            run_graph::<T>(&g, &ys, Fusion::Fused, cache, n as u64);
+        }
+    }
+}
+
+#[test]
+fn every_op_fused_every_length_and_broadcast_f32() {
+    elementwise_all_ops::<f32>(&mut Cache::default(), &lengths());
+}
+
+#[test]
+fn every_op_fused_every_length_and_broadcast_f64() {
+    elementwise_all_ops::<f64>(&mut Cache::default(), &lengths());
+}
+
+/// Each op alone in its own kernel (the unfused engine's kernels), on a
+/// splatted and a contiguous operand.
+#[test]
+fn every_op_alone() {
+    fn go<T: Elem>(cache: &mut Cache) {
+        for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 65, 70, 4097] {
+            for (sa, sb) in [
+                (vec![n], vec![n]),
+                (vec![2, n], vec![]),
+                (vec![n, 3], vec![n, 1]),
+            ] {
+                let g = Graph::new();
+                let a = g.add_placeholder("a", T::DT, Shape::known(&sa)).unwrap();
+                let b = g.add_placeholder("b", T::DT, Shape::known(&sb)).unwrap();
+                let mut ys: Vec<NodeId> = UNARY_OPS
+                    .iter()
+                    .map(|u| g.add_node(Op::Unary(*u), &[b]).unwrap())
+                    .collect();
+                for op in BINARY_OPS {
+                    ys.push(g.add_node(Op::Binary(op), &[a, b]).unwrap());
+                    ys.push(g.add_node(Op::Binary(op), &[b, a]).unwrap());
+                }
+                ys.push(g.add_node(Op::Where, &[b, a, b]).unwrap());
+                let k = run_graph::<T>(&g, &ys, Fusion::Unfused, cache, n as u64);
+                assert_eq!(k, ys.len());
+            }
+        }
+    }
+    go::<f32>(&mut Cache::default());
+    go::<f64>(&mut Cache::default());
+}
+
+/// Reductions fused into kernels: whole, per row, per column, with and
+/// without keepdims, beside an elementwise output, over broadcast inputs.
+#[test]
+fn fused_reductions_every_class() {
+    fn go<T: Elem>(cache: &mut Cache) {
+        let mut classes = std::collections::BTreeSet::new();
+        let mut ns: Vec<usize> = (0..=20).collect();
+        ns.extend([31, 32, 33, 63, 64, 65, 70, 129, 4097]);
+        for n in ns {
+            let shapes: Vec<(Vec<usize>, Option<Vec<usize>>)> = vec![
+                (vec![n], None),
+                (vec![3, n], None),
+                (vec![3, n], Some(vec![1])),
+                (vec![3, n], Some(vec![0])),
+                (vec![n, 5], Some(vec![1])),
+                (vec![n, 5], Some(vec![0])),
+                (vec![2, 3, n], Some(vec![1])),
+                (vec![2, 3, n], Some(vec![2])),
+                (vec![2, 3, n], Some(vec![0, 1])),
+                (vec![2, 3, n], Some(vec![1, 2])),
+                (vec![2, 3, n], Some(vec![0, 2])),
+            ];
+            for (shape, axes) in shapes {
+                for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min] {
+                    for keepdims in [false, true] {
+                        let g = Graph::new();
+                        let x = g.add_placeholder("x", T::DT, Shape::known(&shape)).unwrap();
+                        let last = &shape[shape.len() - 1..];
+                        let b = g.add_placeholder("b", T::DT, Shape::known(last)).unwrap();
+                        let z = g.add_node(Op::Binary(BinaryOp::Mul), &[x, b]).unwrap();
+                        let t = g.add_node(Op::Unary(UnaryOp::Tanh), &[z]).unwrap();
+                        let r = g
+                            .add_node(
+                                Op::Reduce {
+                                    op,
+                                    axes: axes.clone(),
+                                    keepdims,
+                                },
+                                &[t],
+                            )
+                            .unwrap();
+                        // with and without the elementwise value fetched too
+                        for fetch in [vec![r], vec![r, t]] {
+                            let p = plan(&g, &fetch, Fusion::Fused).expect("plans");
+                            for k in p.kernels() {
+                                for red in &k.reductions {
+                                    classes.insert(format!("{:?}", red.class));
+                                }
+                            }
+                            run_graph::<T>(&g, &fetch, Fusion::Fused, cache, n as u64);
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(classes.len(), 3, "every class is exercised: {classes:?}");
+    }
+    go::<f32>(&mut Cache::default());
+    go::<f64>(&mut Cache::default());
+}
+
+/// Splatted inputs (scalars, rows of one, columns) and constants of more
+/// than one element read through strides.
+#[test]
+fn splats_and_constants() {
+    fn go<T: Elem>(cache: &mut Cache) {
+        for n in [0, 1, 2, 3, 5, 8, 9, 17, 66] {
+            for shape in [
+                vec![n],
+                vec![n, 1],
+                vec![1, n],
+                vec![4, n],
+                vec![n, 4],
+                vec![2, n, 3],
+            ] {
+                let g = Graph::new();
+                let x = g.add_placeholder("x", T::DT, Shape::known(&shape)).unwrap();
+                let s = g.add_placeholder("s", T::DT, Shape::known(&[])).unwrap();
+                let one = g.add_placeholder("one", T::DT, Shape::known(&[1])).unwrap();
+                let c = g.add_scalar(0.5, T::DT);
+                let y = g.add_node(Op::Binary(BinaryOp::Mul), &[x, s]).unwrap();
+                let y = g.add_node(Op::Binary(BinaryOp::Sub), &[one, y]).unwrap();
+                let y = g.add_node(Op::Binary(BinaryOp::Pow), &[y, c]).unwrap();
+                let y = g.add_node(Op::Where, &[s, y, one]).unwrap();
+                run_graph::<T>(&g, &[y], Fusion::Fused, cache, n as u64);
+            }
+        }
+    }
+    go::<f32>(&mut Cache::default());
+    go::<f64>(&mut Cache::default());
+}
+
+/// Whole executables with feeds and outputs in guarded memory: the
+/// executor's slab loop, the re-blocking of long whole reductions, the
+/// thread split and library steps, at lengths around their thresholds.
+#[test]
+fn executables_on_guarded_feeds_and_outputs() {
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let big = gradjit::exec::PARALLEL_THRESHOLD + 5;
+        for n in [0usize, 1, 3, 4, 5, 8, 9, 33, 4095, 4096, 4097, 8193, big] {
+            for threads in [1, 2] {
+                let g = Graph::new();
+                let x = g.add_placeholder("x", T::DT, Shape::known(&[n])).unwrap();
+                let m = g
+                    .add_placeholder("m", T::DT, Shape::known(&[2, n]))
+                    .unwrap();
+                let t = g.add_node(Op::Unary(UnaryOp::Tanh), &[x]).unwrap();
+                let s = g
+                    .add_node(
+                        Op::Reduce {
+                            op: ReduceOp::Sum,
+                            axes: None,
+                            keepdims: false,
+                        },
+                        &[t],
+                    )
+                    .unwrap();
+                let e = g.add_node(Op::Binary(BinaryOp::Mul), &[m, t]).unwrap();
+                let r = g
+                    .add_node(
+                        Op::Reduce {
+                            op: ReduceOp::Max,
+                            axes: Some(vec![0]),
+                            keepdims: false,
+                        },
+                        &[e],
+                    )
+                    .unwrap();
+                let fetch = [s, e, r, t];
+                let exe = compile(
+                    &g,
+                    &fetch,
+                    &[(x, vec![n]), (m, vec![2, n])],
+                    &CompileOptions {
+                        threads,
+                        ..CompileOptions::default()
+                    },
+                )
+                .expect("compiles");
+                let mut rng = SmallRng::seed_from_u64(n as u64);
+                for flush in [Flush::End, Flush::Start] {
+                    let mut fx = Guarded::<T>::new(n, flush);
+                    let mut fm = Guarded::<T>::new(2 * n, flush);
+                    fx.fill(|| T::make(rng.gen_range(-2.0..2.0)));
+                    fm.fill(|| T::make(rng.gen_range(-2.0..2.0)));
+                    let mut outs: Vec<Guarded<T>> = exe
+                        .output_shapes()
+                        .iter()
+                        .map(|s| Guarded::new(s.iter().product(), flush))
+                        .collect();
+                    let by_name = |name: &str| -> Vec<usize> {
+                        exe.inputs()
+                            .iter()
+                            .find(|(k, _)| k == name)
+                            .map(|(_, s)| s.clone())
+                            .unwrap()
+                    };
+                    let views: Vec<ValueView<'_>> = exe
+                        .inputs()
+                        .iter()
+                        .map(|(name, _)| {
+                            let b = if name == "x" { &fx } else { &fm };
+                            let a = ArrayViewD::from_shape(IxDyn(&by_name(name)), b.as_slice())
+                                .unwrap();
+                            T::wrap_view(a)
+                        })
+                        .collect();
+                    let shapes: Vec<Vec<usize>> = exe.output_shapes().to_vec();
+                    {
+                        let mut mv: Vec<ValueViewMut<'_>> = outs
+                            .iter_mut()
+                            .zip(&shapes)
+                            .map(|(o, s)| {
+                                let a =
+                                    ArrayViewMutD::from_shape(IxDyn(s), o.as_mut_slice()).unwrap();
+                                T::wrap_view_mut(a)
+                            })
+                            .collect();
+                        exe.run_into(&views, &mut mv).expect("runs");
+                    }
+                    let want = gradjit::Session::new(&g)
+                        .run(
+                            &fetch.map(|f| g.tensor(f)),
+                            &[
+                                (g.tensor(x), views_of(&exe, &views, "x")),
+                                (g.tensor(m), views_of(&exe, &views, "m")),
+                            ],
+                        )
+                        .expect("interpreter");
+                    for (k, (w, o)) in want.iter().zip(&outs).enumerate() {
+                        let h: Vec<f64> = o.as_slice().iter().map(|v| v.wide()).collect();
+                        for (p, q) in w.to_f64_vec().iter().zip(&h) {
+                            assert!(close(*p, *q, 1e-3), "n={n} output {k}: {p} vs {q}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}
+
+fn views_of<'a>(
+    exe: &gradjit::exec::Executable,
+    views: &[ValueView<'a>],
+    name: &str,
+) -> ValueView<'a> {
+    let k = exe.inputs().iter().position(|(n, _)| n == name).unwrap();
+    views[k].clone()
+}
+
+/// `wrap_view_mut` for the two element types.
+trait WrapMut: Sized {
+    fn wrap_view_mut(a: ArrayViewMutD<'_, Self>) -> ValueViewMut<'_>;
+}
+impl WrapMut for f32 {
+    fn wrap_view_mut(a: ArrayViewMutD<'_, f32>) -> ValueViewMut<'_> {
+        ValueViewMut::F32(a)
+    }
+}
+impl WrapMut for f64 {
+    fn wrap_view_mut(a: ArrayViewMutD<'_, f64>) -> ValueViewMut<'_> {
+        ValueViewMut::F64(a)
+    }
+}
