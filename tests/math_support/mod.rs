@@ -210,7 +210,10 @@ pub struct Kernel<T> {
     ptr: *const u8,
     _t: std::marker::PhantomData<T>,
 }
+// SAFETY: `ptr` is the entry of finalized, immutable JIT code that the
+// harness never frees (a dropped JITModule leaves its code mapped).
 unsafe impl<T> Send for Kernel<T> {}
+// SAFETY: as above; calling the code concurrently only reads it.
 unsafe impl<T> Sync for Kernel<T> {}
 
 impl<T: Copy + Default> Kernel<T> {
@@ -224,6 +227,8 @@ impl<T: Copy + Default> Kernel<T> {
     /// Applies a unary kernel to `x` writing into `out`.
     pub fn run_into(&self, x: &[T], out: &mut [T]) {
         assert_eq!(x.len(), out.len());
+        // SAFETY: `ptr` was compiled by `compile` with exactly this signature
+        // (input, output, length); the lengths are equal, checked above.
         let f: extern "C" fn(*const T, *mut T, usize) = unsafe { std::mem::transmute(self.ptr) };
         f(x.as_ptr(), out.as_mut_ptr(), x.len());
     }
@@ -232,6 +237,7 @@ impl<T: Copy + Default> Kernel<T> {
     pub fn run2(&self, a: &[T], y: &[T]) -> Vec<T> {
         assert_eq!(a.len(), y.len());
         let mut out = vec![T::default(); a.len()];
+        // SAFETY: as in `run_into`, for the two-input (pow) signature.
         let f: extern "C" fn(*const T, *const T, *mut T, usize) =
             unsafe { std::mem::transmute(self.ptr) };
         f(a.as_ptr(), y.as_ptr(), out.as_mut_ptr(), a.len());
