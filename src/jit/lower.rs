@@ -59,8 +59,10 @@ fn combine(b: &mut FunctionBuilder, m: &MathImports, op: ReduceOp, acc: Value, v
     }
 }
 
-/// Emits the body once for values at byte offset `off` of each row, with
-/// values of type `ty` (a lane type or a vector type).
+/// Emits the body once for values at byte offset `off + imm` of each row,
+/// with values of type `ty` (a lane type or a vector type). The offset is a
+/// loop variable in bytes and `imm` a constant, so every access folds into
+/// one addressing mode.
 #[allow(clippy::too_many_arguments)]
 fn emit_body(
     b: &mut FunctionBuilder,
@@ -68,6 +70,7 @@ fn emit_body(
     spec: &KernelSpec,
     row: &Row,
     off: Value,
+    imm: i32,
     ty: Type,
     accs: &[Option<Acc>],
     unroll: usize,
@@ -81,7 +84,7 @@ fn emit_body(
                 Some(s) => s,
                 None => {
                     let addr = b.ins().iadd(row.in_ptr[k], off);
-                    b.ins().load(ty, flags, addr, 0)
+                    b.ins().load(ty, flags, addr, imm)
                 }
             },
             KInst::Const(c) => ops::constant(b, ty, c),
@@ -95,16 +98,16 @@ fn emit_body(
     }
     for (j, out) in spec.outputs.iter().enumerate() {
         let addr = b.ins().iadd(row.out_ptr[j], off);
-        b.ins().store(flags, vals[out.index()], addr, 0);
+        b.ins().store(flags, vals[out.index()], addr, imm);
     }
     for (j, red) in spec.reductions.iter().enumerate() {
         let v = vals[red.value.index()];
         match (red.kind, &accs[j]) {
             (ReduceKind::PerColumn, _) => {
                 let addr = b.ins().iadd(row.red_ptr[j], off);
-                let old = b.ins().load(ty, flags, addr, 0);
+                let old = b.ins().load(ty, flags, addr, imm);
                 let new = combine(b, m, red.op, old, v);
-                b.ins().store(flags, new, addr, 0);
+                b.ins().store(flags, new, addr, imm);
             }
             (ReduceKind::PerRow, Some(acc)) => {
                 let var = if ty.is_vector() {
@@ -235,42 +238,42 @@ pub fn build(
     let zero = b.ins().iconst(ptr, 0);
     b.ins().jump(vec_head, &[zero.into()]);
 
-    // unrolled vector loop: while i + lanes*UNROLL <= inner
+    // the loops count in bytes (`row_bytes` = inner * size), so an access
+    // is base + offset + constant: one addressing mode, no multiply
+    let row_bytes = out_row_bytes;
+    let vec_bytes = lanes * size;
+
+    // unrolled vector loop: while off + vec_bytes*UNROLL <= row_bytes
     b.switch_to_block(vec_head);
-    let i = b.append_block_param(vec_head, ptr);
-    let end = b.ins().iadd_imm_s(i, lanes * UNROLL);
-    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, inner);
-    b.ins().brif(fits, vec_body, &[], one_head, &[i.into()]);
+    let off = b.append_block_param(vec_head, ptr);
+    let end = b.ins().iadd_imm_s(off, vec_bytes * UNROLL);
+    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, row_bytes);
+    b.ins().brif(fits, vec_body, &[], one_head, &[off.into()]);
     b.switch_to_block(vec_body);
     for u in 0..UNROLL {
-        let off = b.ins().iadd_imm_s(i, lanes * u);
-        let off = b.ins().imul_imm_s(off, size);
-        emit_body(&mut b, m, spec, &row, off, vty, &accs, u as usize);
+        let imm = (vec_bytes * u) as i32;
+        emit_body(&mut b, m, spec, &row, off, imm, vty, &accs, u as usize);
     }
-    let next = b.ins().iadd_imm_s(i, lanes * UNROLL);
-    b.ins().jump(vec_head, &[next.into()]);
+    b.ins().jump(vec_head, &[end.into()]);
 
-    // single vectors: while i + lanes <= inner
+    // single vectors: while off + vec_bytes <= row_bytes
     b.switch_to_block(one_head);
-    let i = b.append_block_param(one_head, ptr);
-    let end = b.ins().iadd_imm_s(i, lanes);
-    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, inner);
-    b.ins().brif(fits, one_body, &[], tail_head, &[i.into()]);
+    let off = b.append_block_param(one_head, ptr);
+    let end = b.ins().iadd_imm_s(off, vec_bytes);
+    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, row_bytes);
+    b.ins().brif(fits, one_body, &[], tail_head, &[off.into()]);
     b.switch_to_block(one_body);
-    let off = b.ins().imul_imm_s(i, size);
-    emit_body(&mut b, m, spec, &row, off, vty, &accs, 0);
-    let next = b.ins().iadd_imm_s(i, lanes);
-    b.ins().jump(one_head, &[next.into()]);
+    emit_body(&mut b, m, spec, &row, off, 0, vty, &accs, 0);
+    b.ins().jump(one_head, &[end.into()]);
 
-    // scalar tail: while i < inner
+    // scalar tail: while off < row_bytes
     b.switch_to_block(tail_head);
-    let i = b.append_block_param(tail_head, ptr);
-    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, inner);
+    let off = b.append_block_param(tail_head, ptr);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, off, row_bytes);
     b.ins().brif(more, tail_body, &[], row_next, &[]);
     b.switch_to_block(tail_body);
-    let off = b.ins().imul_imm_s(i, size);
-    emit_body(&mut b, m, spec, &row, off, lane, &accs, 0);
-    let next = b.ins().iadd_imm_s(i, 1);
+    emit_body(&mut b, m, spec, &row, off, 0, lane, &accs, 0);
+    let next = b.ins().iadd_imm_s(off, size);
     b.ins().jump(tail_head, &[next.into()]);
 
     b.switch_to_block(row_next);
