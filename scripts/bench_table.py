@@ -16,6 +16,7 @@ ENGINES = ["interp", "jit-unfused", "jit", "jit-mt", "handwritten"]
 
 
 def median_ms(*path):
+    # criterion writes `2^16` in a benchmark id as the directory `2_16`
     f = os.path.join(ROOT, *path, "new", "estimates.json")
     try:
         with open(f) as fh:
@@ -39,7 +40,7 @@ def main():
         lines.append("|---" * (len(ENGINES) + 3) + "|")
         for log in [10, 16, 20, 24]:
             size = f"2^{log}"
-            row = {e: median_ms(case, e, size) for e in ENGINES + ["copy"]}
+            row = {e: median_ms(case, e, f"2_{log}") for e in ENGINES + ["copy"]}
             results[f"{case}/{size}"] = row
             n = 1 << log
             bw = lambda ms: "—" if ms is None else f"{BYTES_PER_ELEMENT[case] * n / (ms * 1e-3) / 1e9:.1f}"
@@ -49,7 +50,7 @@ def main():
     lines.append("| case | " + " | ".join(cols) + " | compile (jit) |")
     lines.append("|---" * (len(cols) + 2) + "|")
     for case in ["B3", "B4"]:
-        row = {e: median_ms(case, e, "2^16") for e in cols}
+        row = {e: median_ms(case, e, "2_16") for e in cols}
         row["compile"] = median_ms(case, "compile", "jit")
         results[case] = row
         lines.append(f"| {case} | " + " | ".join(fmt(row[e]) for e in cols) + f" | {fmt(row['compile'])} |")

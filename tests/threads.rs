@@ -159,7 +159,8 @@ fn eight_threads_a_thousand_calls_each() {
 /// called from 8 threads at once.
 #[test]
 fn eight_threads_calling_a_multithreaded_executable() {
-    let n = PARALLEL_THRESHOLD / 4 + 7;
+    // enough work (elements times operations) that the pool is used
+    let n = PARALLEL_THRESHOLD + 7;
     let s = setup(n, DType::F64, 2, Fusion::Fused, 4);
     hammer(&s, 8, 12, "jit-mt");
 }

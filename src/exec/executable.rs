@@ -32,9 +32,11 @@ pub(crate) struct Typed<T> {
     threads: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
-/// Below this many elements a kernel runs on one thread: splitting costs
-/// more than it gains.
-pub const PARALLEL_THRESHOLD: usize = 1 << 16;
+/// Below this much work (elements times operations per element) a kernel
+/// runs on one thread: waking the pool costs tens of microseconds, more than
+/// splitting gains (B1's two operations on 2^16 elements stay on one thread,
+/// B2's 24 go to all cores).
+pub const PARALLEL_THRESHOLD: usize = 1 << 20;
 
 /// A buffer's address and length, for one call.
 #[derive(Clone, Copy)]
@@ -268,6 +270,7 @@ impl<T: Element> Typed<T> {
                     inputs,
                     outputs,
                     reductions,
+                    ops,
                     layout,
                 } => {
                     let (f, spec) = self
@@ -286,6 +289,7 @@ impl<T: Element> Typed<T> {
                         }
                     }
                     let mut sc = std::mem::take(&mut ws.scratch);
+                    sc.work = *ops;
                     sc.ins.clear();
                     sc.outs.clear();
                     sc.reds.clear();
@@ -487,6 +491,8 @@ pub(crate) struct Scratch {
     strides: Vec<isize>,
     ptrs: Vec<usize>,
     index: Vec<usize>,
+    /// Operations per element of the kernel being launched.
+    work: usize,
 }
 
 /// Whole-tensor reductions over one long row are cut into rows of this many
@@ -689,7 +695,7 @@ fn run_slab(
     let parallel = pool.filter(|p| {
         let t = p.current_num_threads();
         t > 1
-            && rows * inner >= PARALLEL_THRESHOLD
+            && rows.saturating_mul(inner).saturating_mul(sc.work) >= PARALLEL_THRESHOLD
             && (rows >= t || (rows == 1 && may_split_columns))
     });
     let Some(p) = parallel else {

@@ -60,6 +60,8 @@ pub enum Call {
         outputs: Vec<Loc>,
         /// Reductions computed in the loop.
         reductions: Vec<RedCall>,
+        /// Operations per element (how much work splitting would share).
+        ops: usize,
         /// The iteration space.
         layout: Layout,
     },
@@ -220,6 +222,7 @@ pub fn plan_homes<T: Real>(
                             scale: r.mean.then(|| 1.0 / r.count as f64),
                         })
                         .collect(),
+                    ops: k.spec.op_count().max(1),
                     layout: k.layout.clone(),
                 };
                 kernel_no += 1;
