@@ -641,13 +641,13 @@ fn save_failure(case: &Case, why: &str, seed: u64) -> String {
     text
 }
 
-/// Random programs: `GRADJIT_FUZZ_CASES` (default 300) cases, or as many as
+/// Random programs: `GRADJIT_FUZZ_CASES` (default 1500) cases, or as many as
 /// fit in `GRADJIT_FUZZ_SECONDS`, from `GRADJIT_FUZZ_SEED` (default fixed).
 #[test]
 fn fuzz_engines_random() {
     let seconds = env_u64("GRADJIT_FUZZ_SECONDS");
     let cases =
-        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 300 });
+        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 1500 });
     let base = env_u64("GRADJIT_FUZZ_SEED").unwrap_or(0x6a17);
     let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let start = Instant::now();

@@ -360,13 +360,13 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-/// Random text: `GRADJIT_FUZZ_CASES` (default 2000) inputs, or as many as
+/// Random text: `GRADJIT_FUZZ_CASES` (default 20000) inputs, or as many as
 /// fit in `GRADJIT_FUZZ_SECONDS`, from `GRADJIT_FUZZ_SEED`.
 #[test]
 fn fuzz_parser_random() {
     let seconds = env_u64("GRADJIT_FUZZ_SECONDS");
     let cases =
-        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 2000 });
+        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 20_000 });
     let base = env_u64("GRADJIT_FUZZ_SEED").unwrap_or(0x9a55);
     let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let start = Instant::now();
