@@ -540,8 +540,8 @@ fn wrap_with(src: &str, open: &str, close: &str) -> String {
             }
             _ => false,
         });
-        if let Some(end) = open.and_then(|o| close_of(o)) {
-            spans.push((open.unwrap_or(0), end));
+        if let Some((o, end)) = open.and_then(|o| Some((o, close_of(o)?))) {
+            spans.push((o, end));
         }
     }
     spans.sort_unstable();
