@@ -25,10 +25,17 @@
 //!     interpreter's left-to-right loop;
 //!   - `p'` is the interpreter's value for feeds each perturbed by a random
 //!     relative amount up to 2^-16 (f32) or 2^-45 (f64), the largest over two
-//!     such perturbations: where the output
-//!     is ill-conditioned (a sum that cancels, `1e30 - 1e30`), a reordering
-//!     or an ulp moves it far, and this term says how far. An element that
-//!     the perturbation turns to or from NaN or infinity is not compared.
+//!     such perturbations, and for the program with the result of every
+//!     approximated function (and `**`, and `grad`, and the argument of
+//!     `sin` and `cos`) scaled by `1 ± 8 ulp`:
+//!     where the output is ill-conditioned (a sum that cancels,
+//!     `1e30 - 1e30`; a comparison or `floor` of an approximated value that
+//!     sits on the boundary, `x <= expm1(log1p(x))`; `pow` of a negative
+//!     base to an exponent that is 1 give or take an ulp), a reordering or
+//!     an ulp moves it far, and this term says how far. An element that
+//!     any of these perturbations, or rounding every approximated result to
+//!     a multiple of 2^-18 (or, with sin or cos, scaling by up to 2^-13),
+//!     turns to or from NaN or infinity is not compared.
 //! * In a program with an approximated function (exp, log, tanh, sin, pow,
 //!   ...), a discontinuous operation downstream (floor, sign, a comparison,
 //!   a tie in max) can turn a one-ulp difference into a large one: there, up
@@ -467,6 +474,91 @@ fn run_with(case: &Case, engine: Engine, perturb: f64) -> Outcome {
         .map_err(|e| format!("run: {e}"))
 }
 
+/// `src` with every approximated function call (and `**` group, and
+/// `grad(...)`, whose graph holds them) multiplied by `k`: `exp(x)` becomes
+/// `((exp(x))*k)`; the arguments of `sin` and `cos` are scaled too.
+fn wrap_approximations(src: &str, k: &str) -> String {
+    wrap_with(src, "((", &format!(")*{k})"))
+}
+
+/// `src` with every approximated result (as in [`wrap_approximations`])
+/// rounded to a multiple of 2^-18: a value an ulp off an integer becomes
+/// that integer, as a slightly different approximation could make it.
+fn snap_approximations(src: &str) -> String {
+    wrap_with(src, "(floor((", ") * 262144 + 0.5) / 262144)")
+}
+
+/// `src` with `open` and `close` around every approximated result.
+fn wrap_with(src: &str, open: &str, close: &str) -> String {
+    let b = src.as_bytes();
+    let close_of = |open: usize| -> Option<usize> {
+        let mut depth = 0usize;
+        for (i, &c) in b.iter().enumerate().skip(open) {
+            match c {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    };
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let names: Vec<&str> = APPROX
+        .iter()
+        .copied()
+        .chain(["logsumexp", "grad"])
+        .collect();
+    for name in names {
+        for (at, _) in src.match_indices(&format!("{name}(")) {
+            let word_start = at == 0 || !(b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_');
+            if let (true, Some(end)) = (word_start, close_of(at + name.len())) {
+                spans.push((at, end));
+                // sin and cos of a large argument hang on its last ulp too
+                if (name == "sin" || name == "cos") && end > at + name.len() + 1 {
+                    spans.push((at + name.len() + 1, end - 1));
+                }
+            }
+        }
+    }
+    for (at, _) in src.match_indices("**") {
+        // the parenthesized group the generator puts around `a ** b`
+        let mut depth = 0usize;
+        let open = (0..at).rev().find(|&i| match b[i] {
+            b')' => {
+                depth += 1;
+                false
+            }
+            b'(' if depth == 0 => true,
+            b'(' => {
+                depth -= 1;
+                false
+            }
+            _ => false,
+        });
+        if let Some((o, end)) = open.and_then(|o| Some((o, close_of(o)?))) {
+            spans.push((o, end));
+        }
+    }
+    spans.sort_unstable();
+    spans.dedup();
+    let mut out = String::with_capacity(src.len() * 2);
+    for (i, ch) in src.char_indices() {
+        for _ in spans.iter().filter(|s| s.0 == i) {
+            out.push_str(open);
+        }
+        out.push(ch);
+        for _ in spans.iter().filter(|s| s.1 == i) {
+            out.push_str(close);
+        }
+    }
+    out
+}
+
 fn uses_approximation(program: &str) -> bool {
     APPROX.iter().any(|f| program.contains(&format!("{f}(")))
         || program.contains("**")
@@ -518,7 +610,43 @@ fn check(case: &Case) -> Result<(), String> {
     for d in [perturb, -perturb / 2.0] {
         let m = catch_unwind(AssertUnwindSafe(|| run_with(case, Engine::Interp, d)))
             .map_err(|_| "interp panicked on perturbed feeds".to_string())?;
-        moved.push(m.ok());
+        moved.push((m.ok(), true));
+    }
+    // ... and with every approximated function's result moved by 8 ulp
+    let ulps8 = match case.dtype {
+        DType::F32 => 2f64.powi(-21),
+        DType::F64 => 2f64.powi(-50),
+    };
+    let mut shifts = vec![
+        (
+            wrap_approximations(&case.program, &format!("{:?}", 1.0 + ulps8)),
+            true,
+        ),
+        (
+            wrap_approximations(&case.program, &format!("{:?}", 1.0 - ulps8)),
+            true,
+        ),
+        // rounded: only whether an element turns to or from NaN or inf counts
+        (snap_approximations(&case.program), false),
+    ];
+    if case.program.contains("sin(") || case.program.contains("cos(") {
+        // sin of a huge argument is anything: a few more tries to see it move
+        for k in [
+            1.0 + 2f64.powi(-17),
+            1.0 - 2f64.powi(-15),
+            1.0 + 2f64.powi(-13),
+        ] {
+            shifts.push((wrap_approximations(&case.program, &format!("{k:?}")), false));
+        }
+    }
+    for (program, spread) in shifts {
+        let shifted = Case {
+            program,
+            ..case.clone()
+        };
+        let m = catch_unwind(AssertUnwindSafe(|| run_engine(&shifted, Engine::Interp)))
+            .map_err(|_| "interp panicked on shifted approximations".to_string())?;
+        moved.push((m.ok(), spread));
     }
     for (engine, got) in &outcomes[1..] {
         let got = got
@@ -535,22 +663,22 @@ fn check(case: &Case) -> Result<(), String> {
                 ));
             }
             let (wv, hv) = (w.to_f64_vec(), h.to_f64_vec());
-            let mv: Vec<Option<Vec<f64>>> = moved
+            // a perturbed run that failed tells nothing
+            let mv: Vec<(Vec<f64>, bool)> = moved
                 .iter()
-                .map(|m| m.as_ref().and_then(|m| m.get(k)).map(Value::to_f64_vec))
+                .filter_map(|(m, s)| {
+                    let v = m.as_ref()?.get(k)?;
+                    (v.shape() == w.shape()).then(|| (v.to_f64_vec(), *s))
+                })
                 .collect();
             let mut bad = Vec::new();
             for (i, (p, q)) in wv.iter().zip(&hv).enumerate() {
                 let mut unstable = false;
                 let mut spread = 0.0f64;
-                for m in &mv {
-                    let p2 = m
-                        .as_ref()
-                        .and_then(|m| m.get(i))
-                        .copied()
-                        .unwrap_or(f64::NAN);
+                for (m, counts) in &mv {
+                    let p2 = m[i];
                     unstable |= p.is_finite() != p2.is_finite() || p.is_nan() != p2.is_nan();
-                    if p.is_finite() && p2.is_finite() {
+                    if *counts && p.is_finite() && p2.is_finite() {
                         spread = spread.max((p - p2).abs());
                     }
                 }
@@ -641,13 +769,13 @@ fn save_failure(case: &Case, why: &str, seed: u64) -> String {
     text
 }
 
-/// Random programs: `GRADJIT_FUZZ_CASES` (default 300) cases, or as many as
+/// Random programs: `GRADJIT_FUZZ_CASES` (default 1500) cases, or as many as
 /// fit in `GRADJIT_FUZZ_SECONDS`, from `GRADJIT_FUZZ_SEED` (default fixed).
 #[test]
 fn fuzz_engines_random() {
     let seconds = env_u64("GRADJIT_FUZZ_SECONDS");
     let cases =
-        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 300 });
+        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 1500 });
     let base = env_u64("GRADJIT_FUZZ_SEED").unwrap_or(0x6a17);
     let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let start = Instant::now();
@@ -693,6 +821,18 @@ fn corpus_cases_agree() {
         }
     }
     assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn approximations_are_wrapped() {
+    assert_eq!(
+        wrap_approximations("t0 = (x ** exp(y))\nsin(t0) + grad(t0, x)", "K"),
+        "t0 = (((x ** ((exp(y))*K)))*K)\n((sin(((t0)*K)))*K) + ((grad(t0, x))*K)"
+    );
+    assert_eq!(
+        wrap_approximations("expm1(x) + maximum(x, 1)", "K"),
+        "((expm1(x))*K) + maximum(x, 1)"
+    );
 }
 
 #[test]

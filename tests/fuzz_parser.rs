@@ -163,9 +163,18 @@ fn program(rng: &mut SmallRng) -> String {
         }
         let d = depth - 1;
         let w = |rng: &mut SmallRng| WORDS[rng.gen_range(9..59)];
-        match rng.gen_range(0..9) {
+        // mostly functions called with their own arity, sometimes any word
+        let unary = |rng: &mut SmallRng| WORDS[rng.gen_range(38..56)];
+        let binary = |rng: &mut SmallRng| {
+            [
+                "add", "sub", "mul", "div", "less", "equal", "pow", "maximum", "minimum",
+            ][rng.gen_range(0..9)]
+        };
+        match rng.gen_range(0..11) {
             0 => format!("{}({})", w(rng), expr(rng, d)),
             1 => format!("{}({}, {})", w(rng), expr(rng, d), expr(rng, d)),
+            9 => format!("{}({})", unary(rng), expr(rng, d)),
+            10 => format!("{}({}, {})", binary(rng), expr(rng, d), expr(rng, d)),
             2 => {
                 let ops = ["+", "-", "*", "/", "**", "@", "<", "=="];
                 let o = ops[rng.gen_range(0..ops.len())];
@@ -301,8 +310,21 @@ fn may_be_huge(src: &str) -> bool {
     false
 }
 
+/// How far an input got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reached {
+    /// It does not parse.
+    ParseError,
+    /// It parses (and prints back) but was not run.
+    Parsed,
+    /// Both engines ran it; it failed on both.
+    RunError,
+    /// Both engines computed a value.
+    Value,
+}
+
 /// Parses, round-trips, evaluates; `Err` describes a broken property.
-fn check(src: &str, dtype: DType, static_shapes: bool) -> Result<(), String> {
+fn check(src: &str, dtype: DType, static_shapes: bool) -> Result<Reached, String> {
     let g = Graph::new();
     let mut opts = ParseOptions::new(dtype);
     if static_shapes {
@@ -314,21 +336,26 @@ fn check(src: &str, dtype: DType, static_shapes: bool) -> Result<(), String> {
     let parsed = catch_unwind(AssertUnwindSafe(|| parse(&g, src, &opts)))
         .map_err(|_| "the parser panicked".to_string())?;
     let Ok(p) = parsed else {
-        return Ok(());
+        return Ok(Reached::ParseError);
     };
-    // printed back, it reads as the same nodes
+    // printed back, it reads as the same nodes (under a name no input has:
+    // an output named like an input cannot round-trip, as `text` documents)
+    let mut out = "result_out".to_string();
+    while p.inputs.iter().any(|(n, _)| *n == out) {
+        out.push('_');
+    }
     let text = catch_unwind(AssertUnwindSafe(|| {
-        print_program(&g, &[("result_out", p.output)])
+        print_program(&g, &[(out.as_str(), p.output)])
     }))
     .map_err(|_| "the printer panicked".to_string())?;
     let again = catch_unwind(AssertUnwindSafe(|| parse(&g, &text, &opts)))
         .map_err(|_| "the parser panicked on printed text".to_string())?;
     match again {
-        Ok(q) if q.bindings.get("result_out") == Some(&p.output) => {}
+        Ok(q) if q.bindings.get(&out) == Some(&p.output) => {}
         other => return Err(format!("printed as\n{text}\nwhich reads as {other:?}")),
     }
     if may_be_huge(src) {
-        return Ok(());
+        return Ok(Reached::Parsed);
     }
     let feeds: Vec<(gradjit::Tensor<'_>, Value)> = p
         .inputs
@@ -353,29 +380,38 @@ fn check(src: &str, dtype: DType, static_shapes: bool) -> Result<(), String> {
     if ok.iter().any(|&o| o != ok[0]) {
         return Err(format!("engines disagree on success: {outcomes:?}"));
     }
-    Ok(())
+    Ok(if ok[0] {
+        Reached::Value
+    } else {
+        Reached::RunError
+    })
 }
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }
 
-/// Random text: `GRADJIT_FUZZ_CASES` (default 2000) inputs, or as many as
+/// Random text: `GRADJIT_FUZZ_CASES` (default 20000) inputs, or as many as
 /// fit in `GRADJIT_FUZZ_SECONDS`, from `GRADJIT_FUZZ_SEED`.
 #[test]
 fn fuzz_parser_random() {
     let seconds = env_u64("GRADJIT_FUZZ_SECONDS");
     let cases =
-        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 2000 });
+        env_u64("GRADJIT_FUZZ_CASES").unwrap_or(if seconds.is_some() { u64::MAX } else { 20_000 });
     let base = env_u64("GRADJIT_FUZZ_SEED").unwrap_or(0x9a55);
     let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
     let start = Instant::now();
     let mut n = 0u64;
     let mut failures = Vec::new();
+    let mut reached: HashMap<String, u64> = HashMap::new();
     while n < cases && deadline.is_none_or(|d| Instant::now() < d) {
         let seed = base.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(n);
         let (src, dtype, static_shapes) = generate(seed);
-        if let Err(why) = check(&src, dtype, static_shapes) {
+        let r = check(&src, dtype, static_shapes);
+        if let Ok(how) = &r {
+            *reached.entry(format!("{how:?}")).or_default() += 1;
+        }
+        if let Err(why) = r {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-failures");
             let _ = std::fs::create_dir_all(&dir);
             let _ = std::fs::write(dir.join(format!("parser-{seed}.txt")), &src);
@@ -387,8 +423,10 @@ fn fuzz_parser_random() {
         }
         n += 1;
     }
+    let mut reached: Vec<_> = reached.into_iter().collect();
+    reached.sort();
     eprintln!(
-        "fuzz_parser: {n} inputs in {:.0?} from seed {base}, {} failures",
+        "fuzz_parser: {n} inputs in {:.0?} from seed {base}, {} failures; reached {reached:?}",
         start.elapsed(),
         failures.len()
     );

@@ -710,3 +710,53 @@ impl WrapMut for f64 {
         ValueViewMut::F64(a)
     }
 }
+
+/// In a child process (`GRADJIT_GUARD_OVERRUN` set): calls a kernel one
+/// element past its buffers' end, or one element before their start.
+fn overrun_child(mode: &str) {
+    let n = 37;
+    let g = Graph::new();
+    let x = g
+        .add_placeholder("x", DType::F32, Shape::known(&[n]))
+        .unwrap();
+    let y = g.add_node(Op::Unary(UnaryOp::Exp), &[x]).unwrap();
+    let p = plan(&g, &[y], Fusion::Fused).unwrap();
+    let step = p.kernels().next().unwrap();
+    let mut cache = Cache::default();
+    let f = cache.get(&step.spec);
+    let (flush, shift, len) = match mode {
+        "end" => (Flush::End, 0, n + 1),
+        _ => (Flush::Start, 1, n),
+    };
+    let a = Guarded::<f32>::new(n, flush);
+    let b = Guarded::<f32>::new(n, flush);
+    let ptrs: Vec<*mut u8> = [&a, &b]
+        .iter()
+        .map(|g| g.data.cast::<u8>().wrapping_sub(shift * 4))
+        .collect();
+    let strides = [0isize];
+    // SAFETY: deliberately not: this call must fault on the guard page, and
+    // runs only in a child process whose death the parent expects.
+    unsafe { f(ptrs.as_ptr().cast(), strides.as_ptr(), 1, len) };
+}
+
+/// The harness can fail: a kernel called one element past the end, or one
+/// before the start, of guarded buffers kills its process with SIGSEGV.
+#[test]
+fn an_overrun_faults() {
+    if let Ok(mode) = std::env::var("GRADJIT_GUARD_OVERRUN") {
+        overrun_child(&mode);
+        return;
+    }
+    for mode in ["end", "start"] {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["an_overrun_faults", "--exact", "--test-threads", "1"])
+            .env("GRADJIT_GUARD_OVERRUN", mode)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGSEGV), "{mode}: {status:?}");
+    }
+}
