@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use gradjit::autodiff::{gradients, GradientOptions};
 use gradjit::exec::{compile, CompileOptions, Engine, Executable};
-use gradjit::fuse::Fusion;
 use gradjit::graph::Shape;
 use gradjit::text::{parse, ParseOptions};
 use gradjit::{DType, Graph, NodeId, Value};
@@ -85,23 +84,6 @@ pub fn case(src: &str, inputs: &[(&str, Vec<usize>, bool)], wrt: &[&str]) -> Cas
     }
 }
 
-/// Compile options of an engine.
-pub fn options(engine: Engine) -> CompileOptions {
-    CompileOptions {
-        fusion: if engine == Engine::JitUnfused {
-            Fusion::Unfused
-        } else {
-            Fusion::Fused
-        },
-        simplify: true,
-        threads: if engine == Engine::JitMt {
-            std::thread::available_parallelism().map_or(1, usize::from)
-        } else {
-            1
-        },
-    }
-}
-
 /// Compiles a case for an engine.
 pub fn executable(c: &Case, engine: Engine) -> Executable {
     let shapes: Vec<(NodeId, Vec<usize>)> = c
@@ -109,7 +91,13 @@ pub fn executable(c: &Case, engine: Engine) -> Executable {
         .iter()
         .map(|(id, v)| (*id, v.shape().to_vec()))
         .collect();
-    compile(&c.graph, &c.fetches, &shapes, &options(engine)).expect("benchmark cases compile")
+    compile(
+        &c.graph,
+        &c.fetches,
+        &shapes,
+        &CompileOptions::for_engine(engine, None),
+    )
+    .expect("benchmark cases compile")
 }
 
 /// Output arrays for `run_into`, allocated once.

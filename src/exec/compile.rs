@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::{ArrayViewD, ArrayViewMutD};
 
+use super::engine::Engine;
 use super::executable::Typed;
 use super::layout::{plan_homes, Homes, Loc};
 use super::ExecError;
@@ -26,6 +27,27 @@ pub struct CompileOptions {
     /// Threads for large kernels (1: the calling thread only; at most
     /// [`MAX_THREADS`]).
     pub threads: usize,
+}
+
+impl CompileOptions {
+    /// What an engine compiles: `jit-unfused` one kernel per operation,
+    /// `jit-mt` on `threads` threads (default: all cores), the others fused
+    /// on one thread. Every engine that compiles simplifies first.
+    pub fn for_engine(engine: Engine, threads: Option<usize>) -> Self {
+        CompileOptions {
+            fusion: if engine == Engine::JitUnfused {
+                Fusion::Unfused
+            } else {
+                Fusion::Fused
+            },
+            simplify: true,
+            threads: match engine {
+                Engine::JitMt => threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+                _ => 1,
+            },
+        }
+    }
 }
 
 impl Default for CompileOptions {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use super::compile::{compile, CompileOptions, Executable};
 use super::engine::Engine;
-use crate::fuse::Fusion;
 use crate::graph::{Graph, GraphError, NodeId, Op, Tensor};
 use crate::interp::{self, InterpError};
 use crate::value::{AsFeed, Value, ValueView};
@@ -186,20 +185,7 @@ impl<'g> Session<'g> {
         if let Some(e) = self.cache.get(&key) {
             return Ok(e.clone());
         }
-        let opts = CompileOptions {
-            fusion: if self.engine == Engine::JitUnfused {
-                Fusion::Unfused
-            } else {
-                Fusion::Fused
-            },
-            simplify: true,
-            threads: match self.engine {
-                Engine::JitMt => self
-                    .threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-                _ => 1,
-            },
-        };
+        let opts = CompileOptions::for_engine(self.engine, self.threads);
         let exe = Arc::new(compile(self.graph, fetches, &key.1, &opts)?);
         self.cache.insert(key, exe.clone());
         Ok(exe)

@@ -84,11 +84,10 @@ fn zero_sub(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
     }
 }
 
-fn neg_sub(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
+fn neg_sub(rw: &mut Rewriter<'_>, id: NodeId, _n: &Node) -> Outcome {
     let Some(inner) = neg_arg(rw, id) else {
         return Ok(None);
     };
-    let _ = n;
     let m = rw.node(inner);
     match binary(&m) {
         Some((BinaryOp::Sub, a, b)) => Ok(Some(bin(rw, BinaryOp::Sub, b, a)?)),

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use gradjit::exec::{compile, CompileOptions, Engine, ENGINES};
-use gradjit::fuse::Fusion;
 use gradjit::interp;
 use gradjit::{NodeId, Value, ValueView};
 
@@ -57,20 +56,7 @@ fn measure(args: &BenchArgs, e: Engine, repeat: usize) -> Result<Measured, CliEr
             .iter()
             .map(|(id, v)| (*id, v.shape().to_vec()))
             .collect();
-        let opts = CompileOptions {
-            fusion: if e == Engine::JitUnfused {
-                Fusion::Unfused
-            } else {
-                Fusion::Fused
-            },
-            simplify: true,
-            threads: match e {
-                Engine::JitMt => args
-                    .threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-                _ => 1,
-            },
-        };
+        let opts = CompileOptions::for_engine(e, args.threads);
         let exe = compile(&loaded.graph, &fetch, &shapes, &opts)?;
         compile_ms = start.elapsed().as_secs_f64() * 1e3;
         let mut ordered: Vec<ValueView<'_>> = Vec::new();
