@@ -15,17 +15,19 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F64};
-use cranelift_codegen::ir::{AbiParam, Function, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{AbiParam, BlockArg, Function, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
-use super::math::MathImports;
+use super::math::{emit_exp_nonpos, MathImports};
 use super::ops;
+use super::signs::Signs;
 use crate::graph::kernel::{reduce_identity, InnerAccess, KInst, KernelSpec, ReduceKind};
-use crate::graph::{BinaryOp, DType, ReduceOp};
+use crate::graph::{BinaryOp, DType, ReduceOp, UnaryOp};
 
-/// Vector iterations per unrolled step.
-const UNROLL: i64 = 2;
+/// Vector iterations per step of the main loop when the kernel has per-row
+/// reductions: one vector accumulator each.
+const PER_ROW_UNROLL: i64 = 2;
 
 /// Fills in the signature of a kernel function.
 pub fn signature(func: &mut Function, ptr: Type) {
@@ -43,7 +45,8 @@ struct Row {
     red_ptr: Vec<Value>,
 }
 
-/// Accumulators of one per-row reduction: `UNROLL` vectors and a scalar.
+/// Accumulators of one per-row reduction: one vector per unrolled copy
+/// (`PER_ROW_UNROLL`) and a scalar.
 struct Acc {
     vec: Vec<Variable>,
     scalar: Variable,
@@ -74,6 +77,7 @@ fn emit_body(
     ty: Type,
     accs: &[Option<Acc>],
     unroll: usize,
+    signs: &Signs,
 ) {
     let flags = MemFlagsData::new().with_notrap();
     let mut vals: Vec<Value> = Vec::with_capacity(spec.body.len());
@@ -88,6 +92,9 @@ fn emit_body(
                 }
             },
             KInst::Const(c) => ops::constant(b, ty, c),
+            KInst::Unary(UnaryOp::Exp, a) if signs.nonpos(a) => {
+                emit_exp_nonpos(b, m, vals[a.index()])
+            }
             KInst::Unary(u, a) => ops::unary(b, m, u, vals[a.index()]),
             KInst::Binary(op, x, y) => ops::binary(b, m, op, vals[x.index()], vals[y.index()]),
             KInst::Select(c, x, y) => {
@@ -124,7 +131,39 @@ fn emit_body(
     }
 }
 
+/// Whether `u` is lowered to an inline approximation (tens of instructions).
+fn is_math(u: UnaryOp) -> bool {
+    use UnaryOp::*;
+    matches!(
+        u,
+        Exp | Log | Log1p | Expm1 | Tanh | Sigmoid | Softplus | Sin | Cos
+    )
+}
+
+/// Vector iterations per step of the main loop: four for short bodies
+/// without transcendental functions (loop overhead would otherwise show),
+/// two otherwise, and always two with per-row reductions, whose summation
+/// order (two vector accumulators) is documented.
+fn unroll_of(spec: &KernelSpec) -> i64 {
+    let cheap = spec.body.len() <= 12
+        && spec.body.iter().all(|i| match i {
+            KInst::Unary(u, _) => !is_math(*u),
+            KInst::Binary(op, _, _) => *op != BinaryOp::Pow,
+            _ => true,
+        });
+    let per_row = spec.reductions.iter().any(|r| r.kind == ReduceKind::PerRow);
+    if cheap && !per_row {
+        4
+    } else {
+        PER_ROW_UNROLL
+    }
+}
+
 /// Builds the IR of `spec` into `func` (whose signature must be set).
+///
+/// Row pointers are carried by the row loop (so nothing row-dependent is
+/// recomputed per vector), and each loop tests its condition at the
+/// bottom: one taken branch per iteration.
 pub fn build(
     func: &mut Function,
     fctx: &mut FunctionBuilderContext,
@@ -140,15 +179,21 @@ pub fn build(
     let vty = ops::vector_of(lane);
     let lanes = i64::from(vty.lane_count());
     let size = i64::from(lane.bytes());
+    let unroll = unroll_of(spec);
+    let signs = Signs::of(spec);
     let n_in = spec.inputs.len();
     let n_out = spec.outputs.len();
     let n_red = spec.reductions.len();
+    // row-loop pointers: inputs, outputs, then per-row reductions
+    let row_reds: Vec<usize> = (0..n_red)
+        .filter(|&j| spec.reductions[j].kind == ReduceKind::PerRow)
+        .collect();
+    let n_ptrs = n_in + n_out + row_reds.len();
 
     let mut b = FunctionBuilder::new(func, fctx);
     let entry = b.create_block();
     let row_head = b.create_block();
     let row_body = b.create_block();
-    let vec_head = b.create_block();
     let vec_body = b.create_block();
     let one_head = b.create_block();
     let one_body = b.create_block();
@@ -162,67 +207,73 @@ pub fn build(
     let params = b.block_params(entry).to_vec();
     let (ptrs, strides, rows, inner) = (params[0], params[1], params[2], params[3]);
     let flags = MemFlagsData::new().with_notrap();
-    let mut bases = Vec::with_capacity(n_in + n_out);
+    let mut bases = Vec::with_capacity(n_in + n_out + n_red);
     for k in 0..(n_in + n_out + n_red) {
         bases.push(
             b.ins()
                 .load(ptr, flags, ptrs, (k as i32) * ptr.bytes() as i32),
         );
     }
-    let mut in_row_bytes = Vec::with_capacity(n_in);
+    // how far each row pointer advances from one row to the next
+    let mut steps = Vec::with_capacity(n_ptrs);
     for k in 0..n_in {
         let s = b
             .ins()
             .load(ptr, flags, strides, (k as i32) * ptr.bytes() as i32);
-        in_row_bytes.push(b.ins().imul_imm_s(s, size));
+        steps.push(b.ins().imul_imm_s(s, size));
     }
-    let out_row_bytes = b.ins().imul_imm_s(inner, size);
+    let row_bytes = b.ins().imul_imm_s(inner, size);
+    let size_v = b.ins().iconst(ptr, size);
+    steps.extend(std::iter::repeat_n(row_bytes, n_out));
+    steps.extend(std::iter::repeat_n(size_v, row_reds.len()));
+    let mut start: Vec<BlockArg> = vec![b.ins().iconst(ptr, 0).into()];
+    start.extend(bases[..n_in + n_out].iter().map(|&v| BlockArg::from(v)));
+    start.extend(
+        row_reds
+            .iter()
+            .map(|&j| BlockArg::from(bases[n_in + n_out + j])),
+    );
     // an empty row reads nothing, not even a splatted value
-    let zero = b.ins().iconst(ptr, 0);
     let empty = b.ins().icmp_imm_s(IntCC::Equal, inner, 0);
-    b.ins().brif(empty, exit, &[], row_head, &[zero.into()]);
+    b.ins().brif(empty, exit, &[], row_head, &start);
 
-    // for r in 0..rows
+    // for r in 0..rows, with the row's pointers
     b.switch_to_block(row_head);
     let r = b.append_block_param(row_head, ptr);
+    let row_ptrs: Vec<Value> = (0..n_ptrs)
+        .map(|_| b.append_block_param(row_head, ptr))
+        .collect();
     let more = b.ins().icmp(IntCC::UnsignedLessThan, r, rows);
     b.ins().brif(more, row_body, &[], exit, &[]);
 
     b.switch_to_block(row_body);
     let mut row = Row {
-        in_ptr: Vec::with_capacity(n_in),
+        in_ptr: row_ptrs[..n_in].to_vec(),
         splat: Vec::with_capacity(n_in),
-        out_ptr: Vec::with_capacity(n_out),
+        out_ptr: row_ptrs[n_in..n_in + n_out].to_vec(),
         red_ptr: Vec::with_capacity(n_red),
     };
     for k in 0..n_in {
-        let off = b.ins().imul(r, in_row_bytes[k]);
-        let p = b.ins().iadd(bases[k], off);
-        row.in_ptr.push(p);
         row.splat.push(match spec.inputs[k] {
-            InnerAccess::Splat => Some(b.ins().load(lane, flags, p, 0)),
+            InnerAccess::Splat => Some(b.ins().load(lane, flags, row.in_ptr[k], 0)),
             InnerAccess::Contiguous => None,
         });
     }
-    let out_off = b.ins().imul(r, out_row_bytes);
-    for j in 0..n_out {
-        row.out_ptr.push(b.ins().iadd(bases[n_in + j], out_off));
-    }
     // per-row results go to ptr[r]; per-column ones accumulate at ptr[c]
-    let r_off = b.ins().imul_imm_s(r, size);
     let mut accs: Vec<Option<Acc>> = Vec::with_capacity(n_red);
+    let mut next_row_red = n_in + n_out;
     for (j, red) in spec.reductions.iter().enumerate() {
-        let base = bases[n_in + n_out + j];
         match red.kind {
             ReduceKind::PerColumn => {
-                row.red_ptr.push(base);
+                row.red_ptr.push(bases[n_in + n_out + j]);
                 accs.push(None);
             }
             ReduceKind::PerRow => {
-                row.red_ptr.push(b.ins().iadd(base, r_off));
+                row.red_ptr.push(row_ptrs[next_row_red]);
+                next_row_red += 1;
                 let id = reduce_identity(red.op).unwrap_or(0.0);
                 let mut vec = Vec::new();
-                for _ in 0..UNROLL {
+                for _ in 0..unroll {
                     let var = b.declare_var(vty);
                     let init = ops::constant(&mut b, vty, id);
                     b.def_var(var, init);
@@ -235,26 +286,32 @@ pub fn build(
             }
         }
     }
-    let zero = b.ins().iconst(ptr, 0);
-    b.ins().jump(vec_head, &[zero.into()]);
 
     // the loops count in bytes (`row_bytes` = inner * size), so an access
-    // is base + offset + constant: one addressing mode, no multiply
-    let row_bytes = out_row_bytes;
+    // is row pointer + offset + constant: one addressing mode, no multiply
     let vec_bytes = lanes * size;
+    let step = vec_bytes * unroll;
+    let zero = b.ins().iconst(ptr, 0);
+    let fits = b
+        .ins()
+        .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, row_bytes, step);
+    b.ins()
+        .brif(fits, vec_body, &[zero.into()], one_head, &[zero.into()]);
 
-    // unrolled vector loop: while off + vec_bytes*UNROLL <= row_bytes
-    b.switch_to_block(vec_head);
-    let off = b.append_block_param(vec_head, ptr);
-    let end = b.ins().iadd_imm_s(off, vec_bytes * UNROLL);
-    let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, row_bytes);
-    b.ins().brif(fits, vec_body, &[], one_head, &[off.into()]);
+    // unrolled vector loop: do { body } while off + step <= row_bytes
     b.switch_to_block(vec_body);
-    for u in 0..UNROLL {
+    let off = b.append_block_param(vec_body, ptr);
+    for u in 0..unroll {
         let imm = (vec_bytes * u) as i32;
-        emit_body(&mut b, m, spec, &row, off, imm, vty, &accs, u as usize);
+        emit_body(
+            &mut b, m, spec, &row, off, imm, vty, &accs, u as usize, &signs,
+        );
     }
-    b.ins().jump(vec_head, &[end.into()]);
+    let next = b.ins().iadd_imm_s(off, step);
+    let end = b.ins().iadd_imm_s(next, step);
+    let again = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, row_bytes);
+    b.ins()
+        .brif(again, vec_body, &[next.into()], one_head, &[next.into()]);
 
     // single vectors: while off + vec_bytes <= row_bytes
     b.switch_to_block(one_head);
@@ -263,7 +320,7 @@ pub fn build(
     let fits = b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, row_bytes);
     b.ins().brif(fits, one_body, &[], tail_head, &[off.into()]);
     b.switch_to_block(one_body);
-    emit_body(&mut b, m, spec, &row, off, 0, vty, &accs, 0);
+    emit_body(&mut b, m, spec, &row, off, 0, vty, &accs, 0, &signs);
     b.ins().jump(one_head, &[end.into()]);
 
     // scalar tail: while off < row_bytes
@@ -272,7 +329,7 @@ pub fn build(
     let more = b.ins().icmp(IntCC::UnsignedLessThan, off, row_bytes);
     b.ins().brif(more, tail_body, &[], row_next, &[]);
     b.switch_to_block(tail_body);
-    emit_body(&mut b, m, spec, &row, off, 0, lane, &accs, 0);
+    emit_body(&mut b, m, spec, &row, off, 0, lane, &accs, 0, &signs);
     let next = b.ins().iadd_imm_s(off, size);
     b.ins().jump(tail_head, &[next.into()]);
 
@@ -294,8 +351,11 @@ pub fn build(
         total = combine(&mut b, m, red.op, total, tail);
         b.ins().store(flags, total, row.red_ptr[j], 0);
     }
-    let r_next = b.ins().iadd_imm_s(r, 1);
-    b.ins().jump(row_head, &[r_next.into()]);
+    let mut next: Vec<BlockArg> = vec![b.ins().iadd_imm_s(r, 1).into()];
+    for (p, s) in row_ptrs.iter().zip(&steps) {
+        next.push(b.ins().iadd(*p, *s).into());
+    }
+    b.ins().jump(row_head, &next);
 
     b.switch_to_block(exit);
     b.ins().return_(&[]);

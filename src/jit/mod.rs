@@ -9,5 +9,6 @@ mod lower;
 pub mod math;
 mod module;
 mod ops;
+mod signs;
 
 pub use module::{clif_text, compile, CompiledKernels, JitError, KernelFn};

@@ -297,6 +297,28 @@ impl<'a, 'f> Em<'a, 'f> {
         self.split_magic(t)
     }
 
+    /// Round `x * k` to the nearest integer `n` (as [`Em::round_mul`]) and
+    /// return `(n as float, 2^(n + shift))`, for `n + shift` within the
+    /// normal exponent range. One integer add turns the rounding's bits into
+    /// the exponent field (the magic constant's bits, the bias and `shift`
+    /// folded together).
+    pub fn round_mul_pow2(&mut self, x: Value, k: f64, shift: i64) -> (Value, Value) {
+        let kk = self.c(k);
+        let magic = self.magic();
+        let mc = self.c(magic);
+        let t = self.mla(x, kk, mc);
+        let nf = self.sub(t, mc);
+        let mbits = if self.is_f32() {
+            (magic as f32).to_bits() as i64
+        } else {
+            magic.to_bits() as i64
+        };
+        let ti = self.int_bits(t);
+        let biased = self.iaddc(ti, self.bias() + shift - mbits);
+        let e = self.ishl(biased, self.mant_bits());
+        (nf, self.float_bits(e))
+    }
+
     /// Given `t = v + magic`, returns `(t - magic, bits(t) - bits(magic))`.
     pub fn split_magic(&mut self, t: Value) -> (Value, Value) {
         let magic = self.magic();

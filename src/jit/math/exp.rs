@@ -100,12 +100,43 @@ pub(crate) fn exp_clamped(e: &mut Em, x: Value) -> Value {
 /// `e^x` for `x` known to lie in `[-(bias-2) ln 2, (bias-1) ln 2]` (no
 /// underflow or overflow): a single scaling step.
 pub(crate) fn exp_in_range(e: &mut Em, x: Value) -> Value {
-    let (nf, ni) = e.round_mul(x, LOG2E);
+    let (nf, s) = e.round_mul_pow2(x, LOG2E, 0);
     let r = reduce_ln2(e, x, nf);
     let p = expm1_poly(e, r);
     let p = e.addc(p, 1.0);
-    let s = e.pow2i(ni);
     e.mul(p, s)
+}
+
+/// `x - n ln 2` as `r + r_lo`: `r` rounded, `r_lo` its rounding error
+/// (`x - n hi` is exact).
+fn reduce_ln2_split(e: &mut Em, x: Value, nf: Value) -> (Value, Value) {
+    let (ln2_hi, ln2_lo) = if e.is_f32() {
+        (LN2_HI_32, LN2_LO_32)
+    } else {
+        (LN2_HI_64, LN2_LO_64)
+    };
+    let r1 = e.mlac(nf, -ln2_hi, x);
+    let c = e.mulc(nf, ln2_lo);
+    let r = e.sub(r1, c);
+    let d = e.sub(r1, r);
+    let rl = e.sub(d, c);
+    (r, rl)
+}
+
+/// `e^x` for `x <= 0` (or NaN; `-inf` gives `+0`): one clamp, and the
+/// scaling in one exact step plus one correctly rounded one. With `n >= -150`
+/// (f32) / `-1077` (f64) after the clamp, `p * 2^(n + k)` is a normal number
+/// (`p >= 0.7`) and exact, and `* 2^-k` rounds a subnormal result once.
+pub(crate) fn exp_nonpos(e: &mut Em, x: Value) -> Value {
+    let (lo, _) = exp_bounds(e);
+    let k = if e.is_f32() { 25 } else { 56 };
+    let xc = e.max_c(x, lo);
+    let (nf, s) = e.round_mul_pow2(xc, LOG2E, k);
+    let r = reduce_ln2(e, xc, nf);
+    let p = expm1_poly(e, r);
+    let p = e.addc(p, 1.0);
+    let v = e.mul(p, s);
+    e.mulc(v, 2f64.powi(-(k as i32)))
 }
 
 /// `exp(x)`: overflow to `+inf`, gradual underflow, `exp(-inf) = 0`, NaN kept.
@@ -130,21 +161,9 @@ pub(crate) fn expm1(e: &mut Em, x: Value) -> Value {
         (-50.0, 710.0)
     };
     let xc = e.clamp(x, lo, hi);
-    let (nf, ni) = e.round_mul(xc, LOG2E);
-    let (ln2_hi, ln2_lo) = if e.is_f32() {
-        (LN2_HI_32, LN2_LO_32)
-    } else {
-        (LN2_HI_64, LN2_LO_64)
-    };
-    // r1 = x - n hi is exact; r = r1 - n lo rounded, r_lo its error.
-    let r1 = e.mlac(nf, -ln2_hi, xc);
-    let c = e.mulc(nf, ln2_lo);
-    let (r, rl) = {
-        let r = e.sub(r1, c);
-        let d = e.sub(r1, r);
-        let rl = e.sub(d, c);
-        (r, rl)
-    };
+    // t = 2^(n-1)
+    let (nf, t) = e.round_mul_pow2(xc, LOG2E, -1);
+    let (r, rl) = reduce_ln2_split(e, xc, nf);
     let z = e.mul(r, r);
     let p = if e.is_f32() {
         e.poly(r, &EXPF_P)
@@ -152,8 +171,6 @@ pub(crate) fn expm1(e: &mut Em, x: Value) -> Value {
         e.poly(r, &EXP_P64)
     };
     let tail = e.mla(p, z, rl);
-    let n1 = e.iaddc(ni, -1);
-    let t = e.pow2i(n1);
     let tm = e.addc(t, -0.5);
     let head = e.mla(t, r, tm);
     let v = e.mla(t, tail, head);
@@ -170,7 +187,7 @@ pub(crate) fn expm1(e: &mut Em, x: Value) -> Value {
 pub(crate) fn sigmoid(e: &mut Em, x: Value) -> Value {
     let a = e.abs(x);
     let na = e.neg(a);
-    let ex = exp(e, na);
+    let ex = exp_nonpos(e, na);
     let neg = e.cmpc(FloatCC::LessThan, x, 0.0);
     let one = e.c(1.0);
     let num = e.sel(neg, ex, one);

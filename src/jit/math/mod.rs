@@ -260,6 +260,24 @@ pub fn emit_unary(b: &mut FunctionBuilder, imports: &MathImports, f: MathFn, x: 
     }
 }
 
+/// Emits `e^x` for an `x` known to be `<= 0` or NaN (see `exp::exp_nonpos`):
+/// the same values as [`MathFn::Exp`] there, in fewer instructions. For a
+/// positive `x` the result is meaningless.
+pub(crate) fn emit_exp_nonpos(b: &mut FunctionBuilder, imports: &MathImports, x: Value) -> Value {
+    let ty = b.func.dfg.value_type(x);
+    let (vty, v) = match ty {
+        F32 => (F32X4, b.ins().scalar_to_vector(F32X4, x)),
+        F64 => (F64X2, b.ins().scalar_to_vector(F64X2, x)),
+        _ => (ty, x),
+    };
+    let r = exp::exp_nonpos(&mut Em::new(b, vty, imports.cfg.has_fma), v);
+    if ty.is_vector() {
+        r
+    } else {
+        b.ins().extractlane(r, 0)
+    }
+}
+
 /// Emits `pow(a, y)` with the semantics of Rust's `f32::powf` / `f64::powf`
 /// (C99 `pow` special cases).  `a` and `y` must have the same type.
 ///
