@@ -103,8 +103,8 @@ pub(crate) fn exp_in_range(e: &mut Em, x: Value) -> Value {
     let (nf, s) = e.round_mul_pow2(x, LOG2E, 0);
     let r = reduce_ln2(e, x, nf);
     let p = expm1_poly(e, r);
-    let p = e.addc(p, 1.0);
-    e.mul(p, s)
+    // s (1 + p) = s p + s: `s p` is exact, so this is the same rounding
+    e.mla(p, s, s)
 }
 
 /// `x - n ln 2` as `r + r_lo`: `r` rounded, `r_lo` its rounding error
@@ -134,8 +134,8 @@ pub(crate) fn exp_nonpos(e: &mut Em, x: Value) -> Value {
     let (nf, s) = e.round_mul_pow2(xc, LOG2E, k);
     let r = reduce_ln2(e, xc, nf);
     let p = expm1_poly(e, r);
-    let p = e.addc(p, 1.0);
-    let v = e.mul(p, s);
+    // s (1 + p) = s p + s: `s p` is exact, so this is the same rounding
+    let v = e.mla(p, s, s);
     e.mulc(v, 2f64.powi(-(k as i32)))
 }
 
