@@ -11,11 +11,13 @@
 
 mod build;
 mod layout;
+mod products;
 
 use crate::graph::kernel::KernelSpec;
 use crate::graph::{Graph, Node, NodeId, Op};
 
 pub use layout::{layout, layout_with, reduction_strides, Layout};
+pub use products::unit_products;
 
 /// How much to fuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use gradjit::dot::{render, DotSpec};
-use gradjit::fuse::{plan, Fusion, Plan, Step};
+use gradjit::fuse::{plan, unit_products, Fusion, Plan, Step};
 use gradjit::graph::Shape;
 use gradjit::simplify::{count_ops, extract, Pipeline, Simplified};
 use gradjit::text::print_program;
@@ -247,7 +247,8 @@ fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<(Simplified, Plan)
         .filter_map(|(id, v)| Some((loaded.name_of(*id)?, Shape::known(v.shape()))))
         .collect();
     let (g, r) = extract(&loaded.graph, roots, &shapes)?;
-    let s = Pipeline::standard().run(&g, &r)?;
+    let mut s = Pipeline::standard().run(&g, &r)?;
+    (s.graph, s.roots) = unit_products(&s.graph, &s.roots)?;
     let p = plan(&s.graph, &s.roots, Fusion::Fused)?;
     Ok((s, p))
 }
