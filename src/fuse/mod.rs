@@ -10,11 +10,14 @@
 //! through their broadcast pattern (see [`Layout`]).
 
 mod build;
+mod convex;
 mod layout;
 mod products;
+mod regroup;
 
 use crate::graph::kernel::KernelSpec;
 use crate::graph::{Graph, Node, NodeId, Op};
+use convex::Convexity;
 
 pub use layout::{layout, layout_with, reduction_strides, Layout};
 pub use products::unit_products;
@@ -151,7 +154,10 @@ pub fn plan(graph: &Graph, fetches: &[NodeId], mode: Fusion) -> Result<Plan, Fus
         }
     }
     let (group, n_kernels) = match mode {
-        Fusion::Fused => group_fused(&nodes, &needed),
+        Fusion::Fused => {
+            let (group, n) = group_fused(&nodes, &needed);
+            regroup::regroup(&nodes, &needed, fetches, group, n)
+        }
         Fusion::Unfused => group_unfused(&nodes, &needed),
     };
     let steps =
@@ -188,9 +194,7 @@ fn group_fused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
     let mut group: Vec<Option<usize>> = vec![None; n];
     let mut members: Vec<Vec<usize>> = Vec::new();
     let mut shapes: Vec<Vec<usize>> = Vec::new();
-    // scratch for the reachability walks
-    let mut seen: Vec<u32> = vec![0; n];
-    let mut walk: u32 = 0;
+    let mut conv = Convexity::new(n);
     for i in 0..n {
         if !needed[i] || !fusible(&nodes[i].op) {
             continue;
@@ -206,38 +210,12 @@ fn group_fused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
         }
         // whether `set` plus node i is convex
         let mut convex = |set: &[usize], group: &[Option<usize>], members: &[Vec<usize>]| {
-            walk += 1;
             let inside = |x: usize| group[x].is_some_and(|k| set.contains(&k)) || x == i;
-            let mut stack: Vec<usize> = Vec::new();
             let readers = set
                 .iter()
                 .flat_map(|&k| members[k].iter().copied())
                 .chain(std::iter::once(i));
-            for m in readers {
-                for inp in &nodes[m].inputs {
-                    if !inside(inp.index()) {
-                        stack.push(inp.index());
-                    }
-                }
-            }
-            while let Some(x) = stack.pop() {
-                if seen[x] == walk {
-                    continue;
-                }
-                seen[x] = walk;
-                match group[x] {
-                    Some(k) if set.contains(&k) => return false,
-                    // a kernel step waits for every member's inputs
-                    Some(k) => {
-                        for &m in &members[k] {
-                            seen[m] = walk;
-                            stack.extend(nodes[m].inputs.iter().map(|inp| inp.index()));
-                        }
-                    }
-                    None => stack.extend(nodes[x].inputs.iter().map(|inp| inp.index())),
-                }
-            }
-            true
+            conv.holds(nodes, group, members, inside, readers)
         };
         let chosen: Vec<usize> = if convex(&cands, &group, &members) {
             cands
