@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::{ArrayViewD, ArrayViewMutD};
+use smallvec::SmallVec;
 
 use super::engine::Engine;
 use super::executable::Typed;
@@ -70,11 +71,12 @@ enum TypedExec {
 /// It owns its JIT module (freed on drop), its plan and its buffer layout;
 /// a call compiles nothing, and its temporaries live in a workspace that
 /// the next call reuses. [`Executable::run`] allocates the outputs;
-/// [`Executable::run_into`] writes into the caller's arrays, so no buffer
-/// for a value is allocated per call (a call still makes two small lists
-/// of pointers, and each library step a few more, such as the packing
-/// buffers of a matrix product). It is `Send + Sync`: concurrent calls
-/// each take their own workspace.
+/// [`Executable::run_into`] writes into the caller's arrays and allocates
+/// nothing after its first call (`tests/no_alloc.rs`), with two exceptions
+/// inside library routines: a general matrix product's packing buffer
+/// (`matrixmultiply` takes one per product) and a reduction that no kernel
+/// absorbs (computed by the interpreter's routine). It is `Send + Sync`:
+/// concurrent calls each take their own workspace.
 pub struct Executable {
     inputs: Vec<(String, Vec<usize>)>,
     outputs: Vec<Vec<usize>>,
@@ -348,9 +350,12 @@ fn kernel_code<T>(homes: &Homes<T>, i: usize) -> Option<usize> {
         .nth(i)
 }
 
+/// Lists of per-call views and slices live on the stack up to this many.
+const INLINE: usize = 8;
+
 fn typed_feeds<'a, T: Element>(
     feeds: &[ValueView<'a>],
-) -> Result<Vec<ArrayViewD<'a, T>>, ExecError> {
+) -> Result<SmallVec<[ArrayViewD<'a, T>; INLINE]>, ExecError> {
     feeds
         .iter()
         .enumerate()
@@ -401,7 +406,7 @@ fn run_into_typed<T: Element>(
             got: outputs.len(),
         });
     }
-    let mut outs: Vec<&mut [T]> = Vec::with_capacity(outputs.len());
+    let mut outs: SmallVec<[&mut [T]; INLINE]> = SmallVec::with_capacity(outputs.len());
     for (j, (o, s)) in outputs.iter_mut().zip(shapes).enumerate() {
         let arr: &mut ArrayViewMutD<'_, T> =
             T::unwrap_view_mut(o).ok_or_else(|| ExecError::OutputShape {

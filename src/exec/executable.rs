@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 
 use ndarray::{ArrayViewD, IxDyn};
+use smallvec::SmallVec;
 
 use super::layout::{Call, Homes, LibInput, Loc, RedCall};
 use super::ExecError;
@@ -200,26 +201,6 @@ impl<T: Element> Typed<T> {
         })
     }
 
-    /// A copy of the first `n` elements of a value's buffer (temporaries may
-    /// be longer than the value they hold).
-    fn read<'a>(
-        &'a self,
-        loc: Loc,
-        n: usize,
-        feeds: &'a [ArrayViewD<'_, T>],
-        staging: &'a [Vec<T>],
-        outs: &'a [&mut [T]],
-        temps: &'a [Vec<T>],
-    ) -> Vec<T> {
-        let all: &[T] = match loc {
-            Loc::Input(k) => feeds[k].as_slice().unwrap_or(&staging[k]),
-            Loc::Output(j) => outs[j],
-            Loc::Temp(t) => &temps[t],
-            Loc::Const(c) => &self.homes.consts[c],
-        };
-        all[..n.min(all.len())].to_vec()
-    }
-
     /// Runs one library step into `dst`, reading its inputs in place.
     #[allow(clippy::too_many_arguments)]
     fn library<'d>(
@@ -233,7 +214,7 @@ impl<T: Element> Typed<T> {
         dst: &'d mut [T],
         shape: &[usize],
     ) -> Result<&'d mut [T], ExecError> {
-        let mut views = Vec::with_capacity(inputs.len());
+        let mut views: SmallVec<[ArrayViewD<'_, T>; 4]> = SmallVec::new();
         for i in inputs {
             let n: usize = i.shape.iter().product();
             let all: &[T] = match i.loc {
@@ -371,13 +352,28 @@ impl<T: Element> Typed<T> {
             }
         }
         for &(j, loc) in &self.homes.copies {
-            let n = outs.get(j).map_or(0, |o| o.len());
-            let src = self.read(loc, n, feeds, &ws.staging, outs, &ws.temps);
-            let dst = outs.get_mut(j).ok_or(ExecError::Internal("copy target"))?;
-            if dst.len() != src.len() {
-                return Err(ExecError::Internal("copy size"));
+            if j >= outs.len() {
+                return Err(ExecError::Internal("copy target"));
             }
-            dst.copy_from_slice(&src);
+            // the source is borrowed in place: another output is split off
+            let (src, dst): (&[T], &mut [T]) = match loc {
+                Loc::Output(k) if k < j => {
+                    let (lo, hi) = outs.split_at_mut(j);
+                    (&*lo[k], &mut *hi[0])
+                }
+                Loc::Output(k) if k > j && k < outs.len() => {
+                    let (lo, hi) = outs.split_at_mut(k);
+                    (&*hi[0], &mut *lo[j])
+                }
+                Loc::Output(_) => return Err(ExecError::Internal("copy source")),
+                Loc::Input(k) => (feeds[k].as_slice().unwrap_or(&ws.staging[k]), &mut *outs[j]),
+                Loc::Temp(t) => (&ws.temps[t], &mut *outs[j]),
+                Loc::Const(c) => (&self.homes.consts[c], &mut *outs[j]),
+            };
+            let src = src
+                .get(..dst.len())
+                .ok_or(ExecError::Internal("copy size"))?;
+            dst.copy_from_slice(src);
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Library steps: what is not fused into a native kernel. Matrix products
 //! go to a real GEMM (`matrixmultiply`, through `ndarray`) writing straight
 //! into the destination, with transposed operands read as strided views;
-//! everything else uses the interpreter's routine.
+//! reshapes, transposes and broadcasts copy their input into the destination
+//! in order; everything else uses the interpreter's routine.
 
 use ndarray::{ArrayViewD, ArrayViewMut2, Axis, Ix2, IxDyn};
 
@@ -17,9 +18,39 @@ pub fn run<T: Element>(
     dst: &mut [T],
     shape: &[usize],
 ) -> Result<(), ExecError> {
-    if let (Op::MatMul, [a, b]) = (op, inputs) {
-        return matmul_into(a, b, dst, shape);
+    let moved = match (op, inputs) {
+        (Op::MatMul, [a, b]) => return matmul_into(a, b, dst, shape),
+        // data movement: the output is the input read in some order
+        (
+            Op::Reshape { .. }
+            | Op::ReshapeLike
+            | Op::ExpandDims { .. }
+            | Op::StopGradient
+            | Op::Identity
+            | Op::Bind { .. },
+            [x, ..],
+        ) => Some(x.view()),
+        (Op::Transpose { perm }, [x]) => Some(match perm {
+            Some(p) => x.view().permuted_axes(IxDyn(p)),
+            None => x.view().reversed_axes(),
+        }),
+        (Op::BroadcastTo { .. } | Op::BroadcastLike, [x, ..]) => x.broadcast(IxDyn(shape)),
+        (Op::OnesLike | Op::ZerosLike, _) => {
+            let v = if matches!(op, Op::OnesLike) {
+                T::one()
+            } else {
+                T::zero()
+            };
+            dst.fill(v);
+            return Ok(());
+        }
+        _ => None,
+    };
+    if let Some(v) = moved {
+        return copy_in_order(&v, dst);
     }
+    // the rest (reductions the kernels do not absorb, `sum_to`, `count`)
+    // through the interpreter's routine, which allocates its result
     let r = eval_op(op, inputs).map_err(|detail| ExecError::Library {
         op: op.name(),
         detail,
@@ -29,6 +60,23 @@ pub fn run<T: Element>(
     }
     for (d, v) in dst.iter_mut().zip(r.iter()) {
         *d = *v;
+    }
+    Ok(())
+}
+
+/// Writes the elements of `v` in row-major order into `dst` (of the same
+/// length), without allocating.
+fn copy_in_order<T: Element>(v: &ArrayViewD<'_, T>, dst: &mut [T]) -> Result<(), ExecError> {
+    if v.len() != dst.len() {
+        return Err(ExecError::Internal("library result size"));
+    }
+    match v.as_slice() {
+        Some(s) => dst.copy_from_slice(s),
+        None => {
+            for (d, x) in dst.iter_mut().zip(v.iter()) {
+                *d = *x;
+            }
+        }
     }
     Ok(())
 }
@@ -52,6 +100,22 @@ fn matmul_into<T: Element>(
     let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
     if k != k2 {
         return Err(bad("inner dimensions do not match"));
+    }
+    if sa.len() == 2 && sb.len() == 2 {
+        // no batch axes: no index bookkeeping (and no allocation here)
+        if shape != [m, n] || dst.len() != m * n {
+            return Err(ExecError::Internal("matmul result shape"));
+        }
+        let rank = |_| ExecError::Internal("matmul operand rank");
+        let ai = a.view().into_dimensionality::<Ix2>().map_err(rank)?;
+        let bi = b.view().into_dimensionality::<Ix2>().map_err(rank)?;
+        if n == 1 && gemv(&ai, &bi, dst) {
+            return Ok(());
+        }
+        let mut c = ArrayViewMut2::from_shape((m, n), dst)
+            .map_err(|_| ExecError::Internal("matmul result"))?;
+        ndarray::linalg::general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut c);
+        return Ok(());
     }
     let batch = broadcast_concrete(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
         .ok_or_else(|| bad("batch axes cannot broadcast"))?;

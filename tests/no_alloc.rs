@@ -1,0 +1,175 @@
+//! A training loop calls `Executable::run_into` with arrays it owns: after
+//! the first call, a call allocates nothing — kernels, fused reductions,
+//! products with a unit dimension, reshapes, transposes and broadcasts —
+//! except the packing buffer the GEMM library (`matrixmultiply`) takes for
+//! each general matrix product.
+//!
+//! Alone in its own test binary (a counting global allocator); the counting
+//! covers only the calls, one test at a time.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use gradjit::exec::{compile, CompileOptions};
+use gradjit::text::{parse, ParseOptions};
+use gradjit::value::ValueViewMut;
+use gradjit::{Graph, Shape, Value};
+use ndarray::{ArrayD, IxDyn};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+/// Tests run on several threads: one counts at a time, the others wait.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+// SAFETY: forwards every call to the system allocator unchanged; only
+// counts allocations while `COUNTING` is set.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Compiles `text`'s output and gradients for `feeds` (name, shape), calls
+/// it once to warm up, then returns the allocations of 10 calls and the
+/// number of library steps.
+fn allocations(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])]) -> (usize, usize) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let g = Graph::new();
+    let mut opts = ParseOptions::default();
+    for (n, d) in feeds {
+        opts.input_shapes.insert(n.to_string(), Shape::known(d));
+    }
+    let prog = parse(&g, text, &opts).unwrap();
+    let input = |name: &str| {
+        prog.inputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .unwrap()
+    };
+    let xs: Vec<_> = wrt.iter().map(|n| g.tensor(input(n))).collect();
+    let mut fetches = vec![prog.output];
+    if !xs.is_empty() {
+        let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
+        fetches.extend(grads.iter().map(|d| d.unwrap().id()));
+    }
+    let feed_ids: Vec<_> = feeds.iter().map(|(n, d)| (input(n), d.to_vec())).collect();
+    let exe = compile(&g, &fetches, &feed_ids, &CompileOptions::default()).unwrap();
+    let values: Vec<Value> = feeds
+        .iter()
+        .map(|(_, d)| {
+            let n: usize = d.iter().product();
+            let v: Vec<f32> = (0..n).map(|i| ((i % 97) as f32) * 0.01 - 0.4).collect();
+            Value::F32(ArrayD::from_shape_vec(IxDyn(d), v).unwrap())
+        })
+        .collect();
+    // the executable reads its feeds in its own order
+    let views: Vec<_> = exe
+        .inputs()
+        .iter()
+        .map(|(name, _)| {
+            let k = feeds.iter().position(|(n, _)| n == name).unwrap();
+            values[k].view()
+        })
+        .collect();
+    let mut outs: Vec<ArrayD<f32>> = exe
+        .output_shapes()
+        .iter()
+        .map(|s| ArrayD::zeros(IxDyn(s)))
+        .collect();
+    let mut o: Vec<ValueViewMut<'_>> = outs.iter_mut().map(|a| a.view_mut().into()).collect();
+    exe.run_into(&views, &mut o).unwrap();
+    ALLOCS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..10 {
+        exe.run_into(&views, &mut o).unwrap();
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    (ALLOCS.load(Ordering::Relaxed), exe.library_steps())
+}
+
+/// A program, the names its gradients are taken with respect to, its feeds.
+type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a [usize])]);
+
+#[test]
+fn calls_without_general_products_allocate_nothing() {
+    let cases: &[Case] = &[
+        // elementwise chain and a whole-tensor sum
+        (
+            "y = sum(tanh(a*x + b) * sigmoid(c*x) + exp(-x*x))",
+            &["x", "a", "b", "c"],
+            &[
+                ("x", &[5000]),
+                ("a", &[5000]),
+                ("b", &[5000]),
+                ("c", &[5000]),
+            ],
+        ),
+        // products with a unit dimension, reshapes
+        (
+            "loss = mean(softplus(-t * (X @ w + b)))",
+            &["w", "b"],
+            &[
+                ("X", &[3000, 16]),
+                ("w", &[16, 1]),
+                ("b", &[1]),
+                ("t", &[3000, 1]),
+            ],
+        ),
+        // transposes, reshapes and broadcasts as library steps (the output
+        // alone: the gradients of broadcasts are sums that run as library
+        // steps through the interpreter's routine, which allocates)
+        (
+            "y = transpose(reshape(broadcast_to(v, [6, 4]), [4, 6]), [1, 0]) * 2 + transpose(A)",
+            &[],
+            &[("A", &[4, 6]), ("v", &[4])],
+        ),
+    ];
+    let mut library = 0;
+    for (text, wrt, feeds) in cases {
+        let (allocs, steps) = allocations(text, wrt, feeds);
+        assert_eq!(allocs, 0, "{text}");
+        library += steps;
+    }
+    // the cases do exercise library steps
+    assert!(library >= 4, "{library} library steps");
+}
+
+#[test]
+fn general_products_allocate_only_their_packing_buffers() {
+    // two general products per call (X @ W1 and transpose(X) @ t3)
+    let (allocs, _) = allocations(
+        "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)",
+        &["W1", "b1", "W2", "b2"],
+        &[
+            ("X", &[3000, 8]),
+            ("W1", &[8, 16]),
+            ("b1", &[16]),
+            ("W2", &[16, 1]),
+            ("b2", &[1]),
+            ("T", &[3000, 1]),
+        ],
+    );
+    assert!(allocs <= 10 * 2, "{allocs} allocations in 10 calls");
+}
