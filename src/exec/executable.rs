@@ -7,6 +7,7 @@ use ndarray::{ArrayViewD, IxDyn};
 use smallvec::SmallVec;
 
 use super::layout::{Call, Homes, LibInput, Loc, RedCall};
+use super::stream;
 use super::ExecError;
 use crate::fuse::Layout;
 use crate::fuse::ReduceClass;
@@ -621,6 +622,15 @@ impl<T: Element> Typed<T> {
             .filter(|_| !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
         let may_split_columns = reds.is_empty();
         let size = std::mem::size_of::<T>() as isize;
+        // large outputs and nothing accumulated: streaming stores
+        let out_bytes = rows
+            .saturating_mul(inner)
+            .saturating_mul(n_out)
+            .saturating_mul(size as usize);
+        let stream = stream::CAN_STREAM
+            && reds.is_empty()
+            && n_out > 0
+            && out_bytes >= stream::STREAM_MIN_BYTES;
         sc.index.clear();
         sc.index.resize(lead.len(), 0);
         let mut ptrs = std::mem::take(&mut sc.ptrs);
@@ -648,7 +658,17 @@ impl<T: Element> Typed<T> {
                 };
                 ptrs.push((b as isize + off * size) as usize);
             }
-            run_slab(f, &ptrs, sc, rows, inner, pool, may_split_columns, size);
+            run_slab(
+                f,
+                &ptrs,
+                sc,
+                rows,
+                inner,
+                pool,
+                may_split_columns,
+                size,
+                stream,
+            );
             for d in (0..lead.len()).rev() {
                 sc.index[d] += 1;
                 if sc.index[d] < lead[d] {
@@ -669,9 +689,22 @@ impl<T: Element> Typed<T> {
                 };
                 ptrs.push((b as isize + off * size) as usize);
             }
-            run_slab(f, &ptrs, sc, 1, rem, None, false, size);
+            run_slab(f, &ptrs, sc, 1, rem, None, false, size, false);
         }
         sc.ptrs = ptrs;
+    }
+}
+
+/// A kernel call for [`stream::run`]: the operands at `ptrs`, steps from `sc`.
+fn piece<'a>(f: KernelFn, ptrs: &'a [usize], sc: &'a Scratch, size: isize) -> stream::Piece<'a> {
+    stream::Piece {
+        f,
+        ptrs,
+        strides: &sc.strides,
+        row_step: &sc.row_step,
+        col_step: &sc.col_step,
+        n_in: sc.ins.len(),
+        size: size as usize,
     }
 }
 
@@ -687,6 +720,7 @@ fn run_slab(
     pool: Option<&rayon::ThreadPool>,
     may_split_columns: bool,
     size: isize,
+    stream: bool,
 ) {
     let parallel = pool.filter(|p| {
         let t = p.current_num_threads();
@@ -705,13 +739,19 @@ fn run_slab(
         // `sc.strides` holds one row stride per input. Buffers the kernel
         // writes come from mutable borrows that outlive this call, and none
         // is also an input (`plan_homes` gives results their own homes).
+        // With `stream` (no reductions) the same call runs in chunks whose
+        // outputs pass through scratch (`stream::run`'s contract is this one).
         unsafe {
-            f(
-                ptrs.as_ptr() as *const *mut u8,
-                sc.strides.as_ptr(),
-                rows,
-                inner,
-            )
+            if stream {
+                stream::run(&piece(f, ptrs, sc, size), rows, inner)
+            } else {
+                f(
+                    ptrs.as_ptr() as *const *mut u8,
+                    sc.strides.as_ptr(),
+                    rows,
+                    inner,
+                )
+            }
         };
         return;
     };
@@ -745,13 +785,18 @@ fn run_slab(
                 // outputs and per-row results, per-column reductions never
                 // run split (`pool` is `None` then), and inputs are only read.
                 // The scope joins every chunk before the buffers' borrows end.
+                // Streaming, as above, is the same call in chunks.
                 unsafe {
-                    f(
-                        ptrs.as_ptr() as *const *mut u8,
-                        strides.as_ptr(),
-                        n_rows,
-                        n_cols,
-                    )
+                    if stream {
+                        stream::run(&piece(f, ptrs, sc, size), n_rows, n_cols)
+                    } else {
+                        f(
+                            ptrs.as_ptr() as *const *mut u8,
+                            strides.as_ptr(),
+                            n_rows,
+                            n_cols,
+                        )
+                    }
                 };
             });
         }

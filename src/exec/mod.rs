@@ -7,6 +7,7 @@ mod executable;
 mod layout;
 mod library;
 mod session;
+mod stream;
 
 pub use compile::{compile, CompileOptions, Executable, MAX_THREADS};
 pub use engine::{Engine, UnknownEngine, ENGINES};
