@@ -50,6 +50,20 @@ pub fn unary(b: &mut FunctionBuilder, m: &MathImports, op: UnaryOp, x: Value) ->
     let ty = b.func.dfg.value_type(x);
     let k = |b: &mut FunctionBuilder, v: f64| constant(b, ty, v);
     match op {
+        // a vector negation as an xor with a constant sign mask (one
+        // instruction; Cranelift's `fneg` builds the mask with two more)
+        UnaryOp::Neg if ty.is_vector() => {
+            let lane_bits = ty.lane_type().bits();
+            let mask: u128 =
+                (0..ty.lane_count()).fold(0, |m, l| m | (1u128 << (lane_bits * (l + 1) - 1)));
+            let c = b
+                .func
+                .dfg
+                .constants
+                .insert(mask.to_le_bytes().to_vec().into());
+            let m = b.ins().vconst(ty, c);
+            b.ins().bxor(x, m)
+        }
         UnaryOp::Neg => b.ins().fneg(x),
         UnaryOp::Abs => b.ins().fabs(x),
         UnaryOp::Sign => {
