@@ -537,16 +537,18 @@ impl<T: Element> Typed<T> {
             }
         }
         if !layout.is_empty() {
-            self.launch_rows(f, layout, reds, sc, partials);
+            self.launch_rows(f, spec.is_light(), layout, reds, sc, partials);
         }
         Ok(())
     }
 
     /// Runs the kernel over every slab of the leading outer dimensions,
     /// re-blocking a single long row when it feeds whole-tensor reductions.
+    /// `light`: the kernel is limited by memory ([`KernelSpec::is_light`]).
     fn launch_rows(
         &self,
         f: KernelFn,
+        light: bool,
         layout: &Layout,
         reds: &[RedCall],
         sc: &mut Scratch,
@@ -622,12 +624,16 @@ impl<T: Element> Typed<T> {
             .filter(|_| !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
         let may_split_columns = reds.is_empty();
         let size = std::mem::size_of::<T>() as isize;
-        // large outputs and nothing accumulated: streaming stores
+        // large outputs: streaming stores
         let out_bytes = rows
             .saturating_mul(inner)
             .saturating_mul(n_out)
             .saturating_mul(size as usize);
+        // for kernels limited by memory that accumulate nothing (measured:
+        // a compute-bound kernel stops overlapping its stores with its
+        // arithmetic, and re-blocked reductions gain nothing)
         let stream = stream::CAN_STREAM
+            && light
             && reds.is_empty()
             && n_out > 0
             && out_bytes >= stream::STREAM_MIN_BYTES;

@@ -105,6 +105,24 @@ impl KernelSpec {
             .count()
     }
 
+    /// Whether the body is a few cheap operations: at most 12 instructions,
+    /// none of them a function lowered to an inline approximation (`exp`,
+    /// `tanh`, ... or `pow`). Such a kernel is limited by memory traffic, not
+    /// arithmetic: the code generator unrolls it further, and the executor
+    /// streams its large outputs.
+    pub fn is_light(&self) -> bool {
+        use UnaryOp::*;
+        self.body.len() <= 12
+            && self.body.iter().all(|i| match i {
+                KInst::Unary(u, _) => !matches!(
+                    u,
+                    Exp | Log | Log1p | Expm1 | Tanh | Sigmoid | Softplus | Sin | Cos
+                ),
+                KInst::Binary(op, _, _) => *op != BinaryOp::Pow,
+                _ => true,
+            })
+    }
+
     /// Whether the code for `self` also serves `other`: the same body,
     /// dtype and access patterns (names may differ).
     pub fn same_code(&self, other: &KernelSpec) -> bool {

@@ -131,26 +131,12 @@ fn emit_body(
     }
 }
 
-/// Whether `u` is lowered to an inline approximation (tens of instructions).
-fn is_math(u: UnaryOp) -> bool {
-    use UnaryOp::*;
-    matches!(
-        u,
-        Exp | Log | Log1p | Expm1 | Tanh | Sigmoid | Softplus | Sin | Cos
-    )
-}
-
 /// Vector iterations per step of the main loop: four for short bodies
 /// without transcendental functions (loop overhead would otherwise show),
 /// two otherwise, and always two with per-row reductions, whose summation
 /// order (two vector accumulators) is documented.
 fn unroll_of(spec: &KernelSpec) -> i64 {
-    let cheap = spec.body.len() <= 12
-        && spec.body.iter().all(|i| match i {
-            KInst::Unary(u, _) => !is_math(*u),
-            KInst::Binary(op, _, _) => *op != BinaryOp::Pow,
-            _ => true,
-        });
+    let cheap = spec.is_light();
     let per_row = spec.reductions.iter().any(|r| r.kind == ReduceKind::PerRow);
     if cheap && !per_row {
         4
