@@ -35,6 +35,18 @@ fn agree(g: &Graph, x: NodeId, fetches: &[NodeId]) {
     }
 }
 
+fn sum_all(g: &Graph, x: NodeId) -> NodeId {
+    g.add_node(
+        Op::Reduce {
+            op: ReduceOp::Sum,
+            axes: None,
+            keepdims: false,
+        },
+        &[x],
+    )
+    .unwrap()
+}
+
 fn setup() -> (Graph, NodeId) {
     let g = Graph::new();
     let x = g
@@ -62,16 +74,7 @@ fn a_cheap_value_read_by_a_later_kernel_is_recomputed_there() {
     let tt = g.add_node(Op::Binary(BinaryOp::Mul), &[t, t]).unwrap();
     let one = g.add_scalar(1.0, DType::F32);
     let u = g.add_node(Op::Binary(BinaryOp::Sub), &[one, tt]).unwrap();
-    let s = g
-        .add_node(
-            Op::Reduce {
-                op: ReduceOp::Sum,
-                axes: None,
-                keepdims: false,
-            },
-            &[t],
-        )
-        .unwrap();
+    let s = sum_all(&g, t);
     let v = g.add_node(Op::Binary(BinaryOp::Mul), &[u, s]).unwrap();
     let exe = compile(&g, &[t, v], &[(x, vec![N])], &CompileOptions::default()).unwrap();
     let kernels = exe.kernels();
@@ -90,16 +93,7 @@ fn an_expensive_value_is_not_recomputed() {
     let (g, x) = setup();
     let t = g.add_node(Op::Unary(UnaryOp::Tanh), &[x]).unwrap();
     let u = g.add_node(Op::Unary(UnaryOp::Exp), &[t]).unwrap();
-    let s = g
-        .add_node(
-            Op::Reduce {
-                op: ReduceOp::Sum,
-                axes: None,
-                keepdims: false,
-            },
-            &[t],
-        )
-        .unwrap();
+    let s = sum_all(&g, t);
     let v = g.add_node(Op::Binary(BinaryOp::Mul), &[u, s]).unwrap();
     let exe = compile(&g, &[t, v], &[(x, vec![N])], &CompileOptions::default()).unwrap();
     assert_eq!(exe.kernels()[0].outputs.len(), 2);

@@ -249,8 +249,14 @@ fn group_fused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
         group[i] = Some(k);
         members[k].push(i);
     }
-    // dense kernel numbers in order of first member
-    let mut number: Vec<Option<usize>> = vec![None; shapes.len()];
+    let n = renumber(&mut group, shapes.len());
+    (group, n)
+}
+
+/// Renumbers kernels `0..n` densely, in order of first member, and returns
+/// how many there are.
+fn renumber(group: &mut [Option<usize>], n: usize) -> usize {
+    let mut number: Vec<Option<usize>> = vec![None; n];
     let mut next = 0;
     for g in group.iter_mut() {
         if let Some(k) = *g {
@@ -261,7 +267,7 @@ fn group_fused(nodes: &[Node], needed: &[bool]) -> (Vec<Option<usize>>, usize) {
             *g = Some(m);
         }
     }
-    (group, next)
+    next
 }
 
 /// Orders kernels and library nodes so every step follows its inputs

@@ -242,18 +242,7 @@ pub(super) fn regroup(
             }
         }
     }
-    // dense numbers in order of first member
-    let mut number: Vec<Option<usize>> = vec![None; n];
-    let mut next = 0;
     let mut group = s.group;
-    for g in group.iter_mut() {
-        if let Some(k) = *g {
-            let m = *number[k].get_or_insert_with(|| {
-                next += 1;
-                next - 1
-            });
-            *g = Some(m);
-        }
-    }
-    (group, next)
+    let count = super::renumber(&mut group, n);
+    (group, count)
 }
