@@ -21,7 +21,7 @@
 
 use std::time::{Duration, Instant};
 
-use gradjit::exec::{compile, CompileOptions, Engine, Executable};
+use gradjit::exec::{compile, CompileOptions, Engine};
 use gradjit::value::ValueViewMut;
 use gradjit::{AsFeed, DType, Graph, Session, Shape, ValueView};
 use ndarray::{ArrayD, IxDyn};
@@ -92,7 +92,10 @@ fn main() -> Res<()> {
         &CompileOptions::default(),
     )?;
     let compile_time = t0.elapsed();
-    let order = feed_order(&step_exe, &names)?;
+    let order: [usize; 4] = step_exe
+        .feed_order(&names)?
+        .try_into()
+        .map_err(|_| "the training step reads all four inputs")?;
     println!(
         "compiled the training step in {:.1} ms: {} fused kernels, {} library steps",
         compile_time.as_secs_f64() * 1e3,
@@ -153,7 +156,7 @@ fn main() -> Res<()> {
         );
     }
     let acc_exe = compile(&g, &[accuracy.id()], &shapes, &CompileOptions::default())?;
-    let acc_order = feed_order(&acc_exe, &names)?;
+    let acc_order = acc_exe.feed_order(&names)?;
     let all = [x.as_feed(), t.as_feed(), jit.w.as_feed(), jit.b.as_feed()];
     let feeds: Vec<ValueView<'_>> = acc_order.iter().map(|&i| all[i].clone()).collect();
     let acc = acc_exe.run(&feeds)?[0].to_f64_vec()[0];
@@ -184,19 +187,4 @@ fn main() -> Res<()> {
         first / last
     );
     Ok(())
-}
-
-/// For each input of `exe`, in its feed order, its index in `names`.
-fn feed_order(exe: &Executable, names: &[&str; 4]) -> Res<[usize; 4]> {
-    let mut order = [0; 4];
-    if exe.inputs().len() != names.len() {
-        return Err(format!("the executable reads {} inputs", exe.inputs().len()).into());
-    }
-    for (slot, (name, _)) in order.iter_mut().zip(exe.inputs()) {
-        *slot = names
-            .iter()
-            .position(|n| n == name)
-            .ok_or("an input of the executable")?;
-    }
-    Ok(order)
 }

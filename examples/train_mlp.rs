@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use gradjit::exec::{compile, CompileOptions, Engine, Executable};
+use gradjit::exec::{compile, CompileOptions, Engine};
 use gradjit::text::{parse, ParseOptions};
 use gradjit::value::ValueViewMut;
 use gradjit::{AsFeed, DType, Graph, Session, Shape, ValueView};
@@ -112,7 +112,10 @@ fn main() -> Res<()> {
         exe.kernels().len(),
         exe.library_steps()
     );
-    let order = feed_order(&exe)?;
+    let order: [usize; 6] = exe
+        .feed_order(&FEEDS)?
+        .try_into()
+        .map_err(|_| "the training step reads all six inputs")?;
 
     let mut jit = start.clone();
     let mut outs: Vec<ArrayD<f32>> = exe
@@ -195,19 +198,4 @@ fn main() -> Res<()> {
         first / last
     );
     Ok(())
-}
-
-/// For each input of `exe`, in its feed order, its index in `FEEDS`.
-fn feed_order(exe: &Executable) -> Res<[usize; 6]> {
-    let mut order = [0; 6];
-    if exe.inputs().len() != FEEDS.len() {
-        return Err(format!("the executable reads {} inputs", exe.inputs().len()).into());
-    }
-    for (slot, (name, _)) in order.iter_mut().zip(exe.inputs()) {
-        *slot = FEEDS
-            .iter()
-            .position(|n| n == name)
-            .ok_or("an input of the executable")?;
-    }
-    Ok(order)
 }

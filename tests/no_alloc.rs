@@ -85,13 +85,12 @@ fn allocations(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])]) -> (usize, 
         })
         .collect();
     // the executable reads its feeds in its own order
+    let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
     let views: Vec<_> = exe
-        .inputs()
+        .feed_order(&names)
+        .unwrap()
         .iter()
-        .map(|(name, _)| {
-            let k = feeds.iter().position(|(n, _)| n == name).unwrap();
-            values[k].view()
-        })
+        .map(|&k| values[k].view())
         .collect();
     let mut outs: Vec<ArrayD<f32>> = exe
         .output_shapes()

@@ -202,3 +202,28 @@ fn a_poisoned_graph_cannot_run() {
         "{err:?}"
     );
 }
+
+#[test]
+fn feed_order_names_the_missing_input() {
+    use gradjit::exec::{compile, CompileOptions};
+    let g = Graph::new();
+    let x = g.placeholder("x", DType::F32, Shape::unknown());
+    let y = g.placeholder("y", DType::F32, Shape::unknown());
+    let z = x * y;
+    let exe = compile(
+        &g,
+        &[z.id()],
+        &[(x.id(), vec![3]), (y.id(), vec![3])],
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let order = exe.feed_order(&["unused", "y", "x"]).unwrap();
+    let names: Vec<&str> = exe.inputs().iter().map(|(n, _)| n.as_str()).collect();
+    for (k, name) in names.iter().enumerate() {
+        assert_eq!(["unused", "y", "x"][order[k]], *name);
+    }
+    match exe.feed_order(&["x"]) {
+        Err(ExecError::MissingFeed { name }) => assert_eq!(name, "y"),
+        other => panic!("{other:?}"),
+    }
+}

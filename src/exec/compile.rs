@@ -273,6 +273,26 @@ impl Executable {
         &self.inputs
     }
 
+    /// Where each input of the executable is in `names`: for feeds listed in
+    /// the order of `names`, `feeds[order[k]]` is the executable's input
+    /// `k`. Compute it once, then arrange each call's feeds without
+    /// allocating. Names the executable does not read are ignored (the
+    /// simplified graph may no longer need them).
+    ///
+    /// # Errors
+    /// [`ExecError::MissingFeed`] for an input `names` does not name.
+    pub fn feed_order(&self, names: &[&str]) -> Result<Vec<usize>, ExecError> {
+        self.inputs
+            .iter()
+            .map(|(name, _)| {
+                names
+                    .iter()
+                    .position(|n| n == name)
+                    .ok_or_else(|| ExecError::MissingFeed { name: name.clone() })
+            })
+            .collect()
+    }
+
     /// The shapes of the outputs, one per fetch.
     pub fn output_shapes(&self) -> &[Vec<usize>] {
         &self.outputs

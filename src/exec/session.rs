@@ -115,6 +115,12 @@ pub enum ExecError {
         /// The size asked for.
         bytes: usize,
     },
+    /// An input of an executable that a list of feed names does not name.
+    #[error("the executable reads input `{name}`, which is not among the names given")]
+    MissingFeed {
+        /// The input's name.
+        name: String,
+    },
     /// The same placeholder fed twice.
     #[error("input `{name}` is fed twice")]
     FedTwice {
