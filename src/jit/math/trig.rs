@@ -33,7 +33,8 @@ const TWO_OVER_PI: f64 = std::f64::consts::FRAC_2_PI;
 const PIO2_1_25: f64 = 1.570_796_310_901_641_8;
 const PIO2_1T_25: f64 = 1.589_325_477_352_819_7e-8;
 
-/// pi/2 in four parts (31, 31, 31, 53 significant bits), `tools/consts.py`.
+/// pi/2 in four parts (31, 31, 31, 53 significant bits): each part is what
+/// the previous ones leave of pi/2, rounded to that many bits.
 const PIO2_4: [f64; 4] = [
     1.570_796_326_734_125_6,
     6.077_100_503_593_46e-11,
