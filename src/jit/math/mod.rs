@@ -234,25 +234,33 @@ pub fn emit_unary(b: &mut FunctionBuilder, imports: &MathImports, f: MathFn, x: 
         MathFn::Cos => return trig::emit_sincos(b, imports, x, true),
         _ => {}
     }
-    let fma = imports.cfg.has_fma;
+    in_vector(b, imports, x, |e, v| match f {
+        MathFn::Exp => exp::exp(e, v),
+        MathFn::Expm1 => exp::expm1(e, v),
+        MathFn::Log => log::log(e, v),
+        MathFn::Log1p => log::log1p(e, v),
+        MathFn::Tanh => tanh::tanh(e, v),
+        MathFn::Sigmoid => exp::sigmoid(e, v),
+        MathFn::Softplus => log::softplus(e, v),
+        MathFn::Sin | MathFn::Cos => unreachable!("handled above"),
+    })
+}
+
+/// Runs `emit` on `x` as a vector: a scalar is computed in lane 0 of a
+/// 128-bit vector (so every select is a `bitselect`) and taken back out.
+fn in_vector(
+    b: &mut FunctionBuilder,
+    imports: &MathImports,
+    x: Value,
+    emit: impl FnOnce(&mut Em, Value) -> Value,
+) -> Value {
+    let ty = b.func.dfg.value_type(x);
     let (vty, v) = match ty {
         F32 => (F32X4, b.ins().scalar_to_vector(F32X4, x)),
         F64 => (F64X2, b.ins().scalar_to_vector(F64X2, x)),
         _ => (ty, x),
     };
-    let r = {
-        let e = &mut Em::new(b, vty, fma);
-        match f {
-            MathFn::Exp => exp::exp(e, v),
-            MathFn::Expm1 => exp::expm1(e, v),
-            MathFn::Log => log::log(e, v),
-            MathFn::Log1p => log::log1p(e, v),
-            MathFn::Tanh => tanh::tanh(e, v),
-            MathFn::Sigmoid => exp::sigmoid(e, v),
-            MathFn::Softplus => log::softplus(e, v),
-            MathFn::Sin | MathFn::Cos => unreachable!("handled above"),
-        }
-    };
+    let r = emit(&mut Em::new(b, vty, imports.cfg.has_fma), v);
     if ty.is_vector() {
         r
     } else {
@@ -264,18 +272,7 @@ pub fn emit_unary(b: &mut FunctionBuilder, imports: &MathImports, f: MathFn, x: 
 /// the same values as [`MathFn::Exp`] there, in fewer instructions. For a
 /// positive `x` the result is meaningless.
 pub(crate) fn emit_exp_nonpos(b: &mut FunctionBuilder, imports: &MathImports, x: Value) -> Value {
-    let ty = b.func.dfg.value_type(x);
-    let (vty, v) = match ty {
-        F32 => (F32X4, b.ins().scalar_to_vector(F32X4, x)),
-        F64 => (F64X2, b.ins().scalar_to_vector(F64X2, x)),
-        _ => (ty, x),
-    };
-    let r = exp::exp_nonpos(&mut Em::new(b, vty, imports.cfg.has_fma), v);
-    if ty.is_vector() {
-        r
-    } else {
-        b.ins().extractlane(r, 0)
-    }
+    in_vector(b, imports, x, exp::exp_nonpos)
 }
 
 /// Emits `pow(a, y)` with the semantics of Rust's `f32::powf` / `f64::powf`
