@@ -109,13 +109,7 @@ fn matmul_into<T: Element>(
         let rank = |_| ExecError::Internal("matmul operand rank");
         let ai = a.view().into_dimensionality::<Ix2>().map_err(rank)?;
         let bi = b.view().into_dimensionality::<Ix2>().map_err(rank)?;
-        if n == 1 && gemv(&ai, &bi, dst) {
-            return Ok(());
-        }
-        let mut c = ArrayViewMut2::from_shape((m, n), dst)
-            .map_err(|_| ExecError::Internal("matmul result"))?;
-        ndarray::linalg::general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut c);
-        return Ok(());
+        return product_2d(&ai, &bi, dst);
     }
     let batch = broadcast_concrete(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
         .ok_or_else(|| bad("batch axes cannot broadcast"))?;
@@ -155,14 +149,25 @@ fn matmul_into<T: Element>(
             .index_axis_move_all_leading(batch.len())
             .into_dimensionality::<Ix2>()
             .map_err(|_| ExecError::Internal("matmul operand rank"))?;
-        let chunk = &mut dst[i * per..(i + 1) * per];
-        if n == 1 && gemv(&ai, &bi, chunk) {
-            continue;
-        }
-        let mut c = ArrayViewMut2::from_shape((m, n), chunk)
-            .map_err(|_| ExecError::Internal("matmul result"))?;
-        ndarray::linalg::general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut c);
+        product_2d(&ai, &bi, &mut dst[i * per..(i + 1) * per])?;
     }
+    Ok(())
+}
+
+/// `c = a @ b` for one pair of matrices, `c` row-major: streamed when `b`
+/// is one column and the layout allows, else the GEMM.
+fn product_2d<T: Element>(
+    a: &ndarray::ArrayView2<'_, T>,
+    b: &ndarray::ArrayView2<'_, T>,
+    c: &mut [T],
+) -> Result<(), ExecError> {
+    let (m, n) = (a.nrows(), b.ncols());
+    if n == 1 && gemv(a, b, c) {
+        return Ok(());
+    }
+    let mut c =
+        ArrayViewMut2::from_shape((m, n), c).map_err(|_| ExecError::Internal("matmul result"))?;
+    ndarray::linalg::general_mat_mul(T::one(), a, b, T::zero(), &mut c);
     Ok(())
 }
 
