@@ -25,9 +25,15 @@ use super::signs::Signs;
 use crate::graph::kernel::{reduce_identity, InnerAccess, KInst, KernelSpec, ReduceKind};
 use crate::graph::{BinaryOp, DType, ReduceOp, UnaryOp};
 
-/// Vector iterations per step of the main loop when the kernel has per-row
-/// reductions: one vector accumulator each.
-const PER_ROW_UNROLL: i64 = 2;
+/// Vector iterations per step of the main loop: [`LIGHT_UNROLL`] for light
+/// kernels, this for the others and for every kernel with per-row
+/// reductions (one vector accumulator per copy: a documented summation
+/// order).
+const UNROLL: i64 = 2;
+
+/// Vector iterations per step for light kernels without per-row reductions
+/// ([`KernelSpec::is_light`]), whose loop overhead would otherwise show.
+const LIGHT_UNROLL: i64 = 4;
 
 /// Fills in the signature of a kernel function.
 pub fn signature(func: &mut Function, ptr: Type) {
@@ -46,7 +52,7 @@ struct Row {
 }
 
 /// Accumulators of one per-row reduction: one vector per unrolled copy
-/// (`PER_ROW_UNROLL`) and a scalar.
+/// (`UNROLL`) and a scalar.
 struct Acc {
     vec: Vec<Variable>,
     scalar: Variable,
@@ -131,17 +137,13 @@ fn emit_body(
     }
 }
 
-/// Vector iterations per step of the main loop: four for short bodies
-/// without transcendental functions (loop overhead would otherwise show),
-/// two otherwise, and always two with per-row reductions, whose summation
-/// order (two vector accumulators) is documented.
+/// Vector iterations per step of the main loop.
 fn unroll_of(spec: &KernelSpec) -> i64 {
-    let cheap = spec.is_light();
     let per_row = spec.reductions.iter().any(|r| r.kind == ReduceKind::PerRow);
-    if cheap && !per_row {
-        4
+    if spec.is_light() && !per_row {
+        LIGHT_UNROLL
     } else {
-        PER_ROW_UNROLL
+        UNROLL
     }
 }
 
