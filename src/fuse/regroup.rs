@@ -43,6 +43,15 @@ impl State<'_> {
         self.nodes[first].shape.concrete()
     }
 
+    /// The nodes kernel `k` reads from outside itself.
+    fn reads(&self, k: usize) -> Vec<usize> {
+        self.members[k]
+            .iter()
+            .flat_map(|&m| self.nodes[m].inputs.iter().map(|x| x.index()))
+            .filter(|&x| self.group[x] != Some(k))
+            .collect()
+    }
+
     fn convex(&mut self, k: usize) -> bool {
         let group = &self.group;
         let inside = |x: usize| group[x] == Some(k);
@@ -115,10 +124,7 @@ impl State<'_> {
             return false;
         }
         // what the cone reads: computed elsewhere, or stored by its kernel anyway
-        let k2_reads: Vec<usize> = self.members[k2]
-            .iter()
-            .flat_map(|&m| self.nodes[m].inputs.iter().map(|x| x.index()))
-            .collect();
+        let k2_reads = self.reads(k2);
         let mut leaves: Vec<usize> = Vec::new();
         for &c in &cone {
             for inp in &self.nodes[c].inputs {
@@ -134,7 +140,7 @@ impl State<'_> {
                 return false;
             }
             let constant = matches!(self.nodes[x].op, Op::Constant(_));
-            if !constant && !k2_reads.contains(&x) && self.group[x] != Some(k2) {
+            if !constant && !k2_reads.contains(&x) {
                 new_reads += 1;
             }
         }
@@ -158,15 +164,12 @@ impl State<'_> {
         {
             return false;
         }
-        let reads = |k: usize, s: &Self| -> Vec<usize> {
-            s.members[k]
-                .iter()
-                .flat_map(|&m| s.nodes[m].inputs.iter().map(|x| x.index()))
-                .filter(|&x| s.group[x] != Some(k) && !matches!(s.nodes[x].op, Op::Constant(_)))
-                .collect()
-        };
-        let ra = reads(a, self);
-        if !reads(b, self).iter().any(|x| ra.contains(x)) {
+        let ra = self.reads(a);
+        if !self
+            .reads(b)
+            .iter()
+            .any(|&x| ra.contains(&x) && !matches!(self.nodes[x].op, Op::Constant(_)))
+        {
             return false;
         }
         let group = &self.group;
