@@ -5,9 +5,11 @@
 //! special values exact. An argument of unknown sign (`x * x`, `x * y`)
 //! still reaches overflow to `+inf`.
 
+mod math_support;
 use gradjit::exec::{compile, CompileOptions};
 use gradjit::graph::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp};
 use gradjit::{Shape, Value};
+use math_support::{ulp32, ulp64};
 use ndarray::{ArrayD, IxDyn};
 
 /// Builds `exp(arg(x))` for a feed of `n` elements and returns the graph,
@@ -45,34 +47,6 @@ fn arg_of(arg: &str, x: f64) -> f64 {
         "x*x" => x * x,
         other => panic!("no program {other}"),
     }
-}
-
-fn ulps32(a: f32, b: f32) -> u64 {
-    if a.is_nan() && b.is_nan() || a == b {
-        return 0;
-    }
-    if a.is_nan() || b.is_nan() || a.is_infinite() || b.is_infinite() {
-        return u64::MAX;
-    }
-    let key = |v: f32| {
-        let b = v.to_bits() as i32;
-        i64::from(if b < 0 { i32::MIN - b } else { b })
-    };
-    (key(a) - key(b)).unsigned_abs()
-}
-
-fn ulps64(a: f64, b: f64) -> u64 {
-    if a.is_nan() && b.is_nan() || a == b {
-        return 0;
-    }
-    if a.is_nan() || b.is_nan() || a.is_infinite() || b.is_infinite() {
-        return u64::MAX;
-    }
-    let key = |v: f64| {
-        let b = v.to_bits() as i64;
-        i128::from(if b < 0 { i64::MIN - b } else { b })
-    };
-    (key(a) - key(b)).unsigned_abs() as u64
 }
 
 /// Dense points over `[-hi, hi]`, plus the special values.
@@ -117,9 +91,9 @@ fn check(dtype: DType, arg: &str, xs: &[f64]) {
             DType::F32 => {
                 let xf = x as f32;
                 let want = (arg_of(arg, xf as f64) as f32).exp();
-                ulps32(g as f32, want)
+                ulp32(g as f32, want)
             }
-            DType::F64 => ulps64(g, arg_of(arg, x).exp()),
+            DType::F64 => ulp64(g, arg_of(arg, x).exp()),
         };
         if u > worst.0 {
             worst = (u, x);

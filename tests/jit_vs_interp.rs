@@ -7,10 +7,12 @@
 //! f32, 4 ulp f64 against std) plus the interpreter's own rounding, so
 //! 4 ulp f32 and 8 ulp f64 here.
 
+mod math_support;
 use gradjit::exec::{compile, CompileOptions, Engine};
 use gradjit::fuse::Fusion;
 use gradjit::graph::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp, BINARY_OPS, UNARY_OPS};
 use gradjit::{Session, Shape, Value};
+use math_support::{ulp32, ulp64};
 use ndarray::ArrayD;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -30,30 +32,12 @@ fn approximated_u(op: UnaryOp) -> bool {
     )
 }
 
+/// Distance in representable values of the dtype (0 for two NaNs).
 fn ulps(a: f64, b: f64, dtype: DType) -> u64 {
-    if a.is_nan() && b.is_nan() {
-        return 0;
+    match dtype {
+        DType::F32 => ulp32(a as f32, b as f32),
+        DType::F64 => ulp64(a, b),
     }
-    if a == b {
-        return 0;
-    }
-    if a.is_nan() || b.is_nan() || a.is_infinite() || b.is_infinite() {
-        return u64::MAX;
-    }
-    // distance in representable values, across zero
-    let key = |v: f64| -> i128 {
-        match dtype {
-            DType::F32 => {
-                let bits = (v as f32).to_bits() as i32;
-                i128::from(if bits < 0 { i32::MIN - bits } else { bits })
-            }
-            DType::F64 => {
-                let bits = v.to_bits() as i64;
-                i128::from(if bits < 0 { i64::MIN - bits } else { bits })
-            }
-        }
-    };
-    (key(a) - key(b)).unsigned_abs() as u64
 }
 
 fn special_values(rng: &mut SmallRng, n: usize, dtype: DType) -> Vec<f64> {
