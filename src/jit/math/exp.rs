@@ -59,13 +59,18 @@ fn exp_bounds(e: &Em) -> (f64, f64) {
     }
 }
 
-/// `x - n ln 2` with a two-constant Cody–Waite split.
-pub(crate) fn reduce_ln2(e: &mut Em, x: Value, nf: Value) -> Value {
-    let (hi, lo) = if e.is_f32() {
+/// `ln 2` split in two for the lane type: `n * hi` is exact.
+fn ln2_split(e: &Em) -> (f64, f64) {
+    if e.is_f32() {
         (LN2_HI_32, LN2_LO_32)
     } else {
         (LN2_HI_64, LN2_LO_64)
-    };
+    }
+}
+
+/// `x - n ln 2` with a two-constant Cody–Waite split.
+pub(crate) fn reduce_ln2(e: &mut Em, x: Value, nf: Value) -> Value {
+    let (hi, lo) = ln2_split(e);
     let r = e.mlac(nf, -hi, x);
     e.mlac(nf, -lo, r)
 }
@@ -100,11 +105,10 @@ pub(crate) fn exp_clamped(e: &mut Em, x: Value) -> Value {
 }
 
 /// `e^x` for `0 <= x <= 64` (what `tanh` needs): a single scaling step,
-/// and `x - n ln 2` with one constant, `ln 2` rounded to the lane type:
-/// for `n <= 93` that shifts `r` by less than `93 * 2^-25 * ln 2` relative
-/// to `e^x`'s own rounding... in absolute terms under `n * 1.9e-9` (f32) /
-/// `n * 2.3e-17` (f64), which `tanh`'s `2 / (e^x + 1)` scales down by
-/// `e^x` itself.
+/// and `x - n ln 2` with one constant, `ln 2` rounded to the lane type.
+/// That constant's error shifts `r` by at most `n * 1.9e-9` (f32) /
+/// `n * 2.3e-17` (f64), a relative error of `e^x` that `tanh`'s
+/// `2 / (e^x + 1)` divides by `e^x` again: negligible for every `n`.
 pub(crate) fn exp_in_range(e: &mut Em, x: Value) -> Value {
     let (nf, s) = e.round_mul_pow2(x, LOG2E, 0);
     let r = e.mlac(nf, -std::f64::consts::LN_2, x);
@@ -116,11 +120,7 @@ pub(crate) fn exp_in_range(e: &mut Em, x: Value) -> Value {
 /// `x - n ln 2` as `r + r_lo`: `r` rounded, `r_lo` its rounding error
 /// (`x - n hi` is exact).
 fn reduce_ln2_split(e: &mut Em, x: Value, nf: Value) -> (Value, Value) {
-    let (ln2_hi, ln2_lo) = if e.is_f32() {
-        (LN2_HI_32, LN2_LO_32)
-    } else {
-        (LN2_HI_64, LN2_LO_64)
-    };
+    let (ln2_hi, ln2_lo) = ln2_split(e);
     let r1 = e.mlac(nf, -ln2_hi, x);
     let c = e.mulc(nf, ln2_lo);
     let r = e.sub(r1, c);
