@@ -701,16 +701,44 @@ impl<T: Element> Typed<T> {
     }
 }
 
-/// A kernel call for [`stream::run`]: the operands at `ptrs`, steps from `sc`.
-fn piece<'a>(f: KernelFn, ptrs: &'a [usize], sc: &'a Scratch, size: isize) -> stream::Piece<'a> {
-    stream::Piece {
-        f,
-        ptrs,
-        strides: &sc.strides,
-        row_step: &sc.row_step,
-        col_step: &sc.col_step,
-        n_in: sc.ins.len(),
-        size: size as usize,
+/// Calls `f` on `rows × cols` with the operands at `ptrs` and the row
+/// strides in `sc`, directly or (with `stream`) through [`stream::run`].
+///
+/// # Safety
+/// `f`'s own contract ([`KernelFn`]) for this call, which is also
+/// [`stream::run`]'s.
+#[allow(clippy::too_many_arguments)]
+unsafe fn call(
+    f: KernelFn,
+    ptrs: &[usize],
+    sc: &Scratch,
+    rows: usize,
+    cols: usize,
+    size: isize,
+    stream: bool,
+) {
+    if stream {
+        let piece = stream::Piece {
+            f,
+            ptrs,
+            strides: &sc.strides,
+            row_step: &sc.row_step,
+            col_step: &sc.col_step,
+            n_in: sc.ins.len(),
+            size: size as usize,
+        };
+        // SAFETY: the caller's guarantee, passed on unchanged.
+        unsafe { stream::run(&piece, rows, cols) }
+    } else {
+        // SAFETY: the caller's guarantee.
+        unsafe {
+            f(
+                ptrs.as_ptr() as *const *mut u8,
+                sc.strides.as_ptr(),
+                rows,
+                cols,
+            )
+        }
     }
 }
 
@@ -747,18 +775,7 @@ fn run_slab(
         // is also an input (`plan_homes` gives results their own homes).
         // With `stream` (no reductions) the same call runs in chunks whose
         // outputs pass through scratch (`stream::run`'s contract is this one).
-        unsafe {
-            if stream {
-                stream::run(&piece(f, ptrs, sc, size), rows, inner)
-            } else {
-                f(
-                    ptrs.as_ptr() as *const *mut u8,
-                    sc.strides.as_ptr(),
-                    rows,
-                    inner,
-                )
-            }
-        };
+        unsafe { call(f, ptrs, sc, rows, inner, size, stream) };
         return;
     };
     let t = p.current_num_threads();
@@ -780,7 +797,6 @@ fn run_slab(
                 .collect()
         })
         .collect();
-    let strides = &sc.strides;
     p.scope(|s| {
         for (ptrs, &(_, n_rows, _, n_cols)) in jobs.iter().zip(&chunks) {
             s.spawn(move |_| {
@@ -792,18 +808,7 @@ fn run_slab(
                 // run split (`pool` is `None` then), and inputs are only read.
                 // The scope joins every chunk before the buffers' borrows end.
                 // Streaming, as above, is the same call in chunks.
-                unsafe {
-                    if stream {
-                        stream::run(&piece(f, ptrs, sc, size), n_rows, n_cols)
-                    } else {
-                        f(
-                            ptrs.as_ptr() as *const *mut u8,
-                            strides.as_ptr(),
-                            n_rows,
-                            n_cols,
-                        )
-                    }
-                };
+                unsafe { call(f, ptrs, sc, n_rows, n_cols, size, stream) };
             });
         }
     });
