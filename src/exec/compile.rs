@@ -12,7 +12,7 @@ use super::engine::Engine;
 use super::executable::Typed;
 use super::layout::{plan_homes, Homes, Loc};
 use super::ExecError;
-use crate::fuse::{plan, unit_products, Fusion, KernelStep, Plan, Step};
+use crate::fuse::{plan, prepare, Fusion, KernelStep, Plan, Step};
 use crate::graph::{DType, Graph, NodeId, Op, Shape};
 use crate::jit::{self, KernelFn};
 use crate::simplify::{extract, PassStats, Pipeline};
@@ -150,12 +150,7 @@ pub fn compile(
     } else {
         (g, roots, Vec::new())
     };
-    // products with a unit dimension become elementwise work for fusion
-    let (g, roots) = if opts.fusion == Fusion::Fused {
-        unit_products(&g, &roots)?
-    } else {
-        (g, roots)
-    };
+    let (g, roots) = prepare(g, roots, opts.fusion)?;
     let nodes = g.nodes().to_vec();
     // the placeholders the simplified graph still reads, in feed order
     let mut needed = vec![false; nodes.len()];

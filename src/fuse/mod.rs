@@ -126,6 +126,25 @@ impl Plan {
     }
 }
 
+/// What a graph becomes before it is planned with `mode`: with
+/// [`Fusion::Fused`], products with a unit dimension are rewritten as
+/// elementwise work ([`unit_products`]); with [`Fusion::Unfused`] it is
+/// unchanged. `exec::compile` and `gradjit show` both plan what this
+/// returns, so they show and run the same plan.
+///
+/// # Errors
+/// As [`unit_products`].
+pub fn prepare(
+    graph: Graph,
+    roots: Vec<NodeId>,
+    mode: Fusion,
+) -> Result<(Graph, Vec<NodeId>), crate::graph::GraphError> {
+    match mode {
+        Fusion::Fused => unit_products(&graph, &roots),
+        Fusion::Unfused => Ok((graph, roots)),
+    }
+}
+
 fn fusible(op: &Op) -> bool {
     op.is_elementwise() || matches!(op, Op::Identity | Op::StopGradient | Op::Bind { .. })
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use gradjit::dot::{render, DotSpec};
-use gradjit::fuse::{plan, unit_products, Fusion, Plan, Step};
+use gradjit::fuse::{plan, prepare, Fusion, Plan, Step};
 use gradjit::graph::Shape;
 use gradjit::simplify::{count_ops, extract, Pipeline, Simplified};
 use gradjit::text::print_program;
@@ -248,7 +248,8 @@ fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<(Simplified, Plan)
         .collect();
     let (g, r) = extract(&loaded.graph, roots, &shapes)?;
     let mut s = Pipeline::standard().run(&g, &r)?;
-    (s.graph, s.roots) = unit_products(&s.graph, &s.roots)?;
+    let graph = std::mem::take(&mut s.graph);
+    (s.graph, s.roots) = prepare(graph, std::mem::take(&mut s.roots), Fusion::Fused)?;
     let p = plan(&s.graph, &s.roots, Fusion::Fused)?;
     Ok((s, p))
 }
