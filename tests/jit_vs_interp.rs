@@ -9,7 +9,6 @@
 
 mod math_support;
 use gradjit::exec::{compile, CompileOptions, Engine};
-use gradjit::fuse::Fusion;
 use gradjit::graph::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp, BINARY_OPS, UNARY_OPS};
 use gradjit::{Session, Shape, Value};
 use math_support::{ulp32, ulp64};
@@ -354,9 +353,8 @@ fn large_arrays_and_threads() {
             &[z],
             &[(x, vec![n])],
             &CompileOptions {
-                fusion: Fusion::Fused,
-                simplify: true,
                 threads,
+                ..CompileOptions::default()
             },
         )
         .unwrap();

@@ -7,7 +7,6 @@
 //! approximation).
 
 use gradjit::exec::{compile, CompileOptions, Engine};
-use gradjit::fuse::Fusion;
 use gradjit::graph::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp};
 use gradjit::value::ValueViewMut;
 use gradjit::{Session, Shape, Value};
@@ -116,9 +115,8 @@ fn a_destination_that_is_not_aligned() {
             &[y],
             &[(x, vec![n])],
             &CompileOptions {
-                fusion: Fusion::Fused,
-                simplify: true,
                 threads,
+                ..CompileOptions::default()
             },
         )
         .unwrap();
