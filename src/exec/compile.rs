@@ -74,7 +74,8 @@ enum TypedExec {
 /// [`Executable::run_into`] writes into the caller's arrays and allocates
 /// nothing after its first call (`tests/no_alloc.rs`), with two exceptions
 /// inside library routines: a general matrix product's packing buffer
-/// (`matrixmultiply` takes one per product) and a reduction that no kernel
+/// (`matrixmultiply` takes one per product, and per block of rows for a
+/// product in a row-blocked run, see [`Executable::row_blocks`]) and a reduction that no kernel
 /// absorbs (computed by the interpreter's routine). It is `Send + Sync`:
 /// concurrent calls each take their own workspace.
 pub struct Executable {
@@ -83,8 +84,22 @@ pub struct Executable {
     dtype: DType,
     kernels: Vec<KernelStep>,
     library_steps: usize,
+    row_blocks: Vec<RowBlocks>,
     stats: Vec<PassStats>,
     typed: TypedExec,
+}
+
+/// A run of steps that an executable runs block of rows by block of rows
+/// (a matrix product with the elementwise work around it, say), so values
+/// passed between them stay in cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowBlocks {
+    /// Steps that do work (kernels and library routines).
+    pub steps: usize,
+    /// Rows of the batch axis they share.
+    pub rows: usize,
+    /// Blocks the rows are cut into.
+    pub blocks: usize,
 }
 
 /// The most threads an executable may ask for: far more than any machine
@@ -182,7 +197,13 @@ pub fn compile(
         }
     }
     let dtype = dtype.unwrap_or(DType::F32);
-    let plan = plan(&g, &roots, opts.fusion)?;
+    let mut plan = plan(&g, &roots, opts.fusion)?;
+    // the fused engine also runs steps that share a batch axis block by
+    // block; the unfused one stays one whole pass per operation
+    let segments = match opts.fusion {
+        Fusion::Fused => super::rows::segments(&nodes, &mut plan, dtype.size()),
+        Fusion::Unfused => Vec::new(),
+    };
     // one compiled function per distinct kernel body
     let mut specs: Vec<&crate::graph::kernel::KernelSpec> = Vec::new();
     let mut code_of = Vec::new();
@@ -197,6 +218,14 @@ pub fn compile(
         code_of.push(code);
     }
     let compiled = jit::compile(&specs)?;
+    let row_blocks = segments
+        .iter()
+        .map(|s| RowBlocks {
+            steps: s.rows.iter().flatten().count(),
+            rows: s.blocks.iter().map(|b| b.1).sum(),
+            blocks: s.blocks.len(),
+        })
+        .collect();
     let input_ids: Vec<NodeId> = inputs.iter().map(|(id, _, _)| *id).collect();
     let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|(_, _, d)| d.clone()).collect();
     let output_shapes: Vec<Vec<usize>> = roots
@@ -225,14 +254,18 @@ pub fn compile(
     }
     let typed = match dtype {
         DType::F32 => TypedExec::F32(Typed::new(
-            checked(plan_homes::<f32>(&nodes, &plan, &input_ids, &code_of))?,
+            checked(plan_homes::<f32>(
+                &nodes, &plan, &input_ids, &code_of, &segments,
+            ))?,
             input_shapes,
             output_shapes.clone(),
             compiled,
             pool,
         )),
         DType::F64 => TypedExec::F64(Typed::new(
-            checked(plan_homes::<f64>(&nodes, &plan, &input_ids, &code_of))?,
+            checked(plan_homes::<f64>(
+                &nodes, &plan, &input_ids, &code_of, &segments,
+            ))?,
             input_shapes,
             output_shapes.clone(),
             compiled,
@@ -257,6 +290,7 @@ pub fn compile(
         dtype,
         kernels,
         library_steps,
+        row_blocks,
         stats,
         typed,
     })
@@ -306,6 +340,11 @@ impl Executable {
     /// The number of steps that run outside native kernels (library routines).
     pub fn library_steps(&self) -> usize {
         self.library_steps
+    }
+
+    /// The runs of steps executed in blocks of rows, in execution order.
+    pub fn row_blocks(&self) -> &[RowBlocks] {
+        &self.row_blocks
     }
 
     /// What the simplification pipeline did.

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use ndarray::{ArrayViewD, IxDyn};
 use smallvec::SmallVec;
 
-use super::layout::{Call, Homes, LibInput, Loc, RedCall};
+use super::layout::{BlockAccess, Call, CallRows, Homes, LibInput, Loc, RedCall, RunSegment};
 use super::stream;
 use super::ExecError;
 use crate::fuse::Layout;
@@ -202,7 +202,9 @@ impl<T: Element> Typed<T> {
         })
     }
 
-    /// Runs one library step into `dst`, reading its inputs in place.
+    /// Runs one library step into `dst`, reading its inputs in place: its
+    /// whole result, or (with `block`: the step's rows, first row, rows)
+    /// one block's share of it.
     #[allow(clippy::too_many_arguments)]
     fn library<'d>(
         &self,
@@ -214,27 +216,61 @@ impl<T: Element> Typed<T> {
         temps: &[Vec<T>],
         dst: &'d mut [T],
         shape: &[usize],
+        block: Option<(&CallRows, usize, usize)>,
     ) -> Result<&'d mut [T], ExecError> {
         let mut views: SmallVec<[ArrayViewD<'_, T>; 4]> = SmallVec::new();
-        for i in inputs {
-            let n: usize = i.shape.iter().product();
+        for (k, i) in inputs.iter().enumerate() {
             let all: &[T] = match i.loc {
                 Loc::Input(k) => feeds[k].as_slice().unwrap_or(&staging[k]),
                 Loc::Output(j) => outs[j],
                 Loc::Temp(t) => &temps[t],
                 Loc::Const(c) => &self.homes.consts[c],
             };
+            let mut dims: Dims = i.shape.iter().copied().collect();
+            let mut from = 0;
+            if let Some((rows, r0, n)) = block {
+                let access = *rows
+                    .inputs
+                    .get(k)
+                    .ok_or(ExecError::Internal("block operand"))?;
+                if let BlockAccess::Rows { .. } = access {
+                    from = access.offset(r0);
+                    *dims.first_mut().ok_or(ExecError::Internal("block rank"))? = n;
+                }
+            }
+            let n: usize = dims.iter().product();
             let data = all
-                .get(..n)
+                .get(from..)
+                .and_then(|d| d.get(..n))
                 .ok_or(ExecError::Internal("library operand size"))?;
-            let v = ArrayViewD::from_shape(IxDyn(&i.shape), data)
+            let v = ArrayViewD::from_shape(IxDyn(&dims), data)
                 .map_err(|_| ExecError::Internal("library operand shape"))?;
             views.push(match &i.perm {
                 Some(p) => v.permuted_axes(IxDyn(p)),
                 None => v,
             });
         }
-        super::library::run(op, &views, &mut *dst, shape)?;
+        let Some((rows, r0, n)) = block else {
+            super::library::run(op, &views, &mut *dst, shape)?;
+            return Ok(dst);
+        };
+        match rows.outputs.first() {
+            Some(&access @ BlockAccess::Rows { .. }) => {
+                let mut dims: Dims = shape.iter().copied().collect();
+                *dims.first_mut().ok_or(ExecError::Internal("block rank"))? = n;
+                let from = access.offset(r0);
+                let len: usize = dims.iter().product();
+                let part = dst
+                    .get_mut(from..)
+                    .and_then(|d| d.get_mut(..len))
+                    .ok_or(ExecError::Internal("block result size"))?;
+                super::library::run(op, &views, part, &dims)?;
+            }
+            Some(BlockAccess::Accumulate) => {
+                super::library::accumulate_product(op, &views, &mut *dst, shape)?;
+            }
+            _ => return Err(ExecError::Internal("block result access")),
+        }
         Ok(dst)
     }
 
@@ -245,111 +281,16 @@ impl<T: Element> Typed<T> {
         outs: &mut [&mut [T]],
         ws: &mut Workspace<T>,
     ) -> Result<(), ExecError> {
-        for call in &self.homes.calls {
-            match call {
-                Call::Kernel {
-                    code,
-                    inputs,
-                    outputs,
-                    reductions,
-                    ops,
-                    layout,
-                } => {
-                    let (f, spec) = self
-                        .kernels
-                        .get(*code)
-                        .zip(self.kernels.spec(*code))
-                        .ok_or(ExecError::Internal("missing kernel"))?;
-                    // accumulated (or never reached) results start at the identity;
-                    // written before the kernel's pointers are taken, so no
-                    // new borrow of the buffer comes between taking them and
-                    // the kernel writing through them
-                    for r in reductions {
-                        if r.class == ReduceClass::PerColumn || layout.is_empty() {
-                            let v = T::from_f64(r.identity);
-                            dest(r.loc, outs, &mut ws.temps)?.fill(v);
-                        }
-                    }
-                    let mut sc = std::mem::take(&mut ws.scratch);
-                    sc.work = *ops;
-                    sc.ins.clear();
-                    sc.outs.clear();
-                    sc.reds.clear();
-                    for l in inputs {
-                        sc.ins.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
-                    }
-                    for l in outputs {
-                        sc.outs.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
-                    }
-                    for r in reductions {
-                        sc.reds
-                            .push(self.buf(r.loc, feed_bufs, outs, &mut ws.temps)?);
-                    }
-                    let mut partials = std::mem::take(&mut ws.partials);
-                    let r = self.launch(f, spec, layout, reductions, &mut sc, &mut partials);
-                    ws.scratch = sc;
-                    r?;
-                    for (j, r) in reductions.iter().enumerate() {
-                        let d = dest(r.loc, outs, &mut ws.temps)?;
-                        if r.class == ReduceClass::All && !layout.is_empty() {
-                            let total = r.op.eval(partials[j].iter().copied());
-                            let first = d.first_mut().ok_or(ExecError::Internal("empty result"))?;
-                            *first = total;
-                        }
-                        if let Some(scale) = r.scale {
-                            let k = T::from_f64(scale);
-                            d.iter_mut().for_each(|v| *v = *v * k);
-                        }
-                    }
-                    ws.partials = partials;
-                }
-                Call::Library {
-                    op,
-                    inputs,
-                    output,
-                    shape,
-                } => {
-                    // the destination is taken out of its home while the
-                    // inputs are borrowed in place (it is never one of them)
-                    let n: usize = shape.iter().product();
-                    match *output {
-                        Loc::Output(j) => {
-                            let dst = std::mem::take(&mut outs[j]);
-                            let r = self.library(
-                                op,
-                                inputs,
-                                feeds,
-                                &ws.staging,
-                                outs,
-                                &ws.temps,
-                                dst,
-                                shape,
-                            );
-                            outs[j] = r?;
-                        }
-                        Loc::Temp(t) => {
-                            let mut buf = std::mem::take(&mut ws.temps[t]);
-                            let r = match buf.get_mut(..n) {
-                                Some(dst) => self
-                                    .library(
-                                        op,
-                                        inputs,
-                                        feeds,
-                                        &ws.staging,
-                                        outs,
-                                        &ws.temps,
-                                        dst,
-                                        shape,
-                                    )
-                                    .map(|_| ()),
-                                None => Err(ExecError::Internal("temp too short")),
-                            };
-                            ws.temps[t] = buf;
-                            r?;
-                        }
-                        _ => return Err(ExecError::Internal("library output home")),
-                    }
-                }
+        let calls = &self.homes.calls;
+        let mut segments = self.homes.segments.iter().peekable();
+        let mut c = 0;
+        while let Some(call) = calls.get(c) {
+            if let Some(seg) = segments.next_if(|s| s.calls.start == c) {
+                self.segment(seg, feed_bufs, feeds, outs, ws)?;
+                c = seg.calls.end.max(c + 1);
+            } else {
+                self.call(call, None, feed_bufs, feeds, outs, ws)?;
+                c += 1;
             }
         }
         for &(j, loc) in &self.homes.copies {
@@ -375,6 +316,295 @@ impl<T: Element> Typed<T> {
                 .get(..dst.len())
                 .ok_or(ExecError::Internal("copy size"))?;
             dst.copy_from_slice(src);
+        }
+        Ok(())
+    }
+}
+
+/// Results a call of a row-blocked segment accumulates over the batch:
+/// (home, identity, scale of a mean).
+type Accumulated = SmallVec<[(Loc, f64, Option<f64>); 4]>;
+
+/// A shape, kept inline for the usual ranks (no allocation per block).
+type Dims = SmallVec<[usize; 4]>;
+
+/// `b` from `off` elements on, for a block's rows.
+fn shifted(b: Buf, off: usize, size: usize) -> Result<Buf, ExecError> {
+    let len = b
+        .len
+        .checked_sub(off)
+        .ok_or(ExecError::Internal("block outside its buffer"))?;
+    Ok(Buf {
+        addr: b.addr + off * size,
+        len,
+    })
+}
+
+impl<T: Element> Typed<T> {
+    /// Runs one call: whole, or (with `block`: first row, rows) one block
+    /// of a row-blocked segment.
+    fn call(
+        &self,
+        call: &Call,
+        block: Option<(usize, usize)>,
+        feed_bufs: &[Buf],
+        feeds: &[ArrayViewD<'_, T>],
+        outs: &mut [&mut [T]],
+        ws: &mut Workspace<T>,
+    ) -> Result<(), ExecError> {
+        let Call::Library {
+            op,
+            inputs,
+            output,
+            shape,
+            rows,
+        } = call
+        else {
+            return self.kernel(call, block, feed_bufs, outs, ws);
+        };
+        let block = match block {
+            Some((r0, n)) => Some((
+                rows.as_ref()
+                    .ok_or(ExecError::Internal("block of a whole call"))?,
+                r0,
+                n,
+            )),
+            None => None,
+        };
+        // the destination is taken out of its home while the inputs are
+        // borrowed in place (it is never one of them)
+        let n: usize = shape.iter().product();
+        match *output {
+            Loc::Output(j) => {
+                let dst = std::mem::take(&mut outs[j]);
+                let r = self.library(
+                    op,
+                    inputs,
+                    feeds,
+                    &ws.staging,
+                    outs,
+                    &ws.temps,
+                    dst,
+                    shape,
+                    block,
+                );
+                outs[j] = r?;
+            }
+            Loc::Temp(t) => {
+                let mut buf = std::mem::take(&mut ws.temps[t]);
+                // a block-sized home holds less than the whole result
+                let len = if block.is_some() { buf.len() } else { n };
+                let r = match buf.get_mut(..len) {
+                    Some(dst) => self
+                        .library(
+                            op,
+                            inputs,
+                            feeds,
+                            &ws.staging,
+                            outs,
+                            &ws.temps,
+                            dst,
+                            shape,
+                            block,
+                        )
+                        .map(|_| ()),
+                    None => Err(ExecError::Internal("temp too short")),
+                };
+                ws.temps[t] = buf;
+                r?;
+            }
+            _ => return Err(ExecError::Internal("library output home")),
+        }
+        Ok(())
+    }
+
+    /// Runs a kernel call, whole or for one block (see [`Self::call`]).
+    fn kernel(
+        &self,
+        call: &Call,
+        block: Option<(usize, usize)>,
+        feed_bufs: &[Buf],
+        outs: &mut [&mut [T]],
+        ws: &mut Workspace<T>,
+    ) -> Result<(), ExecError> {
+        let Call::Kernel {
+            code,
+            inputs,
+            outputs,
+            reductions,
+            ops,
+            layout,
+            rows,
+        } = call
+        else {
+            return Err(ExecError::Internal("not a kernel call"));
+        };
+        let (f, spec) = self
+            .kernels
+            .get(*code)
+            .zip(self.kernels.spec(*code))
+            .ok_or(ExecError::Internal("missing kernel"))?;
+        let size = std::mem::size_of::<T>();
+        // per operand (inputs, outputs, reductions): how a block addresses it
+        let (layout, r0, access) = match block {
+            None => (layout, 0, None),
+            Some((r0, n)) => {
+                let rows = rows
+                    .as_ref()
+                    .ok_or(ExecError::Internal("block of a whole call"))?;
+                let l = rows
+                    .layouts
+                    .iter()
+                    .find(|(h, _)| *h == n)
+                    .map(|(_, l)| l)
+                    .ok_or(ExecError::Internal("block layout"))?;
+                if rows.inputs.len() != inputs.len()
+                    || rows.outputs.len() != outputs.len() + reductions.len()
+                {
+                    return Err(ExecError::Internal("block operand count"));
+                }
+                (l, r0, Some(rows))
+            }
+        };
+        let offset = |k: usize, of_inputs: bool| {
+            access.map_or(0, |a| {
+                let v = if of_inputs { &a.inputs } else { &a.outputs };
+                v[k].offset(r0)
+            })
+        };
+        if block.is_none() {
+            // accumulated (or never reached) results start at the identity;
+            // written before the kernel's pointers are taken, so no new
+            // borrow of the buffer comes between taking them and the kernel
+            // writing through them
+            for r in reductions {
+                if r.class == ReduceClass::PerColumn || layout.is_empty() {
+                    let v = T::from_f64(r.identity);
+                    dest(r.loc, outs, &mut ws.temps)?.fill(v);
+                }
+            }
+        }
+        let mut sc = std::mem::take(&mut ws.scratch);
+        sc.work = *ops;
+        sc.ins.clear();
+        sc.outs.clear();
+        sc.reds.clear();
+        let mut fill = || -> Result<(), ExecError> {
+            for (k, l) in inputs.iter().enumerate() {
+                let b = self.buf(*l, feed_bufs, outs, &mut ws.temps)?;
+                sc.ins.push(shifted(b, offset(k, true), size)?);
+            }
+            for (k, l) in outputs.iter().enumerate() {
+                let b = self.buf(*l, feed_bufs, outs, &mut ws.temps)?;
+                sc.outs.push(shifted(b, offset(k, false), size)?);
+            }
+            for (j, r) in reductions.iter().enumerate() {
+                let b = self.buf(r.loc, feed_bufs, outs, &mut ws.temps)?;
+                sc.reds
+                    .push(shifted(b, offset(outputs.len() + j, false), size)?);
+            }
+            Ok(())
+        };
+        let filled = fill();
+        let mut partials = std::mem::take(&mut ws.partials);
+        let r =
+            filled.and_then(|_| self.launch(f, spec, layout, reductions, &mut sc, &mut partials));
+        ws.scratch = sc;
+        r?;
+        for (j, r) in reductions.iter().enumerate() {
+            let d = dest(r.loc, outs, &mut ws.temps)?;
+            if r.class == ReduceClass::All && !layout.is_empty() {
+                let total = r.op.eval(partials[j].iter().copied());
+                let first = d.first_mut().ok_or(ExecError::Internal("empty result"))?;
+                // a block adds its share to what earlier blocks left
+                *first = match block {
+                    Some(_) => r.op.eval([*first, total].into_iter()),
+                    None => total,
+                };
+            }
+            if let Some(scale) = r.scale {
+                let k = T::from_f64(scale);
+                let mine: &mut [T] = match access.map(|a| a.outputs[outputs.len() + j]) {
+                    // a block scales its own rows; accumulated results are
+                    // scaled once, after the last block
+                    Some(BlockAccess::Accumulate) => &mut [],
+                    Some(a @ BlockAccess::Rows { width, .. }) => {
+                        let n = block.map_or(0, |b| b.1);
+                        d.get_mut(a.offset(r0)..)
+                            .and_then(|d| d.get_mut(..width * n))
+                            .ok_or(ExecError::Internal("block result size"))?
+                    }
+                    _ => d,
+                };
+                mine.iter_mut().for_each(|v| *v = *v * k);
+            }
+        }
+        ws.partials = partials;
+        Ok(())
+    }
+
+    /// Runs a row-blocked segment: results combined over the batch start at
+    /// their identity, every block runs every call in order, and means over
+    /// the batch are scaled at the end.
+    fn segment(
+        &self,
+        seg: &RunSegment,
+        feed_bufs: &[Buf],
+        feeds: &[ArrayViewD<'_, T>],
+        outs: &mut [&mut [T]],
+        ws: &mut Workspace<T>,
+    ) -> Result<(), ExecError> {
+        let calls = self
+            .homes
+            .calls
+            .get(seg.calls.clone())
+            .ok_or(ExecError::Internal("segment calls"))?;
+        let accumulated = |call: &Call| -> Result<Accumulated, ExecError> {
+            let missing = ExecError::Internal("segment call without rows");
+            Ok(match call {
+                Call::Kernel {
+                    reductions,
+                    outputs,
+                    rows: Some(rows),
+                    ..
+                } => reductions
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| {
+                        rows.outputs.get(outputs.len() + j) == Some(&BlockAccess::Accumulate)
+                    })
+                    .map(|(_, r)| (r.loc, r.identity, r.scale))
+                    .collect(),
+                Call::Library {
+                    output,
+                    rows: Some(rows),
+                    ..
+                } => match rows.outputs.first() {
+                    Some(BlockAccess::Accumulate) => [(*output, 0.0, None)].into_iter().collect(),
+                    _ => SmallVec::new(),
+                },
+                _ => return Err(missing),
+            })
+        };
+        for call in calls {
+            for (loc, identity, _) in accumulated(call)? {
+                dest(loc, outs, &mut ws.temps)?.fill(T::from_f64(identity));
+            }
+        }
+        for &(r0, n) in &seg.blocks {
+            for call in calls {
+                self.call(call, Some((r0, n)), feed_bufs, feeds, outs, ws)?;
+            }
+        }
+        for call in calls {
+            for (loc, _, scale) in accumulated(call)? {
+                if let Some(scale) = scale {
+                    let k = T::from_f64(scale);
+                    dest(loc, outs, &mut ws.temps)?
+                        .iter_mut()
+                        .for_each(|v| *v = *v * k);
+                }
+            }
         }
         Ok(())
     }

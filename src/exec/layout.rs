@@ -3,6 +3,9 @@
 //! temporary buffer (planned by liveness, so values never alive together
 //! share memory).
 
+use std::ops::Range;
+
+use super::rows::{RowRole, Segment};
 use crate::fuse::{Layout, Plan, ReduceClass, Step};
 use crate::graph::kernel::reduce_identity;
 use crate::graph::{Node, NodeId, Op, Real};
@@ -47,6 +50,57 @@ pub struct LibInput {
     pub perm: Option<Vec<usize>>,
 }
 
+/// How an operand of a call in a row-blocked segment is addressed for
+/// one block of rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockAccess {
+    /// The whole buffer, by every block.
+    Whole,
+    /// The block's rows of `width` elements: at `width × first row` in a
+    /// batch-sized buffer, or from the start of a block-sized one (`local`).
+    Rows {
+        /// Elements per row.
+        width: usize,
+        /// The buffer holds one block.
+        local: bool,
+    },
+    /// A result every block adds into.
+    Accumulate,
+}
+
+impl BlockAccess {
+    /// Elements from the buffer's start to the block starting at `row`.
+    pub fn offset(self, row: usize) -> usize {
+        match self {
+            BlockAccess::Rows {
+                width,
+                local: false,
+            } => width * row,
+            _ => 0,
+        }
+    }
+}
+
+/// How a call runs per block of a row-blocked segment.
+#[derive(Clone, Debug)]
+pub struct CallRows {
+    /// Per input (a library step's: per operand).
+    pub inputs: Vec<BlockAccess>,
+    /// Per output, then per reduction (a library step's: its result).
+    pub outputs: Vec<BlockAccess>,
+    /// A kernel's iteration space for each block height.
+    pub layouts: Vec<(usize, Layout)>,
+}
+
+/// Calls that run block of rows by block of rows (see `exec::rows`).
+#[derive(Clone, Debug)]
+pub struct RunSegment {
+    /// The calls, each of which has [`CallRows`].
+    pub calls: Range<usize>,
+    /// (first row, rows) of each block, in order.
+    pub blocks: Vec<(usize, usize)>,
+}
+
 /// One step, with its operands resolved to locations.
 #[derive(Clone, Debug)]
 pub enum Call {
@@ -64,6 +118,8 @@ pub enum Call {
         ops: usize,
         /// The iteration space.
         layout: Layout,
+        /// Per block, inside a row-blocked segment.
+        rows: Option<CallRows>,
     },
     /// A non-elementwise node computed by a library routine.
     Library {
@@ -75,6 +131,8 @@ pub enum Call {
         output: Loc,
         /// The result's shape.
         shape: Vec<usize>,
+        /// Per block, inside a row-blocked segment.
+        rows: Option<CallRows>,
     },
 }
 
@@ -90,6 +148,8 @@ pub struct Homes<T> {
     /// Fetches whose value is copied into its output after the steps (an
     /// input, a constant, or a node fetched twice).
     pub copies: Vec<(usize, Loc)>,
+    /// The row-blocked segments, in call order.
+    pub segments: Vec<RunSegment>,
 }
 
 fn numel(n: &Node) -> usize {
@@ -98,11 +158,17 @@ fn numel(n: &Node) -> usize {
 
 /// Decides every value's home. `inputs` are the placeholders in feed order;
 /// `code_of[i]` is the compiled-kernel index of the plan's i-th kernel step.
+///
+/// Inside a row-blocked segment (`segments`, over `plan`'s steps) no home
+/// is freed before the segment's end, since every block runs every step; a
+/// value made and read only inside one segment lives in a buffer of one
+/// block's rows.
 pub fn plan_homes<T: Real>(
     nodes: &[Node],
     plan: &Plan,
     inputs: &[NodeId],
     code_of: &[usize],
+    segments: &[Segment],
 ) -> Homes<T> {
     let n = nodes.len();
     let mut home: Vec<Option<Loc>> = vec![None; n];
@@ -122,6 +188,51 @@ pub fn plan_homes<T: Real>(
             last_use[source(r).index()] = s;
         }
     }
+    // the segment of each step, and the row role of each value a segment makes
+    let mut seg_of_step: Vec<Option<usize>> = vec![None; plan.steps.len()];
+    let mut made_in: Vec<Option<(usize, RowRole)>> = vec![None; n];
+    for (g, seg) in segments.iter().enumerate() {
+        for (s, sr) in seg.steps.clone().zip(&seg.rows) {
+            seg_of_step[s] = Some(g);
+            let (Some(sr), Some(step)) = (sr, plan.steps.get(s)) else {
+                continue;
+            };
+            for (w, role) in step_writes(step).iter().zip(&sr.outputs) {
+                made_in[w.index()] = Some((g, *role));
+            }
+        }
+    }
+    // made by rows in a segment, read only there and not fetched: one block
+    let mut local = vec![true; n];
+    for f in &plan.fetches {
+        local[f.index()] = false;
+    }
+    for (s, step) in plan.steps.iter().enumerate() {
+        let reads: Vec<NodeId> = match step {
+            Step::Kernel(k) => k.inputs.clone(),
+            Step::Library(id) => nodes[id.index()].inputs.clone(),
+        };
+        for r in reads {
+            let r = source(r);
+            if made_in[r.index()].map(|(g, _)| g) != seg_of_step[s] {
+                local[r.index()] = false;
+            }
+        }
+    }
+    for (v, m) in local.iter_mut().zip(&made_in) {
+        *v &= matches!(m, Some((_, RowRole::Rows(_))));
+    }
+    let block_rows = |g: usize| segments[g].blocks.iter().map(|b| b.1).max().unwrap_or(0);
+    let access = |id: NodeId, role: RowRole| match role {
+        RowRole::Whole => BlockAccess::Whole,
+        RowRole::Accumulate => BlockAccess::Accumulate,
+        RowRole::Rows(width) => BlockAccess::Rows {
+            width,
+            local: local[id.index()],
+        },
+    };
+    let mut pending_free: Vec<usize> = Vec::new();
+    let mut seg_calls: Vec<Range<usize>> = vec![0..0; segments.len()];
     let mut copies = Vec::new();
     let mut consts: Vec<Vec<T>> = Vec::new();
     let mut const_home = |id: NodeId, home: &mut Vec<Option<Loc>>| {
@@ -147,128 +258,135 @@ pub fn plan_homes<T: Real>(
     let mut calls = Vec::with_capacity(plan.steps.len());
     let mut kernel_no = 0;
     for (s, step) in plan.steps.iter().enumerate() {
-        if let Step::Library(id) = step {
-            if view_of[id.index()].is_some() {
-                continue;
+        let seg = seg_of_step[s];
+        if let Some(g) = seg {
+            if segments[g].steps.start == s {
+                seg_calls[g] = calls.len()..calls.len();
             }
         }
-        let (reads, writes): (Vec<NodeId>, Vec<NodeId>) = match step {
-            Step::Kernel(k) => (
-                k.inputs.clone(),
-                k.outputs
-                    .iter()
-                    .copied()
-                    .chain(k.reductions.iter().map(|r| r.node))
-                    .collect(),
-            ),
-            Step::Library(id) => (
-                nodes[id.index()]
-                    .inputs
-                    .iter()
-                    .map(|&r| source(r))
-                    .collect(),
-                vec![*id],
-            ),
-        };
-        for &r in &reads {
-            const_home(r, &mut home);
-        }
-        for &w in &writes {
-            let loc = match out_of[w.index()] {
-                Some(j) => Loc::Output(j),
-                None => {
-                    let need = numel(&nodes[w.index()]);
-                    // best fit among free temps, else a new one
-                    let best = free
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &t)| temps[t] >= need)
-                        .min_by_key(|(_, &t)| temps[t])
-                        .map(|(i, _)| i);
-                    let t = match best {
-                        Some(i) => free.swap_remove(i),
-                        None => match free.pop() {
-                            Some(t) => {
-                                temps[t] = need;
-                                t
-                            }
-                            None => {
-                                temps.push(need);
-                                temps.len() - 1
-                            }
-                        },
-                    };
-                    Loc::Temp(t)
-                }
-            };
-            home[w.index()] = Some(loc);
-        }
-        let at = |id: &NodeId| home[id.index()].unwrap_or(Loc::Const(usize::MAX));
-        calls.push(match step {
-            Step::Kernel(k) => {
-                let c = Call::Kernel {
-                    code: code_of[kernel_no],
-                    inputs: k.inputs.iter().map(at).collect(),
-                    outputs: k.outputs.iter().map(at).collect(),
-                    reductions: k
-                        .reductions
-                        .iter()
-                        .zip(&k.spec.reductions)
-                        .map(|(r, kr)| RedCall {
-                            loc: at(&r.node),
-                            class: r.class,
-                            op: kr.op,
-                            identity: reduce_identity(kr.op).unwrap_or(0.0),
-                            scale: r.mean.then(|| 1.0 / r.count as f64),
-                        })
-                        .collect(),
-                    ops: k.spec.op_count().max(1),
-                    layout: k.layout.clone(),
-                };
-                kernel_no += 1;
-                c
-            }
-            Step::Library(id) => {
-                let node = &nodes[id.index()];
-                Call::Library {
-                    op: node.op.clone(),
-                    inputs: node
+        let is_view = matches!(step, Step::Library(id) if view_of[id.index()].is_some());
+        if !is_view {
+            let step_rows = seg.and_then(|g| {
+                segments[g]
+                    .rows
+                    .get(s - segments[g].steps.start)
+                    .cloned()
+                    .flatten()
+            });
+            let (reads, writes): (Vec<NodeId>, Vec<NodeId>) = match step {
+                Step::Kernel(k) => (k.inputs.clone(), step_writes(step)),
+                Step::Library(id) => (
+                    nodes[id.index()]
                         .inputs
                         .iter()
-                        .map(|&i| {
-                            let (src, perm) = match &view_of[i.index()] {
-                                Some((src, perm)) => (*src, Some(perm.clone())),
-                                None => (i, None),
-                            };
-                            LibInput {
-                                loc: at(&src),
-                                shape: nodes[src.index()].shape.concrete().unwrap_or_default(),
-                                perm,
-                            }
-                        })
+                        .map(|&r| source(r))
                         .collect(),
-                    output: at(id),
-                    shape: node.shape.concrete().unwrap_or_default(),
-                }
+                    vec![*id],
+                ),
+            };
+            for &r in &reads {
+                const_home(r, &mut home);
             }
-        });
-        // temps whose last reader was this step are free for later steps
-        for &r in &reads {
-            if last_use[r.index()] == s && out_of[r.index()].is_none() {
-                if let Some(Loc::Temp(t)) = home[r.index()] {
-                    if !free.contains(&t) {
-                        free.push(t);
+            for &w in &writes {
+                let loc = match out_of[w.index()] {
+                    Some(j) => Loc::Output(j),
+                    None => {
+                        let need = match made_in[w.index()] {
+                            Some((g, RowRole::Rows(width))) if local[w.index()] => {
+                                width * block_rows(g)
+                            }
+                            _ => numel(&nodes[w.index()]),
+                        };
+                        Loc::Temp(take_temp(&mut temps, &mut free, need))
+                    }
+                };
+                home[w.index()] = Some(loc);
+            }
+            let at = |id: &NodeId| home[id.index()].unwrap_or(Loc::Const(usize::MAX));
+            let rows = step_rows.map(|sr| CallRows {
+                inputs: reads
+                    .iter()
+                    .zip(&sr.inputs)
+                    .map(|(&r, &role)| access(r, role))
+                    .collect(),
+                outputs: writes
+                    .iter()
+                    .zip(&sr.outputs)
+                    .map(|(&w, &role)| access(w, role))
+                    .collect(),
+                layouts: sr.layouts,
+            });
+            calls.push(match step {
+                Step::Kernel(k) => {
+                    let c = Call::Kernel {
+                        code: code_of[kernel_no],
+                        inputs: k.inputs.iter().map(at).collect(),
+                        outputs: k.outputs.iter().map(at).collect(),
+                        reductions: k
+                            .reductions
+                            .iter()
+                            .zip(&k.spec.reductions)
+                            .map(|(r, kr)| RedCall {
+                                loc: at(&r.node),
+                                class: r.class,
+                                op: kr.op,
+                                identity: reduce_identity(kr.op).unwrap_or(0.0),
+                                scale: r.mean.then(|| 1.0 / r.count as f64),
+                            })
+                            .collect(),
+                        ops: k.spec.op_count().max(1),
+                        layout: k.layout.clone(),
+                        rows,
+                    };
+                    kernel_no += 1;
+                    c
+                }
+                Step::Library(id) => {
+                    let node = &nodes[id.index()];
+                    Call::Library {
+                        op: node.op.clone(),
+                        inputs: node
+                            .inputs
+                            .iter()
+                            .map(|&i| {
+                                let (src, perm) = match &view_of[i.index()] {
+                                    Some((src, perm)) => (*src, Some(perm.clone())),
+                                    None => (i, None),
+                                };
+                                LibInput {
+                                    loc: at(&src),
+                                    shape: nodes[src.index()].shape.concrete().unwrap_or_default(),
+                                    perm,
+                                }
+                            })
+                            .collect(),
+                        output: at(id),
+                        shape: node.shape.concrete().unwrap_or_default(),
+                        rows,
+                    }
+                }
+            });
+            // temps whose last reader was this step are free for later
+            // steps (inside a segment: after its last step), and so is a
+            // temp written but never read (cannot happen for needed nodes)
+            let dead = reads
+                .iter()
+                .filter(|r| last_use[r.index()] == s && out_of[r.index()].is_none())
+                .chain(writes.iter().filter(|w| last_use[w.index()] < s));
+            for v in dead {
+                if let Some(Loc::Temp(t)) = home[v.index()] {
+                    if !free.contains(&t) && !pending_free.contains(&t) {
+                        pending_free.push(t);
                     }
                 }
             }
         }
-        // a temp written but never read (cannot happen for needed nodes) is freed too
-        for &w in &writes {
-            if let Some(Loc::Temp(t)) = home[w.index()] {
-                if last_use[w.index()] < s && !free.contains(&t) {
-                    free.push(t);
-                }
-            }
+        let segment_open = seg.is_some_and(|g| segments[g].steps.end > s + 1);
+        if !segment_open {
+            free.append(&mut pending_free);
+        }
+        if let Some(g) = seg {
+            seg_calls[g].end = calls.len();
         }
     }
     let copies = copies
@@ -278,18 +396,68 @@ pub fn plan_homes<T: Real>(
             (j, home[f.index()].unwrap_or(Loc::Const(usize::MAX)))
         })
         .collect();
+    let segments = seg_calls
+        .into_iter()
+        .zip(segments)
+        .map(|(calls, seg)| RunSegment {
+            calls,
+            blocks: seg.blocks.clone(),
+        })
+        .collect();
     Homes {
         calls,
         consts,
         temps,
         copies,
+        segments,
+    }
+}
+
+/// What a step writes: a kernel's outputs then its reductions, or the
+/// library node.
+fn step_writes(step: &Step) -> Vec<NodeId> {
+    match step {
+        Step::Kernel(k) => k
+            .outputs
+            .iter()
+            .copied()
+            .chain(k.reductions.iter().map(|r| r.node))
+            .collect(),
+        Step::Library(id) => vec![*id],
+    }
+}
+
+/// The best-fitting free temporary of at least `need` elements, else a
+/// free one grown to `need`, else a new one.
+fn take_temp(temps: &mut Vec<usize>, free: &mut Vec<usize>, need: usize) -> usize {
+    let best = free
+        .iter()
+        .enumerate()
+        .filter(|(_, &t)| temps[t] >= need)
+        .min_by_key(|(_, &t)| temps[t])
+        .map(|(i, _)| i);
+    match best {
+        Some(i) => free.swap_remove(i),
+        None => match free.pop() {
+            Some(t) => {
+                temps[t] = need;
+                t
+            }
+            None => {
+                temps.push(need);
+                temps.len() - 1
+            }
+        },
     }
 }
 
 /// Transposes read only by matrix products (and not fetched) need no step:
 /// the product reads their input through a strided view. Returns, per node,
 /// the input and permutation of such a transpose.
-fn transposes_as_views(nodes: &[Node], plan: &Plan) -> Vec<Option<(NodeId, Vec<usize>)>> {
+pub(crate) fn transposes_as_views(
+    nodes: &[Node],
+    plan: &Plan,
+) -> Vec<Option<(NodeId, Vec<usize>)>> {
     let n = nodes.len();
     let mut only_matmul = vec![true; n];
     for f in &plan.fetches {

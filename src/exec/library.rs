@@ -64,6 +64,33 @@ pub fn run<T: Element>(
     Ok(())
 }
 
+/// `dst += a @ b` for 2-D operands (a row block's share of a product that
+/// contracts the batch axis), through the GEMM.
+pub fn accumulate_product<T: Element>(
+    op: &Op,
+    inputs: &[ArrayViewD<'_, T>],
+    dst: &mut [T],
+    shape: &[usize],
+) -> Result<(), ExecError> {
+    let rank = |_| ExecError::Internal("accumulated product operand rank");
+    let (Op::MatMul, [a, b]) = (op, inputs) else {
+        return Err(ExecError::Internal("accumulated step is not a product"));
+    };
+    let a = a.view().into_dimensionality::<Ix2>().map_err(rank)?;
+    let b = b.view().into_dimensionality::<Ix2>().map_err(rank)?;
+    let (m, n) = (a.nrows(), b.ncols());
+    if a.ncols() != b.nrows() || shape != [m, n] {
+        return Err(ExecError::Internal("accumulated product shape"));
+    }
+    let c = dst
+        .get_mut(..m * n)
+        .ok_or(ExecError::Internal("accumulated product result"))?;
+    let mut c =
+        ArrayViewMut2::from_shape((m, n), c).map_err(|_| ExecError::Internal("matmul result"))?;
+    ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::one(), &mut c);
+    Ok(())
+}
+
 /// Writes the elements of `v` in row-major order into `dst` (of the same
 /// length), without allocating.
 fn copy_in_order<T: Element>(v: &ArrayViewD<'_, T>, dst: &mut [T]) -> Result<(), ExecError> {

@@ -6,10 +6,11 @@ mod engine;
 mod executable;
 mod layout;
 mod library;
+mod rows;
 mod session;
 mod stream;
 
-pub use compile::{compile, CompileOptions, Executable, MAX_THREADS};
+pub use compile::{compile, CompileOptions, Executable, RowBlocks, MAX_THREADS};
 pub use engine::{Engine, UnknownEngine, ENGINES};
 pub use executable::PARALLEL_THRESHOLD;
 pub use session::{ExecError, Session};

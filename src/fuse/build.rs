@@ -28,7 +28,7 @@ fn immediate(graph: &Graph, id: NodeId) -> Option<f64> {
 }
 
 /// A reduction a kernel can compute: `sum`, `mean`, `max`, `min`.
-fn kernel_reduction(op: &Op) -> Option<(ReduceOp, Option<&[usize]>)> {
+pub(crate) fn kernel_reduction(op: &Op) -> Option<(ReduceOp, Option<&[usize]>)> {
     match op {
         Op::Reduce { op, axes, .. } if reduce_identity(*op).is_some() => {
             Some((*op, axes.as_deref()))
@@ -42,7 +42,7 @@ fn kernel_reduction(op: &Op) -> Option<(ReduceOp, Option<&[usize]>)> {
 /// A per-row result is written, not accumulated, by the kernel: each slab
 /// of the leading outer dimensions must then have results of its own (no
 /// zero stride there), or later slabs would overwrite earlier ones.
-fn classify(outer: &[isize], inner: isize) -> Option<ReduceClass> {
+pub(crate) fn classify(outer: &[isize], inner: isize) -> Option<ReduceClass> {
     let lead_distinct = |o: &[isize]| {
         o.split_last()
             .is_some_and(|(_, l)| l.iter().all(|&s| s != 0))

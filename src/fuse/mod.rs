@@ -19,6 +19,7 @@ use crate::graph::kernel::KernelSpec;
 use crate::graph::{Graph, Node, NodeId, Op};
 use convex::Convexity;
 
+pub(crate) use build::{classify, kernel_reduction};
 pub use layout::{layout, layout_with, reduction_strides, Layout};
 pub use products::unit_products;
 

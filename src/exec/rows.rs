@@ -1,0 +1,409 @@
+//! Row-blocked segments: a run of plan steps that share a leading batch
+//! axis runs block of rows by block of rows, so what one step writes the
+//! next reads while it is still in cache, and a value no step outside the
+//! run reads lives in a block-sized buffer instead of a batch-sized one.
+//!
+//! This is how a matrix product and the elementwise work around it become
+//! one pass over the batch: in `tanh(X @ W + b)` each block's product is
+//! consumed by the kernel right after it is made, and in a gradient's
+//! `transpose(X) @ g` each block of `g` is added into the product as soon as
+//! the kernel that makes it has run. Summation over the batch (per-column
+//! reductions, whole-tensor reductions, contracted products) then goes block
+//! by block in block order: the order is fixed by the shapes alone.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::layout::transposes_as_views;
+use crate::fuse::{
+    classify, kernel_reduction, layout_with, reduction_strides, KernelStep, Layout, Plan, Step,
+};
+use crate::graph::{Node, NodeId, Op};
+
+/// Smallest batch worth cutting into blocks.
+pub const MIN_BATCH: usize = 1024;
+
+/// Bytes of batch-axis data (every value a segment reads or writes by
+/// rows) one block should span: a fraction of a core's L2, so a block's
+/// values stay there between the steps that pass them on.
+pub const BLOCK_BYTES: usize = 256 << 10;
+
+/// Blocks hold a multiple of this many rows (a whole number of vectors).
+const ROW_ALIGN: usize = 16;
+
+/// How one operand of a step in a segment follows the blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowRole {
+    /// Read whole by every block: it has no batch axis.
+    Whole,
+    /// Its leading axis is the batch: each block reads or writes its own
+    /// rows of `width` elements each.
+    Rows(usize),
+    /// A result combined over the batch: every block adds into it.
+    Accumulate,
+}
+
+/// What one step of a segment reads and writes per block.
+#[derive(Clone, Debug)]
+pub struct StepRows {
+    /// A kernel's inputs, or a library node's inputs (through transposes
+    /// read as views, their source).
+    pub inputs: Vec<RowRole>,
+    /// A kernel's outputs then its reductions, or the library node.
+    pub outputs: Vec<RowRole>,
+    /// A kernel's iteration space for each block height: (rows, layout).
+    pub layouts: Vec<(usize, Layout)>,
+}
+
+/// A run of plan steps executed block by block.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    /// The plan's steps it spans.
+    pub steps: Range<usize>,
+    /// (first row, rows) of each block, in order.
+    pub blocks: Vec<(usize, usize)>,
+    /// Per step of `steps`: `None` for a transpose read as a view (no work).
+    pub rows: Vec<Option<StepRows>>,
+}
+
+type Views = Vec<Option<(NodeId, Vec<usize>)>>;
+
+fn dims(nodes: &[Node], id: NodeId) -> Option<Vec<usize>> {
+    nodes.get(id.index())?.shape.concrete()
+}
+
+fn source(views: &Views, id: NodeId) -> (NodeId, Option<&[usize]>) {
+    match views.get(id.index()).and_then(Option::as_ref) {
+        Some((src, perm)) => (*src, Some(perm.as_slice())),
+        None => (id, None),
+    }
+}
+
+/// The values a step reads (through views) and writes.
+fn reads_writes(nodes: &[Node], views: &Views, step: &Step) -> (Vec<NodeId>, Vec<NodeId>) {
+    match step {
+        Step::Kernel(k) => (
+            k.inputs.clone(),
+            k.outputs
+                .iter()
+                .copied()
+                .chain(k.reductions.iter().map(|r| r.node))
+                .collect(),
+        ),
+        Step::Library(id) => (
+            nodes[id.index()]
+                .inputs
+                .iter()
+                .map(|&r| source(views, r).0)
+                .collect(),
+            vec![*id],
+        ),
+    }
+}
+
+fn is_view(views: &Views, step: &Step) -> bool {
+    matches!(step, Step::Library(id) if views.get(id.index()).is_some_and(Option::is_some))
+}
+
+/// The batch sizes a segment starting at `step` could have.
+fn candidates(nodes: &[Node], views: &Views, step: &Step) -> Vec<usize> {
+    match step {
+        Step::Kernel(k) => k
+            .members
+            .first()
+            .and_then(|&m| dims(nodes, m))
+            .and_then(|d| d.first().copied())
+            .into_iter()
+            .collect(),
+        Step::Library(id) => {
+            let node = &nodes[id.index()];
+            match (&node.op, node.inputs.as_slice()) {
+                (Op::MatMul, [a, _]) => {
+                    let (src, perm) = source(views, *a);
+                    match (dims(nodes, src), perm) {
+                        (Some(d), None) if d.len() == 2 => vec![d[0]],
+                        (Some(d), Some([1, 0])) if d.len() == 2 => vec![d[0]],
+                        _ => Vec::new(),
+                    }
+                }
+                _ => Vec::new(),
+            }
+        }
+    }
+    .into_iter()
+    .filter(|&n| n >= MIN_BATCH)
+    .collect()
+}
+
+/// How `step` runs in blocks of a batch of `n` rows (layouts not yet
+/// filled in), or `None` when it cannot.
+fn step_roles(nodes: &[Node], views: &Views, step: &Step, n: usize) -> Option<StepRows> {
+    match step {
+        Step::Kernel(k) => {
+            let out = dims(nodes, *k.members.first()?)?;
+            if out.first() != Some(&n) || out.contains(&0) {
+                return None;
+            }
+            let numel = |d: &[usize]| d.iter().product::<usize>();
+            let mut inputs = Vec::with_capacity(k.inputs.len());
+            for &i in &k.inputs {
+                let s = dims(nodes, i)?;
+                inputs.push(if s.len() == out.len() && s[0] == n {
+                    RowRole::Rows(numel(&s) / n)
+                } else {
+                    RowRole::Whole
+                });
+            }
+            let mut outputs = vec![RowRole::Rows(numel(&out) / n); k.outputs.len()];
+            for r in &k.reductions {
+                let (_, axes) = kernel_reduction(&nodes[r.node.index()].op)?;
+                outputs.push(match axes {
+                    Some(ax) if !ax.contains(&0) => RowRole::Rows(numel(&dims(nodes, r.node)?) / n),
+                    _ => RowRole::Accumulate,
+                });
+            }
+            Some(StepRows {
+                inputs,
+                outputs,
+                layouts: Vec::new(),
+            })
+        }
+        Step::Library(id) => {
+            let node = &nodes[id.index()];
+            let (Op::MatMul, [a, b]) = (&node.op, node.inputs.as_slice()) else {
+                return None;
+            };
+            let (sa, pa) = source(views, *a);
+            let (sb, pb) = source(views, *b);
+            let (da, db) = (dims(nodes, sa)?, dims(nodes, sb)?);
+            if da.len() != 2 || db.len() != 2 || da.contains(&0) || db.contains(&0) {
+                return None;
+            }
+            let out = dims(nodes, *id)?;
+            let plain = |p: Option<&[usize]>| p.is_none_or(|p| p == [0, 1]);
+            let swapped = |p: Option<&[usize]>| p == Some(&[1, 0][..]);
+            let (inputs, output) = if plain(pa) && da[0] == n {
+                // each block of rows of `a` makes the same rows of the product
+                (
+                    vec![RowRole::Rows(da[1]), RowRole::Whole],
+                    RowRole::Rows(out[1]),
+                )
+            } else if swapped(pa) && da[0] == n && plain(pb) && db[0] == n {
+                // the batch is contracted: each block adds its share
+                (
+                    vec![RowRole::Rows(da[1]), RowRole::Rows(db[1])],
+                    RowRole::Accumulate,
+                )
+            } else {
+                return None;
+            };
+            Some(StepRows {
+                inputs,
+                outputs: vec![output],
+                layouts: Vec::new(),
+            })
+        }
+    }
+}
+
+/// A kernel's layout for a block of `rows` rows, if it has the structure
+/// its compiled code was made for (the same inputs splatted, the same
+/// reductions per row or per column).
+fn block_layout(nodes: &[Node], k: &KernelStep, sr: &StepRows, rows: usize) -> Option<Layout> {
+    let mut out = dims(nodes, *k.members.first()?)?;
+    *out.first_mut()? = rows;
+    let mut ins = Vec::with_capacity(k.inputs.len());
+    for (&i, role) in k.inputs.iter().zip(&sr.inputs) {
+        let mut s = dims(nodes, i)?;
+        if let RowRole::Rows(_) = role {
+            *s.first_mut()? = rows;
+        }
+        ins.push(s);
+    }
+    let refs: Vec<&[usize]> = ins.iter().map(Vec::as_slice).collect();
+    let mut reds = Vec::with_capacity(k.reductions.len());
+    for r in &k.reductions {
+        let (_, axes) = kernel_reduction(&nodes[r.node.index()].op)?;
+        reds.push(reduction_strides(&out, axes));
+    }
+    let l = layout_with(&out, &refs, &reds);
+    let same_classes = k
+        .reductions
+        .iter()
+        .enumerate()
+        .all(|(j, r)| classify(&l.reduce_strides[j], l.reduce_inner[j]) == Some(r.class));
+    (l.input_inner == k.layout.input_inner
+        && l.reduce_inner == k.layout.reduce_inner
+        && same_classes)
+        .then_some(l)
+}
+
+/// Splits `n` into `parts` nearly equal (start, len) ranges.
+fn split(n: usize, parts: usize) -> Vec<(usize, usize)> {
+    let base = n / parts;
+    let extra = n % parts;
+    (0..parts)
+        .map(|i| (i * base + i.min(extra), base + usize::from(i < extra)))
+        .collect()
+}
+
+/// A segment found at some step: its steps and the steps moved before it.
+struct Found {
+    members: Vec<usize>,
+    hoisted: Vec<usize>,
+    segment: Segment,
+}
+
+/// Tries to grow a segment of batch `n` from step `first`. A later step
+/// that cannot run in blocks but reads nothing the segment makes is moved
+/// before the segment; one that reads the segment's results ends it.
+fn grow(
+    nodes: &[Node],
+    views: &Views,
+    steps: &[Step],
+    placed: &[bool],
+    first: usize,
+    n: usize,
+    elem_bytes: usize,
+) -> Option<Found> {
+    let mut made: HashMap<NodeId, RowRole> = HashMap::new();
+    let mut members = Vec::new();
+    let mut hoisted = Vec::new();
+    let mut rows: Vec<Option<StepRows>> = Vec::new();
+    let mut passed = false;
+    for (j, step) in steps.iter().enumerate().skip(first) {
+        if placed[j] {
+            continue;
+        }
+        if is_view(views, step) {
+            members.push(j);
+            rows.push(None);
+            continue;
+        }
+        let (reads, writes) = reads_writes(nodes, views, step);
+        let blockable = step_roles(nodes, views, step, n).filter(|sr| {
+            reads.iter().zip(&sr.inputs).all(|(r, role)| {
+                made.get(r)
+                    .is_none_or(|m| m == role && *m != RowRole::Accumulate)
+            })
+        });
+        match blockable {
+            Some(sr) => {
+                passed |= reads.iter().any(|r| made.contains_key(r));
+                for (w, role) in writes.iter().zip(&sr.outputs) {
+                    made.insert(*w, *role);
+                }
+                members.push(j);
+                rows.push(Some(sr));
+            }
+            None if j > first && !reads.iter().any(|r| made.contains_key(r)) => hoisted.push(j),
+            None => break,
+        }
+    }
+    // trailing views belong after the segment (they do no work either way)
+    while rows.last().is_some_and(Option::is_none) {
+        rows.pop();
+        members.pop();
+    }
+    let working = rows.iter().flatten().count();
+    if working < 2 || !passed {
+        return None;
+    }
+    // every batch-axis value once: its width in elements
+    let mut widths: HashMap<NodeId, usize> = HashMap::new();
+    for (&j, sr) in members.iter().zip(&rows) {
+        let Some(sr) = sr else { continue };
+        let (reads, writes) = reads_writes(nodes, views, &steps[j]);
+        for (v, role) in reads
+            .iter()
+            .zip(&sr.inputs)
+            .chain(writes.iter().zip(&sr.outputs))
+        {
+            if let RowRole::Rows(w) = role {
+                widths.insert(*v, *w);
+            }
+        }
+    }
+    let row_bytes = widths
+        .values()
+        .sum::<usize>()
+        .max(1)
+        .saturating_mul(elem_bytes);
+    let height = (BLOCK_BYTES / row_bytes / ROW_ALIGN * ROW_ALIGN).max(ROW_ALIGN);
+    let parts = n.div_ceil(height);
+    if parts < 2 {
+        return None;
+    }
+    let blocks = split(n, parts);
+    let mut heights: Vec<usize> = blocks.iter().map(|b| b.1).collect();
+    heights.dedup();
+    for (&j, sr) in members.iter().zip(rows.iter_mut()) {
+        let (Some(sr), Step::Kernel(k)) = (sr, &steps[j]) else {
+            continue;
+        };
+        for &h in &heights {
+            let l = block_layout(nodes, k, sr, h)?;
+            sr.layouts.push((h, l));
+        }
+    }
+    Some(Found {
+        members,
+        hoisted,
+        segment: Segment {
+            steps: 0..0,
+            blocks,
+            rows,
+        },
+    })
+}
+
+/// Finds the row-blocked segments of `plan`, reordering its steps so each
+/// segment's steps are contiguous (steps independent of a segment that sat
+/// between its steps move before it). `elem_bytes`: the element size.
+pub fn segments(nodes: &[Node], plan: &mut Plan, elem_bytes: usize) -> Vec<Segment> {
+    let views = transposes_as_views(nodes, plan);
+    let steps = std::mem::take(&mut plan.steps);
+    let mut placed = vec![false; steps.len()];
+    let mut order: Vec<usize> = Vec::with_capacity(steps.len());
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < steps.len() {
+        if placed[i] {
+            i += 1;
+            continue;
+        }
+        let hit = if is_view(&views, &steps[i]) {
+            None
+        } else {
+            candidates(nodes, &views, &steps[i])
+                .into_iter()
+                .find_map(|n| grow(nodes, &views, &steps, &placed, i, n, elem_bytes))
+        };
+        match hit {
+            Some(mut f) => {
+                for &j in &f.hoisted {
+                    placed[j] = true;
+                    order.push(j);
+                }
+                let start = order.len();
+                for &j in &f.members {
+                    placed[j] = true;
+                    order.push(j);
+                }
+                f.segment.steps = start..order.len();
+                found.push(f.segment);
+                // steps it passed over without taking (views after its
+                // last step) are placed as the scan reaches them
+                i += 1;
+            }
+            None => {
+                placed[i] = true;
+                order.push(i);
+                i += 1;
+            }
+        }
+    }
+    let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
+    plan.steps = order.iter().filter_map(|&j| slots[j].take()).collect();
+    found
+}

@@ -1,0 +1,186 @@
+//! Steps that share a leading batch axis run block of rows by block of
+//! rows (`Executable::row_blocks`): matrix products with the elementwise
+//! work around them, products that contract the batch, reductions over the
+//! batch (whole, per column, means, max) and per-row results that live in a
+//! block-sized buffer. Every case must give the interpreter's values, with
+//! blocks of unequal height (odd batch sizes), in both dtypes, on 1, 2 and
+//! 3 threads, and must actually run in blocks.
+
+use gradjit::exec::{compile, CompileOptions};
+use gradjit::text::{parse, ParseOptions};
+use gradjit::{DType, Graph, Session, Shape, Value};
+use ndarray::{ArrayD, IxDyn};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// A program, the inputs its gradients are taken with respect to, its
+/// feeds (name, shape).
+type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a [usize])]);
+
+fn value(rng: &mut SmallRng, dims: &[usize], dtype: DType) -> Value {
+    let n: usize = dims.iter().product();
+    let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    match dtype {
+        DType::F32 => Value::F32(
+            ArrayD::from_shape_vec(IxDyn(dims), v.iter().map(|&x| x as f32).collect()).unwrap(),
+        ),
+        DType::F64 => Value::F64(ArrayD::from_shape_vec(IxDyn(dims), v).unwrap()),
+    }
+}
+
+/// Compiles the case's output and gradients on `threads` threads, checks
+/// they run in blocks, and compares every value with the interpreter's.
+/// `terms`: the most terms any result sums (its rounding scales with it).
+fn check(case: &Case, dtype: DType, threads: usize, terms: usize, rng: &mut SmallRng) {
+    let (text, wrt, feeds) = case;
+    let g = Graph::new();
+    let mut opts = ParseOptions {
+        dtype,
+        ..ParseOptions::default()
+    };
+    for (n, d) in feeds.iter() {
+        opts.input_shapes.insert(n.to_string(), Shape::known(d));
+    }
+    let prog = parse(&g, text, &opts).unwrap();
+    let input = |name: &str| {
+        prog.inputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .unwrap()
+    };
+    let xs: Vec<_> = wrt.iter().map(|n| g.tensor(input(n))).collect();
+    let mut fetches = vec![prog.output];
+    if !xs.is_empty() {
+        let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
+        fetches.extend(grads.iter().map(|d| d.unwrap().id()));
+    }
+    let values: Vec<Value> = feeds.iter().map(|(_, d)| value(rng, d, dtype)).collect();
+    let feed_ids: Vec<_> = feeds.iter().map(|(n, d)| (input(n), d.to_vec())).collect();
+    let exe = compile(
+        &g,
+        &fetches,
+        &feed_ids,
+        &CompileOptions {
+            threads,
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        exe.row_blocks().iter().any(|r| r.blocks >= 2),
+        "{text}: nothing runs in blocks of rows"
+    );
+    let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
+    let views: Vec<_> = exe
+        .feed_order(&names)
+        .unwrap()
+        .iter()
+        .map(|&k| values[k].view())
+        .collect();
+    let got = exe.run(&views).unwrap();
+    let t: Vec<_> = fetches.iter().map(|&id| g.tensor(id)).collect();
+    let f: Vec<_> = feeds
+        .iter()
+        .zip(&values)
+        .map(|((n, _), v)| (g.tensor(input(n)), v))
+        .collect();
+    let want = Session::new(&g).run(&t, &f).unwrap();
+    let eps = match dtype {
+        DType::F32 => f32::EPSILON as f64,
+        DType::F64 => f64::EPSILON,
+    };
+    for (j, (w, h)) in want.iter().zip(&got).enumerate() {
+        assert_eq!(w.shape(), h.shape(), "{text} fetch {j}");
+        let (w, h) = (w.to_f64_vec(), h.to_f64_vec());
+        // sums of terms of magnitude up to `scale`, each term rounded
+        let scale = w.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for (i, (p, q)) in w.iter().zip(&h).enumerate() {
+            let tol = 8.0 * eps * (terms as f64 + 8.0) * scale;
+            assert!(
+                (p - q).abs() <= tol,
+                "{text} {dtype:?} threads={threads} fetch {j}[{i}]: interp {p:e}, native {q:e}"
+            );
+        }
+    }
+}
+
+const N: usize = 3001;
+/// For values too narrow to fill several blocks of [`N`] rows.
+const LONG: usize = 20_011;
+
+#[test]
+fn row_blocked_runs_agree_with_the_interpreter() {
+    let cases: &[(Case, usize)] = &[
+        // B4: product, bias and tanh, a unit product, the loss, and the
+        // gradient's product that contracts the batch
+        (
+            (
+                "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)",
+                &["W1", "b1", "W2", "b2"],
+                &[
+                    ("X", &[N, 12]),
+                    ("W1", &[12, 20]),
+                    ("b1", &[20]),
+                    ("W2", &[20, 1]),
+                    ("b2", &[1]),
+                    ("T", &[N, 1]),
+                ],
+            ),
+            N * 20,
+        ),
+        // a product fetched with the work after it
+        (
+            (
+                "p = X @ W; y = p + sigmoid(p + b) * 2",
+                &[],
+                &[("X", &[N, 7]), ("W", &[7, 9]), ("b", &[9])],
+            ),
+            7,
+        ),
+        // a product contracting the batch
+        (
+            (
+                "y = transpose(X) @ tanh(X @ W)",
+                &[],
+                &[("X", &[LONG, 5]), ("W", &[5, 6])],
+            ),
+            LONG * 5,
+        ),
+        // reductions over the batch: per column, whole (mean, max), and a
+        // per-row mean that lives in a block-sized buffer
+        (
+            (
+                "a = tanh(X @ W); r = mean(a, 1, 1); c = max(a - r, 0); y = sum(c) + mean(a * r)",
+                &["W"],
+                &[("X", &[N, 6]), ("W", &[6, 10])],
+            ),
+            N * 10,
+        ),
+    ];
+    let mut rng = SmallRng::seed_from_u64(7);
+    for dtype in [DType::F32, DType::F64] {
+        for threads in [1, 2, 3] {
+            for (case, terms) in cases {
+                check(case, dtype, threads, *terms, &mut rng);
+            }
+        }
+    }
+}
+
+#[test]
+fn small_batches_run_whole() {
+    let g = Graph::new();
+    let mut opts = ParseOptions::default();
+    for (n, d) in [("X", vec![100, 4]), ("W", vec![4, 3])] {
+        opts.input_shapes.insert(n.to_string(), Shape::known(&d));
+    }
+    let prog = parse(&g, "y = tanh(X @ W)", &opts).unwrap();
+    let feeds: Vec<_> = prog
+        .inputs
+        .iter()
+        .map(|(n, id)| (*id, if n == "X" { vec![100, 4] } else { vec![4, 3] }))
+        .collect();
+    let exe = compile(&g, &[prog.output], &feeds, &CompileOptions::default()).unwrap();
+    assert!(exe.row_blocks().is_empty());
+}
