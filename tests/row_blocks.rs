@@ -32,6 +32,19 @@ fn value(rng: &mut SmallRng, dims: &[usize], dtype: DType) -> Value {
 /// they run in blocks, and compares every value with the interpreter's.
 /// `terms`: the most terms any result sums (its rounding scales with it).
 fn check(case: &Case, dtype: DType, threads: usize, terms: usize, rng: &mut SmallRng) {
+    check_with(case, dtype, threads, terms, rng, true);
+}
+
+/// [`check`], requiring blocks only when `blocked` (a random program may
+/// be too narrow to fill two blocks).
+fn check_with(
+    case: &Case,
+    dtype: DType,
+    threads: usize,
+    terms: usize,
+    rng: &mut SmallRng,
+    blocked: bool,
+) {
     let (text, wrt, feeds) = case;
     let g = Graph::new();
     let mut opts = ParseOptions {
@@ -68,7 +81,7 @@ fn check(case: &Case, dtype: DType, threads: usize, terms: usize, rng: &mut Smal
     )
     .unwrap();
     assert!(
-        exe.row_blocks().iter().any(|r| r.blocks >= 2),
+        !blocked || exe.row_blocks().iter().any(|r| r.blocks >= 2),
         "{text}: nothing runs in blocks of rows"
     );
     let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
@@ -169,6 +182,40 @@ fn row_blocked_runs_agree_with_the_interpreter() {
 }
 
 #[test]
+fn a_training_step_of_b4_is_one_pass_over_the_batch() {
+    // forward product, its bias and tanh, the unit product, the loss, the
+    // backward kernels and the product contracting the batch, in one run;
+    // the reshapes of the bias gradients run after it
+    let g = Graph::new();
+    let mut opts = ParseOptions::default();
+    let shapes = [
+        ("X", vec![N, 12]),
+        ("W1", vec![12, 20]),
+        ("b1", vec![20]),
+        ("W2", vec![20, 1]),
+        ("b2", vec![1]),
+        ("T", vec![N, 1]),
+    ];
+    for (n, d) in &shapes {
+        opts.input_shapes.insert(n.to_string(), Shape::known(d));
+    }
+    let text = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)";
+    let prog = parse(&g, text, &opts).unwrap();
+    let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
+    let xs: Vec<_> = ["W1", "b1", "W2", "b2"].iter().map(|n| g.tensor(id(n))).collect();
+    let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
+    let mut fetches = vec![prog.output];
+    fetches.extend(grads.iter().map(|d| d.unwrap().id()));
+    let feeds: Vec<_> = shapes.iter().map(|(n, d)| (id(n), d.clone())).collect();
+    let exe = compile(&g, &fetches, &feeds, &CompileOptions::default()).unwrap();
+    let runs = exe.row_blocks();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    // two products and the kernels between them
+    assert!(runs[0].steps >= 2 + exe.kernels().len(), "{runs:?}");
+    assert_eq!(runs[0].rows, N);
+}
+
+#[test]
 fn small_batches_run_whole() {
     let g = Graph::new();
     let mut opts = ParseOptions::default();
@@ -183,4 +230,65 @@ fn small_batches_run_whole() {
         .collect();
     let exe = compile(&g, &[prog.output], &feeds, &CompileOptions::default()).unwrap();
     assert!(exe.row_blocks().is_empty());
+}
+
+mod random_programs {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ACTIVATIONS: [&str; 5] = ["tanh", "sigmoid", "relu", "softplus", "exp"];
+    const LOSSES: [&str; 4] = ["mean", "sum", "max", "logsumexp"];
+
+    /// A two-layer network of random widths and functions, with a loss
+    /// reduced over the batch in one of several ways, and its gradients.
+    fn program(act: usize, act2: usize, loss: usize, axis: bool) -> String {
+        let (f, g, r) = (ACTIVATIONS[act], ACTIVATIONS[act2], LOSSES[loss]);
+        let arg = |x: &str| match f {
+            "exp" => format!("exp(-({x})*({x}))"),
+            _ => format!("{f}({x})"),
+        };
+        let h = arg("X @ W1 + b1");
+        let out = match g {
+            "exp" => "exp(-o*o)".to_string(),
+            _ => format!("{g}(o)"),
+        };
+        let reduce = if axis {
+            format!("sum({r}({out} * T, 0))")
+        } else {
+            format!("{r}({out} * T)")
+        };
+        format!("h = {h}; o = h @ W2 + b2; loss = {reduce} + mean(h, [0, 1])")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn random_networks_agree_with_the_interpreter(
+            n in 1024usize..5000,
+            d in 1usize..24,
+            hidden in 1usize..40,
+            outs in 1usize..4,
+            act in 0usize..5,
+            act2 in 0usize..5,
+            loss in 0usize..4,
+            axis in any::<bool>(),
+            f64s in any::<bool>(),
+            threads in 1usize..3,
+            seed in any::<u64>(),
+        ) {
+            let text = program(act, act2, loss, axis);
+            let feeds: [(&str, &[usize]); 6] = [
+                ("X", &[n, d]),
+                ("W1", &[d, hidden]),
+                ("b1", &[hidden]),
+                ("W2", &[hidden, outs]),
+                ("b2", &[outs]),
+                ("T", &[n, outs]),
+            ];
+            let case: Case = (&text, &["W1", "b1", "W2", "b2"], &feeds);
+            let dtype = if f64s { DType::F64 } else { DType::F32 };
+            let mut rng = SmallRng::seed_from_u64(seed);
+            check_with(&case, dtype, threads, n * hidden.max(d), &mut rng, false);
+        }
+    }
 }

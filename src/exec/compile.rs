@@ -92,8 +92,10 @@ pub struct Executable {
 /// A run of steps that an executable runs block of rows by block of rows
 /// (a matrix product with the elementwise work around it, say), so values
 /// passed between them stay in cache.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowBlocks {
+    /// The plan's steps it spans (transposes read as views among them do no work).
+    pub plan_steps: std::ops::Range<usize>,
     /// Steps that do work (kernels and library routines).
     pub steps: usize,
     /// Rows of the batch axis they share.
@@ -204,6 +206,7 @@ pub fn compile(
         Fusion::Fused => super::rows::segments(&nodes, &mut plan, dtype.size()),
         Fusion::Unfused => Vec::new(),
     };
+    let row_blocks = segments.iter().map(RowBlocks::of).collect();
     // one compiled function per distinct kernel body
     let mut specs: Vec<&crate::graph::kernel::KernelSpec> = Vec::new();
     let mut code_of = Vec::new();
@@ -218,14 +221,6 @@ pub fn compile(
         code_of.push(code);
     }
     let compiled = jit::compile(&specs)?;
-    let row_blocks = segments
-        .iter()
-        .map(|s| RowBlocks {
-            steps: s.rows.iter().flatten().count(),
-            rows: s.blocks.iter().map(|b| b.1).sum(),
-            blocks: s.blocks.len(),
-        })
-        .collect();
     let input_ids: Vec<NodeId> = inputs.iter().map(|(id, _, _)| *id).collect();
     let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|(_, _, d)| d.clone()).collect();
     let output_shapes: Vec<Vec<usize>> = roots
@@ -294,6 +289,29 @@ pub fn compile(
         stats,
         typed,
     })
+}
+
+impl RowBlocks {
+    fn of(s: &super::rows::Segment) -> Self {
+        RowBlocks {
+            plan_steps: s.steps.clone(),
+            steps: s.rows.iter().flatten().count(),
+            rows: s.blocks.iter().map(|b| b.1).sum(),
+            blocks: s.blocks.len(),
+        }
+    }
+}
+
+/// Finds the runs of `plan`'s steps (a fused plan of `graph`, the graph
+/// the plan was made from, as [`compile`] makes it) that run in blocks of
+/// rows, reordering the plan's steps as the executable does. For showing a
+/// plan as it will run.
+pub fn row_blocks(graph: &Graph, plan: &mut Plan, dtype: DType) -> Vec<RowBlocks> {
+    let nodes = graph.nodes();
+    super::rows::segments(&nodes, plan, dtype.size())
+        .iter()
+        .map(RowBlocks::of)
+        .collect()
 }
 
 impl Executable {

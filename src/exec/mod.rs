@@ -10,7 +10,7 @@ mod rows;
 mod session;
 mod stream;
 
-pub use compile::{compile, CompileOptions, Executable, RowBlocks, MAX_THREADS};
+pub use compile::{compile, row_blocks, CompileOptions, Executable, RowBlocks, MAX_THREADS};
 pub use engine::{Engine, UnknownEngine, ENGINES};
 pub use executable::PARALLEL_THRESHOLD;
 pub use session::{ExecError, Session};

@@ -11,7 +11,7 @@
 //! reductions, whole-tensor reductions, contracted products) then goes block
 //! by block in block order: the order is fixed by the shapes alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::layout::transposes_as_views;
@@ -256,7 +256,8 @@ struct Found {
 
 /// Tries to grow a segment of batch `n` from step `first`. A later step
 /// that cannot run in blocks but reads nothing the segment makes is moved
-/// before the segment; one that reads the segment's results ends it.
+/// before the segment; one that reads the segment's results (or a value
+/// of such a step) runs after it.
 fn grow(
     nodes: &[Node],
     views: &Views,
@@ -271,6 +272,8 @@ fn grow(
     let mut hoisted = Vec::new();
     let mut rows: Vec<Option<StepRows>> = Vec::new();
     let mut passed = false;
+    // values of steps left to run after the segment
+    let mut later: HashSet<NodeId> = HashSet::new();
     for (j, step) in steps.iter().enumerate().skip(first) {
         if placed[j] {
             continue;
@@ -281,6 +284,11 @@ fn grow(
             continue;
         }
         let (reads, writes) = reads_writes(nodes, views, step);
+        if reads.iter().any(|r| later.contains(r)) {
+            // needs a step that runs after the segment
+            later.extend(writes);
+            continue;
+        }
         let blockable = step_roles(nodes, views, step, n).filter(|sr| {
             reads.iter().zip(&sr.inputs).all(|(r, role)| {
                 made.get(r)
@@ -297,7 +305,8 @@ fn grow(
                 rows.push(Some(sr));
             }
             None if j > first && !reads.iter().any(|r| made.contains_key(r)) => hoisted.push(j),
-            None => break,
+            // reads what the segment makes: runs after it
+            None => later.extend(writes),
         }
     }
     // trailing views belong after the segment (they do no work either way)
@@ -358,8 +367,8 @@ fn grow(
 }
 
 /// Finds the row-blocked segments of `plan`, reordering its steps so each
-/// segment's steps are contiguous (steps independent of a segment that sat
-/// between its steps move before it). `elem_bytes`: the element size.
+/// segment's steps are contiguous (of the steps that sat between its
+/// steps, those independent of it move before it, the others after it). `elem_bytes`: the element size.
 pub fn segments(nodes: &[Node], plan: &mut Plan, elem_bytes: usize) -> Vec<Segment> {
     let views = transposes_as_views(nodes, plan);
     let steps = std::mem::take(&mut plan.steps);
@@ -393,7 +402,8 @@ pub fn segments(nodes: &[Node], plan: &mut Plan, elem_bytes: usize) -> Vec<Segme
                 f.segment.steps = start..order.len();
                 found.push(f.segment);
                 // steps it passed over without taking (views after its
-                // last step) are placed as the scan reaches them
+                // last step, steps that run after it) are placed as the
+                // scan reaches them
                 i += 1;
             }
             None => {

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use gradjit::dot::{render, DotSpec};
+use gradjit::exec::{row_blocks, RowBlocks};
 use gradjit::fuse::{plan, prepare, Fusion, Plan, Step};
-use gradjit::graph::Shape;
+use gradjit::graph::{DType, Shape};
 use gradjit::simplify::{count_ops, extract, Pipeline, Simplified};
 use gradjit::text::print_program;
 use gradjit::{jit, NodeId};
@@ -96,7 +97,7 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     };
     let kernels: Vec<(String, usize, usize, usize)> = compiled
         .iter()
-        .flat_map(|(_, p)| p.kernels())
+        .flat_map(|(_, p, _)| p.kernels())
         .map(|k| {
             (
                 k.spec.name.clone(),
@@ -109,7 +110,7 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
         .collect();
     if let Some(path) = &args.dot {
         let text = match &compiled {
-            Some((s, p)) => {
+            Some((s, p, _)) => {
                 let (f, gr) = s.roots.split_at(fwd_ids.len());
                 let name = |names: &[(String, NodeId)], ids: &[NodeId]| -> Vec<(String, NodeId)> {
                     names
@@ -203,7 +204,7 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     }
     match &compiled {
         None => out.push_str("kernels: feed every input (--feed) to see the compiled kernels\n"),
-        Some((_, p)) => {
+        Some((_, p, blocks)) => {
             out.push_str(&format!("kernels ({}):\n", kernels.len()));
             for (n, o, i, w) in &kernels {
                 out.push_str(&format!("  {n}: {o} operations, {i} inputs, {w} outputs\n"));
@@ -218,6 +219,21 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                 .collect();
             if !library.is_empty() {
                 out.push_str(&format!("library steps: {}\n", library.join(", ")));
+            }
+            for b in blocks {
+                let names: Vec<String> = p.steps[b.plan_steps.clone()]
+                    .iter()
+                    .map(|s| match s {
+                        Step::Kernel(k) => k.spec.name.clone(),
+                        Step::Library(id) => compiled_name(&compiled, *id).to_string(),
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "in blocks of rows ({} rows, {} blocks): {}\n",
+                    b.rows,
+                    b.blocks,
+                    names.join(", ")
+                ));
             }
             if args.clif {
                 for k in p.kernels() {
@@ -240,7 +256,8 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
 
 /// The step graph (output and gradients) specialized to the fed shapes,
 /// simplified and fused, as the `jit` engine compiles it.
-fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<(Simplified, Plan), CliError> {
+/// With the runs of steps that execute in blocks of rows.
+fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<Compiled, CliError> {
     let shapes: HashMap<String, Shape> = loaded
         .feeds
         .iter()
@@ -250,13 +267,22 @@ fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<(Simplified, Plan)
     let mut s = Pipeline::standard().run(&g, &r)?;
     let graph = std::mem::take(&mut s.graph);
     (s.graph, s.roots) = prepare(graph, std::mem::take(&mut s.roots), Fusion::Fused)?;
-    let p = plan(&s.graph, &s.roots, Fusion::Fused)?;
-    Ok((s, p))
+    let mut p = plan(&s.graph, &s.roots, Fusion::Fused)?;
+    let dtype = s
+        .roots
+        .first()
+        .and_then(|r| s.graph.get(*r))
+        .map_or(DType::F32, |n| n.dtype);
+    let blocks = row_blocks(&s.graph, &mut p, dtype);
+    Ok((s, p, blocks))
 }
 
-fn compiled_name(compiled: &Option<(Simplified, Plan)>, id: NodeId) -> &'static str {
+/// A step graph as compiled: simplified, planned, its row-blocked runs.
+type Compiled = (Simplified, Plan, Vec<RowBlocks>);
+
+fn compiled_name(compiled: &Option<Compiled>, id: NodeId) -> &'static str {
     compiled
         .as_ref()
-        .and_then(|(s, _)| s.graph.get(id))
+        .and_then(|(s, _, _)| s.graph.get(id))
         .map_or("?", |n| n.op.name())
 }
