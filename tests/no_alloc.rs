@@ -5,9 +5,11 @@
 //! each general matrix product.
 //!
 //! Alone in its own test binary (a counting global allocator); the counting
-//! covers only the calls, one test at a time.
+//! covers only the calls, on the thread that makes them (the test harness
+//! allocates on its own threads meanwhile), one test at a time.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -19,7 +21,16 @@ use ndarray::{ArrayD, IxDyn};
 
 struct Counting;
 
+/// Whether an allocation now is one of the calls'.
+fn counted() -> bool {
+    COUNTING.load(Ordering::Relaxed) && CALLER.with(Cell::get)
+}
+
 static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// This thread makes the counted calls.
+    static CALLER: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 /// Tests run on several threads: one counts at a time, the others wait.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -28,7 +39,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 // counts allocations while `COUNTING` is set.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counted() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
@@ -39,7 +50,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counted() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
@@ -100,11 +111,13 @@ fn allocations(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])]) -> (usize, 
     let mut o: Vec<ValueViewMut<'_>> = outs.iter_mut().map(|a| a.view_mut().into()).collect();
     exe.run_into(&views, &mut o).unwrap();
     ALLOCS.store(0, Ordering::Relaxed);
+    CALLER.with(|c| c.set(true));
     COUNTING.store(true, Ordering::Relaxed);
     for _ in 0..10 {
         exe.run_into(&views, &mut o).unwrap();
     }
     COUNTING.store(false, Ordering::Relaxed);
+    CALLER.with(|c| c.set(false));
     let blocks = exe.row_blocks().iter().map(|r| r.blocks).max().unwrap_or(1);
     (ALLOCS.load(Ordering::Relaxed), exe.library_steps(), blocks)
 }

@@ -202,7 +202,10 @@ fn a_training_step_of_b4_is_one_pass_over_the_batch() {
     let text = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)";
     let prog = parse(&g, text, &opts).unwrap();
     let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
-    let xs: Vec<_> = ["W1", "b1", "W2", "b2"].iter().map(|n| g.tensor(id(n))).collect();
+    let xs: Vec<_> = ["W1", "b1", "W2", "b2"]
+        .iter()
+        .map(|n| g.tensor(id(n)))
+        .collect();
     let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
     let mut fetches = vec![prog.output];
     fetches.extend(grads.iter().map(|d| d.unwrap().id()));
@@ -289,6 +292,77 @@ mod random_programs {
             let dtype = if f64s { DType::F64 } else { DType::F32 };
             let mut rng = SmallRng::seed_from_u64(seed);
             check_with(&case, dtype, threads, n * hidden.max(d), &mut rng, false);
+        }
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // chunks of blocks are fixed by the shapes: any number of threads
+    // combines the same partial results in the same order
+    let text = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2) + max(h)";
+    let shapes = [
+        ("X", vec![20_011, 12]),
+        ("W1", vec![12, 20]),
+        ("b1", vec![20]),
+        ("W2", vec![20, 1]),
+        ("b2", vec![1]),
+        ("T", vec![20_011, 1]),
+    ];
+    for dtype in [DType::F32, DType::F64] {
+        let g = Graph::new();
+        let mut opts = ParseOptions {
+            dtype,
+            ..ParseOptions::default()
+        };
+        for (n, d) in &shapes {
+            opts.input_shapes.insert(n.to_string(), Shape::known(d));
+        }
+        let prog = parse(&g, text, &opts).unwrap();
+        let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
+        let xs: Vec<_> = ["W1", "b1", "W2", "b2"]
+            .iter()
+            .map(|n| g.tensor(id(n)))
+            .collect();
+        let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
+        let mut fetches = vec![prog.output];
+        fetches.extend(grads.iter().map(|d| d.unwrap().id()));
+        let feeds: Vec<_> = shapes.iter().map(|(n, d)| (id(n), d.clone())).collect();
+        let mut rng = SmallRng::seed_from_u64(3);
+        let values: Vec<Value> = shapes
+            .iter()
+            .map(|(_, d)| value(&mut rng, d, dtype))
+            .collect();
+        let mut first: Option<Vec<Vec<u64>>> = None;
+        for threads in [1, 2, 3, 4] {
+            let exe = compile(
+                &g,
+                &fetches,
+                &feeds,
+                &CompileOptions {
+                    threads,
+                    ..CompileOptions::default()
+                },
+            )
+            .unwrap();
+            assert!(exe.row_blocks().iter().any(|r| r.blocks >= 4));
+            let names: Vec<&str> = shapes.iter().map(|(n, _)| *n).collect();
+            let views: Vec<_> = exe
+                .feed_order(&names)
+                .unwrap()
+                .iter()
+                .map(|&k| values[k].view())
+                .collect();
+            let bits: Vec<Vec<u64>> = exe
+                .run(&views)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_f64_vec().iter().map(|x| x.to_bits()).collect())
+                .collect();
+            match &first {
+                None => first = Some(bits),
+                Some(f) => assert!(f == &bits, "{dtype:?}: {threads} threads differ from one"),
+            }
         }
     }
 }

@@ -241,7 +241,11 @@ pub fn compile(
                 !inputs.iter().any(|i| bad(&i.loc)) && !bad(output)
             }
         });
-        if calls_ok && !h.copies.iter().any(|(_, l)| bad(l)) {
+        let accumulators_ok = h
+            .segments
+            .iter()
+            .all(|s| !s.accumulators.iter().any(|a| bad(&a.loc)));
+        if calls_ok && accumulators_ok && !h.copies.iter().any(|(_, l)| bad(l)) {
             Ok(h)
         } else {
             Err(ExecError::Internal("a value has no home"))

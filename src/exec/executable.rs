@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use ndarray::{ArrayViewD, IxDyn};
 use smallvec::SmallVec;
 
-use super::layout::{BlockAccess, Call, CallRows, Homes, LibInput, Loc, RedCall, RunSegment};
+use super::blocked::SegmentState;
+use super::layout::{Call, Homes, LibInput, Loc, RedCall};
 use super::stream;
 use super::ExecError;
 use crate::fuse::Layout;
@@ -16,12 +17,16 @@ use crate::jit::{CompiledKernels, KernelFn};
 use crate::value::Element;
 
 /// Reusable per-call memory: temporaries and staging for non-contiguous feeds.
-struct Workspace<T> {
-    temps: Vec<Vec<T>>,
+pub(super) struct Workspace<T> {
+    pub(super) temps: Vec<Vec<T>>,
     staging: Vec<Vec<T>>,
     feeds: Vec<Buf>,
     scratch: Scratch,
     partials: Vec<Vec<T>>,
+    /// Per row-blocked segment: its chunks' own buffers (made on first use).
+    pub(super) segments: Vec<SegmentState<T>>,
+    /// Every home by address, during a segment.
+    pub(super) homes: Vec<Buf>,
 }
 
 /// The typed core of an executable.
@@ -31,7 +36,7 @@ pub(crate) struct Typed<T> {
     pub output_shapes: Vec<Vec<usize>>,
     pub kernels: CompiledKernels,
     pool: Mutex<Vec<Workspace<T>>>,
-    threads: Option<std::sync::Arc<rayon::ThreadPool>>,
+    pub(super) threads: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 /// Below this much work (elements times operations per element) a kernel
@@ -42,9 +47,9 @@ pub const PARALLEL_THRESHOLD: usize = 1 << 20;
 
 /// A buffer's address and length, for one call.
 #[derive(Clone, Copy)]
-struct Buf {
-    addr: usize,
-    len: usize,
+pub(super) struct Buf {
+    pub(super) addr: usize,
+    pub(super) len: usize,
 }
 
 /// The furthest element (exclusive) a kernel touches from an operand's base.
@@ -100,6 +105,8 @@ impl<T: Element> Typed<T> {
             feeds: Vec::new(),
             scratch: Scratch::default(),
             partials: Vec::new(),
+            segments: Vec::new(),
+            homes: Vec::new(),
         })
     }
 
@@ -176,7 +183,7 @@ impl<T: Element> Typed<T> {
     /// which kernels write, are addressed through their mutable borrows
     /// (`as_mut_ptr`): a pointer from a shared borrow must not be written
     /// through. Feeds and constants are only read.
-    fn buf(
+    pub(super) fn buf(
         &self,
         loc: Loc,
         feeds: &[Buf],
@@ -202,9 +209,7 @@ impl<T: Element> Typed<T> {
         })
     }
 
-    /// Runs one library step into `dst`, reading its inputs in place: its
-    /// whole result, or (with `block`: the step's rows, first row, rows)
-    /// one block's share of it.
+    /// Runs one library step into `dst`, reading its inputs in place.
     #[allow(clippy::too_many_arguments)]
     fn library<'d>(
         &self,
@@ -216,61 +221,27 @@ impl<T: Element> Typed<T> {
         temps: &[Vec<T>],
         dst: &'d mut [T],
         shape: &[usize],
-        block: Option<(&CallRows, usize, usize)>,
     ) -> Result<&'d mut [T], ExecError> {
         let mut views: SmallVec<[ArrayViewD<'_, T>; 4]> = SmallVec::new();
-        for (k, i) in inputs.iter().enumerate() {
+        for i in inputs {
+            let n: usize = i.shape.iter().product();
             let all: &[T] = match i.loc {
                 Loc::Input(k) => feeds[k].as_slice().unwrap_or(&staging[k]),
                 Loc::Output(j) => outs[j],
                 Loc::Temp(t) => &temps[t],
                 Loc::Const(c) => &self.homes.consts[c],
             };
-            let mut dims: Dims = i.shape.iter().copied().collect();
-            let mut from = 0;
-            if let Some((rows, r0, n)) = block {
-                let access = *rows
-                    .inputs
-                    .get(k)
-                    .ok_or(ExecError::Internal("block operand"))?;
-                if let BlockAccess::Rows { .. } = access {
-                    from = access.offset(r0);
-                    *dims.first_mut().ok_or(ExecError::Internal("block rank"))? = n;
-                }
-            }
-            let n: usize = dims.iter().product();
             let data = all
-                .get(from..)
-                .and_then(|d| d.get(..n))
+                .get(..n)
                 .ok_or(ExecError::Internal("library operand size"))?;
-            let v = ArrayViewD::from_shape(IxDyn(&dims), data)
+            let v = ArrayViewD::from_shape(IxDyn(&i.shape), data)
                 .map_err(|_| ExecError::Internal("library operand shape"))?;
             views.push(match &i.perm {
                 Some(p) => v.permuted_axes(IxDyn(p)),
                 None => v,
             });
         }
-        let Some((rows, r0, n)) = block else {
-            super::library::run(op, &views, &mut *dst, shape)?;
-            return Ok(dst);
-        };
-        match rows.outputs.first() {
-            Some(&access @ BlockAccess::Rows { .. }) => {
-                let mut dims: Dims = shape.iter().copied().collect();
-                *dims.first_mut().ok_or(ExecError::Internal("block rank"))? = n;
-                let from = access.offset(r0);
-                let len: usize = dims.iter().product();
-                let part = dst
-                    .get_mut(from..)
-                    .and_then(|d| d.get_mut(..len))
-                    .ok_or(ExecError::Internal("block result size"))?;
-                super::library::run(op, &views, part, &dims)?;
-            }
-            Some(BlockAccess::Accumulate) => {
-                super::library::accumulate_product(op, &views, &mut *dst, shape)?;
-            }
-            _ => return Err(ExecError::Internal("block result access")),
-        }
+        super::library::run(op, &views, &mut *dst, shape)?;
         Ok(dst)
     }
 
@@ -282,14 +253,14 @@ impl<T: Element> Typed<T> {
         ws: &mut Workspace<T>,
     ) -> Result<(), ExecError> {
         let calls = &self.homes.calls;
-        let mut segments = self.homes.segments.iter().peekable();
+        let mut segments = self.homes.segments.iter().enumerate().peekable();
         let mut c = 0;
         while let Some(call) = calls.get(c) {
-            if let Some(seg) = segments.next_if(|s| s.calls.start == c) {
-                self.segment(seg, feed_bufs, feeds, outs, ws)?;
+            if let Some((index, seg)) = segments.next_if(|(_, s)| s.calls.start == c) {
+                self.segment(index, seg, feed_bufs, outs, ws)?;
                 c = seg.calls.end.max(c + 1);
             } else {
-                self.call(call, None, feed_bufs, feeds, outs, ws)?;
+                self.call(call, feed_bufs, feeds, outs, ws)?;
                 c += 1;
             }
         }
@@ -321,15 +292,8 @@ impl<T: Element> Typed<T> {
     }
 }
 
-/// Results a call of a row-blocked segment accumulates over the batch:
-/// (home, identity, scale of a mean).
-type Accumulated = SmallVec<[(Loc, f64, Option<f64>); 4]>;
-
-/// A shape, kept inline for the usual ranks (no allocation per block).
-type Dims = SmallVec<[usize; 4]>;
-
 /// `b` from `off` elements on, for a block's rows.
-fn shifted(b: Buf, off: usize, size: usize) -> Result<Buf, ExecError> {
+pub(super) fn shifted(b: Buf, off: usize, size: usize) -> Result<Buf, ExecError> {
     let len = b
         .len
         .checked_sub(off)
@@ -341,12 +305,10 @@ fn shifted(b: Buf, off: usize, size: usize) -> Result<Buf, ExecError> {
 }
 
 impl<T: Element> Typed<T> {
-    /// Runs one call: whole, or (with `block`: first row, rows) one block
-    /// of a row-blocked segment.
+    /// Runs one call over its whole iteration space.
     fn call(
         &self,
         call: &Call,
-        block: Option<(usize, usize)>,
         feed_bufs: &[Buf],
         feeds: &[ArrayViewD<'_, T>],
         outs: &mut [&mut [T]],
@@ -357,19 +319,10 @@ impl<T: Element> Typed<T> {
             inputs,
             output,
             shape,
-            rows,
+            ..
         } = call
         else {
-            return self.kernel(call, block, feed_bufs, outs, ws);
-        };
-        let block = match block {
-            Some((r0, n)) => Some((
-                rows.as_ref()
-                    .ok_or(ExecError::Internal("block of a whole call"))?,
-                r0,
-                n,
-            )),
-            None => None,
+            return self.kernel(call, feed_bufs, outs, ws);
         };
         // the destination is taken out of its home while the inputs are
         // borrowed in place (it is never one of them)
@@ -377,36 +330,14 @@ impl<T: Element> Typed<T> {
         match *output {
             Loc::Output(j) => {
                 let dst = std::mem::take(&mut outs[j]);
-                let r = self.library(
-                    op,
-                    inputs,
-                    feeds,
-                    &ws.staging,
-                    outs,
-                    &ws.temps,
-                    dst,
-                    shape,
-                    block,
-                );
+                let r = self.library(op, inputs, feeds, &ws.staging, outs, &ws.temps, dst, shape);
                 outs[j] = r?;
             }
             Loc::Temp(t) => {
                 let mut buf = std::mem::take(&mut ws.temps[t]);
-                // a block-sized home holds less than the whole result
-                let len = if block.is_some() { buf.len() } else { n };
-                let r = match buf.get_mut(..len) {
+                let r = match buf.get_mut(..n) {
                     Some(dst) => self
-                        .library(
-                            op,
-                            inputs,
-                            feeds,
-                            &ws.staging,
-                            outs,
-                            &ws.temps,
-                            dst,
-                            shape,
-                            block,
-                        )
+                        .library(op, inputs, feeds, &ws.staging, outs, &ws.temps, dst, shape)
                         .map(|_| ()),
                     None => Err(ExecError::Internal("temp too short")),
                 };
@@ -418,11 +349,10 @@ impl<T: Element> Typed<T> {
         Ok(())
     }
 
-    /// Runs a kernel call, whole or for one block (see [`Self::call`]).
+    /// Runs a kernel call over its whole iteration space.
     fn kernel(
         &self,
         call: &Call,
-        block: Option<(usize, usize)>,
         feed_bufs: &[Buf],
         outs: &mut [&mut [T]],
         ws: &mut Workspace<T>,
@@ -434,74 +364,38 @@ impl<T: Element> Typed<T> {
             reductions,
             ops,
             layout,
-            rows,
+            ..
         } = call
         else {
             return Err(ExecError::Internal("not a kernel call"));
         };
-        let (f, spec) = self
-            .kernels
-            .get(*code)
-            .zip(self.kernels.spec(*code))
-            .ok_or(ExecError::Internal("missing kernel"))?;
-        let size = std::mem::size_of::<T>();
-        // per operand (inputs, outputs, reductions): how a block addresses it
-        let (layout, r0, access) = match block {
-            None => (layout, 0, None),
-            Some((r0, n)) => {
-                let rows = rows
-                    .as_ref()
-                    .ok_or(ExecError::Internal("block of a whole call"))?;
-                let l = rows
-                    .layouts
-                    .iter()
-                    .find(|(h, _)| *h == n)
-                    .map(|(_, l)| l)
-                    .ok_or(ExecError::Internal("block layout"))?;
-                if rows.inputs.len() != inputs.len()
-                    || rows.outputs.len() != outputs.len() + reductions.len()
-                {
-                    return Err(ExecError::Internal("block operand count"));
-                }
-                (l, r0, Some(rows))
-            }
-        };
-        let offset = |k: usize, of_inputs: bool| {
-            access.map_or(0, |a| {
-                let v = if of_inputs { &a.inputs } else { &a.outputs };
-                v[k].offset(r0)
-            })
-        };
-        if block.is_none() {
-            // accumulated (or never reached) results start at the identity;
-            // written before the kernel's pointers are taken, so no new
-            // borrow of the buffer comes between taking them and the kernel
-            // writing through them
-            for r in reductions {
-                if r.class == ReduceClass::PerColumn || layout.is_empty() {
-                    let v = T::from_f64(r.identity);
-                    dest(r.loc, outs, &mut ws.temps)?.fill(v);
-                }
+        let (f, spec) = self.code(*code)?;
+        // accumulated (or never reached) results start at the identity;
+        // written before the kernel's pointers are taken, so no new borrow
+        // of the buffer comes between taking them and the kernel writing
+        // through them
+        for r in reductions {
+            if r.class == ReduceClass::PerColumn || layout.is_empty() {
+                let v = T::from_f64(r.identity);
+                dest(r.loc, outs, &mut ws.temps)?.fill(v);
             }
         }
         let mut sc = std::mem::take(&mut ws.scratch);
         sc.work = *ops;
+        sc.serial = false;
         sc.ins.clear();
         sc.outs.clear();
         sc.reds.clear();
         let mut fill = || -> Result<(), ExecError> {
-            for (k, l) in inputs.iter().enumerate() {
-                let b = self.buf(*l, feed_bufs, outs, &mut ws.temps)?;
-                sc.ins.push(shifted(b, offset(k, true), size)?);
+            for l in inputs {
+                sc.ins.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
             }
-            for (k, l) in outputs.iter().enumerate() {
-                let b = self.buf(*l, feed_bufs, outs, &mut ws.temps)?;
-                sc.outs.push(shifted(b, offset(k, false), size)?);
+            for l in outputs {
+                sc.outs.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
             }
-            for (j, r) in reductions.iter().enumerate() {
-                let b = self.buf(r.loc, feed_bufs, outs, &mut ws.temps)?;
+            for r in reductions {
                 sc.reds
-                    .push(shifted(b, offset(outputs.len() + j, false), size)?);
+                    .push(self.buf(r.loc, feed_bufs, outs, &mut ws.temps)?);
             }
             Ok(())
         };
@@ -515,98 +409,23 @@ impl<T: Element> Typed<T> {
             let d = dest(r.loc, outs, &mut ws.temps)?;
             if r.class == ReduceClass::All && !layout.is_empty() {
                 let total = r.op.eval(partials[j].iter().copied());
-                let first = d.first_mut().ok_or(ExecError::Internal("empty result"))?;
-                // a block adds its share to what earlier blocks left
-                *first = match block {
-                    Some(_) => r.op.eval([*first, total].into_iter()),
-                    None => total,
-                };
+                *d.first_mut().ok_or(ExecError::Internal("empty result"))? = total;
             }
             if let Some(scale) = r.scale {
                 let k = T::from_f64(scale);
-                let mine: &mut [T] = match access.map(|a| a.outputs[outputs.len() + j]) {
-                    // a block scales its own rows; accumulated results are
-                    // scaled once, after the last block
-                    Some(BlockAccess::Accumulate) => &mut [],
-                    Some(a @ BlockAccess::Rows { width, .. }) => {
-                        let n = block.map_or(0, |b| b.1);
-                        d.get_mut(a.offset(r0)..)
-                            .and_then(|d| d.get_mut(..width * n))
-                            .ok_or(ExecError::Internal("block result size"))?
-                    }
-                    _ => d,
-                };
-                mine.iter_mut().for_each(|v| *v = *v * k);
+                d.iter_mut().for_each(|v| *v = *v * k);
             }
         }
         ws.partials = partials;
         Ok(())
     }
 
-    /// Runs a row-blocked segment: results combined over the batch start at
-    /// their identity, every block runs every call in order, and means over
-    /// the batch are scaled at the end.
-    fn segment(
-        &self,
-        seg: &RunSegment,
-        feed_bufs: &[Buf],
-        feeds: &[ArrayViewD<'_, T>],
-        outs: &mut [&mut [T]],
-        ws: &mut Workspace<T>,
-    ) -> Result<(), ExecError> {
-        let calls = self
-            .homes
-            .calls
-            .get(seg.calls.clone())
-            .ok_or(ExecError::Internal("segment calls"))?;
-        let accumulated = |call: &Call| -> Result<Accumulated, ExecError> {
-            let missing = ExecError::Internal("segment call without rows");
-            Ok(match call {
-                Call::Kernel {
-                    reductions,
-                    outputs,
-                    rows: Some(rows),
-                    ..
-                } => reductions
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| {
-                        rows.outputs.get(outputs.len() + j) == Some(&BlockAccess::Accumulate)
-                    })
-                    .map(|(_, r)| (r.loc, r.identity, r.scale))
-                    .collect(),
-                Call::Library {
-                    output,
-                    rows: Some(rows),
-                    ..
-                } => match rows.outputs.first() {
-                    Some(BlockAccess::Accumulate) => [(*output, 0.0, None)].into_iter().collect(),
-                    _ => SmallVec::new(),
-                },
-                _ => return Err(missing),
-            })
-        };
-        for call in calls {
-            for (loc, identity, _) in accumulated(call)? {
-                dest(loc, outs, &mut ws.temps)?.fill(T::from_f64(identity));
-            }
-        }
-        for &(r0, n) in &seg.blocks {
-            for call in calls {
-                self.call(call, Some((r0, n)), feed_bufs, feeds, outs, ws)?;
-            }
-        }
-        for call in calls {
-            for (loc, _, scale) in accumulated(call)? {
-                if let Some(scale) = scale {
-                    let k = T::from_f64(scale);
-                    dest(loc, outs, &mut ws.temps)?
-                        .iter_mut()
-                        .for_each(|v| *v = *v * k);
-                }
-            }
-        }
-        Ok(())
+    /// A compiled kernel and the spec it was compiled from.
+    pub(super) fn code(&self, code: usize) -> Result<(KernelFn, &KernelSpec), ExecError> {
+        self.kernels
+            .get(code)
+            .zip(self.kernels.spec(code))
+            .ok_or(ExecError::Internal("missing kernel"))
     }
 }
 
@@ -686,7 +505,7 @@ pub(crate) fn zeros<T: Element>(n: usize) -> Result<Vec<T>, ExecError> {
 }
 
 /// The buffer a computed value is written to: an output or a temporary.
-fn dest<'a, T>(
+pub(super) fn dest<'a, T>(
     loc: Loc,
     outs: &'a mut [&mut [T]],
     temps: &'a mut [Vec<T>],
@@ -709,9 +528,9 @@ fn dest<'a, T>(
 /// Per-call scratch for kernel launches, reused so calls do not allocate.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    ins: Vec<Buf>,
-    outs: Vec<Buf>,
-    reds: Vec<Buf>,
+    pub(super) ins: Vec<Buf>,
+    pub(super) outs: Vec<Buf>,
+    pub(super) reds: Vec<Buf>,
     base: Vec<usize>,
     row_step: Vec<isize>,
     col_step: Vec<isize>,
@@ -719,7 +538,9 @@ pub(crate) struct Scratch {
     ptrs: Vec<usize>,
     index: Vec<usize>,
     /// Operations per element of the kernel being launched.
-    work: usize,
+    pub(super) work: usize,
+    /// Run on the calling thread only (it is one of the pool's already).
+    pub(super) serial: bool,
 }
 
 /// Whole-tensor reductions over one long row are cut into rows of this many
@@ -732,7 +553,7 @@ impl<T: Element> Typed<T> {
     /// its code fits the layout and every operand's buffer covers every
     /// element the loops touch (the one door through which native code is
     /// entered), then finishes its reductions.
-    fn launch(
+    pub(super) fn launch(
         &self,
         f: KernelFn,
         spec: &KernelSpec,
@@ -851,7 +672,7 @@ impl<T: Element> Typed<T> {
         let pool = self
             .threads
             .as_deref()
-            .filter(|_| !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
+            .filter(|_| !sc.serial && !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
         let may_split_columns = reds.is_empty();
         let size = std::mem::size_of::<T>() as isize;
         // large outputs: streaming stores

@@ -64,8 +64,11 @@ pub enum BlockAccess {
         /// The buffer holds one block.
         local: bool,
     },
-    /// A result every block adds into.
-    Accumulate,
+    /// A result every block adds into: accumulator `slot` of its segment.
+    Accumulate {
+        /// Index into the segment's accumulators.
+        slot: usize,
+    },
 }
 
 impl BlockAccess {
@@ -92,13 +95,61 @@ pub struct CallRows {
     pub layouts: Vec<(usize, Layout)>,
 }
 
+/// A result a segment combines over the batch.
+#[derive(Clone, Debug)]
+pub struct Accumulator {
+    /// Its home, written once the chunks are combined.
+    pub loc: Loc,
+    /// How two partial results combine (`Sum` for a product).
+    pub op: crate::graph::ReduceOp,
+    /// What each chunk starts from.
+    pub identity: f64,
+    /// `1/count` for a mean, applied after combining.
+    pub scale: Option<f64>,
+    /// Elements of the result.
+    pub len: usize,
+}
+
 /// Calls that run block of rows by block of rows (see `exec::rows`).
+///
+/// The blocks are grouped into chunks of consecutive blocks, fixed by the
+/// shapes alone. Each chunk accumulates into partial results of its own,
+/// which are combined in chunk order at the end, so chunks may run on any
+/// threads and give the same result on any number of them.
 #[derive(Clone, Debug)]
 pub struct RunSegment {
     /// The calls, each of which has [`CallRows`].
     pub calls: Range<usize>,
     /// (first row, rows) of each block, in order.
     pub blocks: Vec<(usize, usize)>,
+    /// Ranges of `blocks`, in order.
+    pub chunks: Vec<Range<usize>>,
+    /// Temporaries that hold one block: each running chunk has its own.
+    pub locals: Vec<usize>,
+    /// The results combined over the batch, by slot.
+    pub accumulators: Vec<Accumulator>,
+}
+
+/// At most this many chunks per segment: enough to keep a few threads
+/// busy, few enough that partial results stay small and cheap to combine.
+const MAX_CHUNKS: usize = 16;
+
+/// Elements of partial results a segment may hold over all its chunks.
+const PARTIAL_BUDGET: usize = 1 << 22;
+
+/// `blocks` blocks cut into chunks for accumulators of `acc_len` elements
+/// in all.
+fn chunks(blocks: usize, acc_len: usize) -> Vec<Range<usize>> {
+    let by_memory = PARTIAL_BUDGET / acc_len.max(1);
+    let parts = blocks.min(MAX_CHUNKS).min(by_memory).max(1);
+    let base = blocks / parts;
+    let extra = blocks % parts;
+    (0..parts)
+        .map(|i| {
+            let start = i * base + i.min(extra);
+            start..start + base + usize::from(i < extra)
+        })
+        .collect()
 }
 
 /// One step, with its operands resolved to locations.
@@ -223,14 +274,20 @@ pub fn plan_homes<T: Real>(
         *v &= matches!(m, Some((_, RowRole::Rows(_))));
     }
     let block_rows = |g: usize| segments[g].blocks.iter().map(|b| b.1).max().unwrap_or(0);
-    let access = |id: NodeId, role: RowRole| match role {
+    // accumulators are numbered as their writers come
+    let access = |id: NodeId, role: RowRole, slot: &mut usize| match role {
         RowRole::Whole => BlockAccess::Whole,
-        RowRole::Accumulate => BlockAccess::Accumulate,
+        RowRole::Accumulate => {
+            *slot += 1;
+            BlockAccess::Accumulate { slot: *slot - 1 }
+        }
         RowRole::Rows(width) => BlockAccess::Rows {
             width,
             local: local[id.index()],
         },
     };
+    let mut seg_accs: Vec<Vec<Accumulator>> = vec![Vec::new(); segments.len()];
+    let mut seg_locals: Vec<Vec<usize>> = vec![Vec::new(); segments.len()];
     let mut pending_free: Vec<usize> = Vec::new();
     let mut seg_calls: Vec<Range<usize>> = vec![0..0; segments.len()];
     let mut copies = Vec::new();
@@ -303,19 +360,62 @@ pub fn plan_homes<T: Real>(
                 home[w.index()] = Some(loc);
             }
             let at = |id: &NodeId| home[id.index()].unwrap_or(Loc::Const(usize::MAX));
-            let rows = step_rows.map(|sr| CallRows {
-                inputs: reads
-                    .iter()
-                    .zip(&sr.inputs)
-                    .map(|(&r, &role)| access(r, role))
-                    .collect(),
-                outputs: writes
-                    .iter()
-                    .zip(&sr.outputs)
-                    .map(|(&w, &role)| access(w, role))
-                    .collect(),
-                layouts: sr.layouts,
-            });
+            let rows = match (step_rows, seg) {
+                (Some(sr), Some(g)) => {
+                    let mut slot = seg_accs[g].len();
+                    let inputs = reads
+                        .iter()
+                        .zip(&sr.inputs)
+                        .map(|(&r, &role)| access(r, role, &mut slot))
+                        .collect();
+                    let outputs: Vec<BlockAccess> = writes
+                        .iter()
+                        .zip(&sr.outputs)
+                        .map(|(&w, &role)| access(w, role, &mut slot))
+                        .collect();
+                    for (j, (&w, a)) in writes.iter().zip(&outputs).enumerate() {
+                        match a {
+                            BlockAccess::Accumulate { .. } => {
+                                let (op, identity, scale) = match step {
+                                    Step::Kernel(k) => {
+                                        let r = j.checked_sub(k.outputs.len()).and_then(|i| {
+                                            k.reductions.get(i).zip(k.spec.reductions.get(i))
+                                        });
+                                        match r {
+                                            Some((r, kr)) => (
+                                                kr.op,
+                                                reduce_identity(kr.op).unwrap_or(0.0),
+                                                r.mean.then(|| 1.0 / r.count as f64),
+                                            ),
+                                            None => (crate::graph::ReduceOp::Sum, 0.0, None),
+                                        }
+                                    }
+                                    Step::Library(_) => (crate::graph::ReduceOp::Sum, 0.0, None),
+                                };
+                                seg_accs[g].push(Accumulator {
+                                    loc: home[w.index()].unwrap_or(Loc::Const(usize::MAX)),
+                                    op,
+                                    identity,
+                                    scale,
+                                    len: numel(&nodes[w.index()]),
+                                });
+                            }
+                            BlockAccess::Rows { local: true, .. } => {
+                                if let Some(Loc::Temp(t)) = home[w.index()] {
+                                    seg_locals[g].push(t);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    Some(CallRows {
+                        inputs,
+                        outputs,
+                        layouts: sr.layouts,
+                    })
+                }
+                _ => None,
+            };
             calls.push(match step {
                 Step::Kernel(k) => {
                     let c = Call::Kernel {
@@ -399,9 +499,16 @@ pub fn plan_homes<T: Real>(
     let segments = seg_calls
         .into_iter()
         .zip(segments)
-        .map(|(calls, seg)| RunSegment {
-            calls,
-            blocks: seg.blocks.clone(),
+        .zip(seg_accs.into_iter().zip(seg_locals))
+        .map(|((calls, seg), (accumulators, locals))| {
+            let acc_len = accumulators.iter().map(|a| a.len).sum();
+            RunSegment {
+                calls,
+                chunks: chunks(seg.blocks.len(), acc_len),
+                blocks: seg.blocks.clone(),
+                locals,
+                accumulators,
+            }
         })
         .collect();
     Homes {

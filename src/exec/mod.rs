@@ -1,6 +1,7 @@
 //! Running graphs: compiled [`Executable`]s and the TF1-style [`Session`]
 //! that runs fetches with feeds on any engine.
 
+mod blocked;
 mod compile;
 mod engine;
 mod executable;
