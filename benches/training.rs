@@ -1,7 +1,9 @@
 //! B3 (logistic) and B4 (mlp) of `shared/spec/benchmarks.md`: a whole
 //! training step (loss and gradients) on every engine, the same step written
 //! by hand with `ndarray` (`dot` plus array expressions) as a Rust user
-//! would, the step's matrix products alone (to show their share), and
+//! would, the step's matrix products alone as that user writes them
+//! (`matmuls-only`) and as the executable runs its general ones
+//! (`gemm-only`, to show their share), and
 //! compile time from program text.
 //!
 //! `cargo bench --bench training`
@@ -15,6 +17,7 @@ use common::{case, executable, ordered, outputs, Case};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use gradjit::exec::Engine;
 use gradjit::{interp, Value};
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Axis, Ix2};
 
 const B3: &str = "loss = mean(softplus(-t * (X @ w + b)))";
@@ -171,6 +174,19 @@ fn training(cr: &mut Criterion) {
                         go.dot(&w2.t()),
                         x.t().dot(&ga),
                     )
+                })
+            });
+            // the step's two general products as the executable runs them
+            // whole: matrixmultiply into preallocated results (its other
+            // products have a unit dimension and run inside its kernels)
+            let (mut c1, mut c2) = (
+                Array2::<f32>::zeros((N, 64)),
+                Array2::<f32>::zeros((32, 64)),
+            );
+            group.bench_function(BenchmarkId::new("gemm-only", "2^16"), |bch| {
+                bch.iter(|| {
+                    general_mat_mul(1.0, black_box(&x), &w1, 0.0, &mut c1);
+                    general_mat_mul(1.0, &x.t(), &ga, 0.0, &mut c2);
                 })
             });
         }

@@ -46,7 +46,7 @@ def main():
             bw = lambda ms: "—" if ms is None else f"{BYTES_PER_ELEMENT[case] * n / (ms * 1e-3) / 1e9:.1f}"
             lines.append(f"| {size} | " + " | ".join(fmt(row[e]) for e in ENGINES) + f" | {bw(row['jit'])} | {bw(row['copy'])} |")
     lines.append("\n**B3, B4** (f32, N = 2^16, a whole training step: loss and gradients)\n")
-    cols = ENGINES + ["matmuls-only"]
+    cols = ENGINES + ["matmuls-only", "gemm-only"]
     lines.append("| case | " + " | ".join(cols) + " | compile (jit) |")
     lines.append("|---" * (len(cols) + 2) + "|")
     for case in ["B3", "B4"]:

@@ -219,6 +219,22 @@ fn a_training_step_of_b4_is_one_pass_over_the_batch() {
 }
 
 #[test]
+fn products_with_large_whole_operands_run_whole() {
+    // W (300 x 300) would be repacked for every block of a few dozen rows
+    let g = Graph::new();
+    let mut opts = ParseOptions::default();
+    let shapes = [("X", vec![4096, 300]), ("W", vec![300, 300])];
+    for (n, d) in &shapes {
+        opts.input_shapes.insert(n.to_string(), Shape::known(d));
+    }
+    let prog = parse(&g, "y = tanh(X @ W) * 2", &opts).unwrap();
+    let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
+    let feeds: Vec<_> = shapes.iter().map(|(n, d)| (id(n), d.clone())).collect();
+    let exe = compile(&g, &[prog.output], &feeds, &CompileOptions::default()).unwrap();
+    assert!(exe.row_blocks().is_empty(), "{:?}", exe.row_blocks());
+}
+
+#[test]
 fn small_batches_run_whole() {
     let g = Graph::new();
     let mut opts = ParseOptions::default();

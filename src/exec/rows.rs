@@ -16,7 +16,8 @@ use std::ops::Range;
 
 use super::layout::transposes_as_views;
 use crate::fuse::{
-    classify, kernel_reduction, layout_with, reduction_strides, KernelStep, Layout, Plan, Step,
+    classify, kernel_reduction, layout_with, reduction_strides, KernelStep, Layout, Plan,
+    ReduceClass, Step,
 };
 use crate::graph::{Node, NodeId, Op};
 
@@ -159,7 +160,10 @@ fn step_roles(nodes: &[Node], views: &Views, step: &Step, n: usize) -> Option<St
                 let (_, axes) = kernel_reduction(&nodes[r.node.index()].op)?;
                 outputs.push(match axes {
                     Some(ax) if !ax.contains(&0) => RowRole::Rows(numel(&dims(nodes, r.node)?) / n),
-                    _ => RowRole::Accumulate,
+                    // accumulated in the loop (per column) or from per-row
+                    // partials (whole): both continue from block to block
+                    _ if r.class != ReduceClass::PerRow => RowRole::Accumulate,
+                    _ => return None,
                 });
             }
             Some(StepRows {
@@ -258,15 +262,17 @@ struct Found {
 /// that cannot run in blocks but reads nothing the segment makes is moved
 /// before the segment; one that reads the segment's results (or a value
 /// of such a step) runs after it.
+#[allow(clippy::too_many_arguments)]
 fn grow(
     nodes: &[Node],
     views: &Views,
     steps: &[Step],
     placed: &[bool],
+    excluded: &HashSet<usize>,
     first: usize,
     n: usize,
     elem_bytes: usize,
-) -> Option<Found> {
+) -> Result<Option<Found>, usize> {
     let mut made: HashMap<NodeId, RowRole> = HashMap::new();
     let mut members = Vec::new();
     let mut hoisted = Vec::new();
@@ -289,7 +295,11 @@ fn grow(
             later.extend(writes);
             continue;
         }
-        let blockable = step_roles(nodes, views, step, n).filter(|sr| {
+        let roles = match excluded.contains(&j) {
+            true => None,
+            false => step_roles(nodes, views, step, n),
+        };
+        let blockable = roles.filter(|sr| {
             reads.iter().zip(&sr.inputs).all(|(r, role)| {
                 made.get(r)
                     .is_none_or(|m| m == role && *m != RowRole::Accumulate)
@@ -316,7 +326,7 @@ fn grow(
     }
     let working = rows.iter().flatten().count();
     if working < 2 || !passed {
-        return None;
+        return Ok(None);
     }
     // every batch-axis value once: its width in elements
     let mut widths: HashMap<NodeId, usize> = HashMap::new();
@@ -341,21 +351,53 @@ fn grow(
     let height = (BLOCK_BYTES / row_bytes / ROW_ALIGN * ROW_ALIGN).max(ROW_ALIGN);
     let parts = n.div_ceil(height);
     if parts < 2 {
-        return None;
+        return Ok(None);
     }
     let blocks = split(n, parts);
     let mut heights: Vec<usize> = blocks.iter().map(|b| b.1).collect();
     heights.dedup();
+    // a product re-reads (and the GEMM repacks) its whole operand and its
+    // accumulated result for every block: worth it only while that is no
+    // more than the block's own rows
+    let lowest = heights.iter().copied().min().unwrap_or(0);
+    for (&j, sr) in members.iter().zip(&rows) {
+        let (Some(sr), Step::Library(id)) = (sr, &steps[j]) else {
+            continue;
+        };
+        let (reads, _) = reads_writes(nodes, views, &steps[j]);
+        let mut fixed = 0usize;
+        let mut own = 0usize;
+        let roles = reads
+            .iter()
+            .zip(&sr.inputs)
+            .chain(std::iter::once(id).zip(&sr.outputs));
+        for (v, role) in roles {
+            match role {
+                RowRole::Rows(w) => own = own.saturating_add(w.saturating_mul(lowest)),
+                _ => {
+                    let Some(d) = dims(nodes, *v) else {
+                        return Ok(None);
+                    };
+                    fixed = fixed.saturating_add(d.iter().product());
+                }
+            }
+        }
+        if fixed > own {
+            return Err(j);
+        }
+    }
     for (&j, sr) in members.iter().zip(rows.iter_mut()) {
         let (Some(sr), Step::Kernel(k)) = (sr, &steps[j]) else {
             continue;
         };
         for &h in &heights {
-            let l = block_layout(nodes, k, sr, h)?;
+            let Some(l) = block_layout(nodes, k, sr, h) else {
+                return Ok(None);
+            };
             sr.layouts.push((h, l));
         }
     }
-    Some(Found {
+    Ok(Some(Found {
         members,
         hoisted,
         segment: Segment {
@@ -363,7 +405,29 @@ fn grow(
             blocks,
             rows,
         },
-    })
+    }))
+}
+
+/// [`grow`], leaving out of the segment each product too costly to run in
+/// its blocks (its whole operands outweigh a block's rows), then trying
+/// again without it.
+fn grow_affordable(
+    nodes: &[Node],
+    views: &Views,
+    steps: &[Step],
+    placed: &[bool],
+    first: usize,
+    n: usize,
+    elem_bytes: usize,
+) -> Option<Found> {
+    let mut excluded = HashSet::new();
+    loop {
+        match grow(nodes, views, steps, placed, &excluded, first, n, elem_bytes) {
+            Ok(found) => return found,
+            Err(j) if j != first && excluded.insert(j) => {}
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Finds the row-blocked segments of `plan`, reordering its steps so each
@@ -386,7 +450,7 @@ pub fn segments(nodes: &[Node], plan: &mut Plan, elem_bytes: usize) -> Vec<Segme
         } else {
             candidates(nodes, &views, &steps[i])
                 .into_iter()
-                .find_map(|n| grow(nodes, &views, &steps, &placed, i, n, elem_bytes))
+                .find_map(|n| grow_affordable(nodes, &views, &steps, &placed, i, n, elem_bytes))
         };
         match hit {
             Some(mut f) => {
