@@ -428,6 +428,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Steps that share a leading batch axis — a matrix product, the kernels
+//! after it, a product that sums over the batch like `transpose(X) @ g` —
+//! run block of rows by block of rows, so what one step writes the next
+//! reads from cache ([`Executable::row_blocks`] lists these runs; a whole
+//! training step of an MLP is one run, one pass over `X`). Sums over the
+//! batch are combined in an order fixed by the shapes, on any number of
+//! threads.
+//!
 //! The only door into native code is the safe wrapper inside `run`, which
 //! checks every feed's shape and dtype and every buffer's length before the
 //! call. [`Executable::kernel_fn`] hands out the raw entry point for those
@@ -467,6 +475,7 @@
 //! [`Session`]: crate::Session
 //! [`Executable`]: crate::exec::Executable
 //! [`Executable::kernel_fn`]: crate::exec::Executable::kernel_fn
+//! [`Executable::row_blocks`]: crate::exec::Executable::row_blocks
 //! [`KernelSpec`]: crate::graph::kernel::KernelSpec
 //! [`graph`]: crate::graph
 //! [`graph::UnaryOp::eval`]: crate::graph::UnaryOp::eval

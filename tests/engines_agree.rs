@@ -84,7 +84,12 @@ const B3: &str = "loss = mean(softplus(-t * (X @ w + b)))";
 const B4: &str = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)";
 
 fn cases(dtype: DType) -> Vec<(&'static str, Case)> {
-    let n = 67;
+    cases_with_rows(dtype, 67)
+}
+
+/// The cases, with `n` rows for B3 and B4 (from 1024 on, their steps run
+/// in blocks of rows).
+fn cases_with_rows(dtype: DType, n: usize) -> Vec<(&'static str, Case)> {
     vec![
         ("B1", build(B1, &[("x", &[1029])], &[], dtype, 1)),
         (
@@ -173,7 +178,17 @@ fn every_engine_agrees_with_the_interpreter() {
 
 #[test]
 fn native_gradients_of_b3_and_b4_match_finite_differences() {
-    for (name, c) in cases(DType::F64)
+    // few rows (each step runs whole), and enough for blocks of rows,
+    // where fewer elements are probed (each probe compiles and runs twice)
+    for (rows, every) in [(67, 7), (2053, 41)] {
+        fd_check(rows, every);
+    }
+}
+
+/// Central differences of B3's and B4's loss against their native
+/// gradients at every `every`-th element, with `rows` rows.
+fn fd_check(rows: usize, every: usize) {
+    for (name, c) in cases_with_rows(DType::F64, rows)
         .into_iter()
         .filter(|(n, _)| *n == "B3" || *n == "B4")
     {
@@ -187,7 +202,7 @@ fn native_gradients_of_b3_and_b4_match_finite_differences() {
             let grad = base[1 + g_index].to_f64_vec();
             let (id, v) = &c.feeds[feed_index];
             let orig = v.to_f64_vec();
-            for (e, &analytic) in grad.iter().enumerate().step_by(7) {
+            for (e, &analytic) in grad.iter().enumerate().step_by(every) {
                 let h = 1e-6;
                 let loss_at = |delta: f64| {
                     let mut data = orig.clone();
@@ -205,7 +220,7 @@ fn native_gradients_of_b3_and_b4_match_finite_differences() {
                 let numeric = (loss_at(h) - loss_at(-h)) / (2.0 * h);
                 assert!(
                     (numeric - analytic).abs() <= 1e-6 * (1.0 + analytic.abs()),
-                    "{name} d/d input {feed_index}[{e}]: analytic {analytic}, numeric {numeric}"
+                    "{name} ({rows} rows) d/d input {feed_index}[{e}]: analytic {analytic}, numeric {numeric}"
                 );
             }
         }
