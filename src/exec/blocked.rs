@@ -119,6 +119,18 @@ fn region(b: Buf, off: usize, len: usize, size: usize) -> Result<Buf, ExecError>
     })
 }
 
+/// A block's own rows of a home, to write.
+///
+/// # Safety
+/// `b` lies inside a buffer of `T`s that stays valid while the slice lives,
+/// taken from a mutable borrow, and no other reference to these elements
+/// lives meanwhile: in a segment, a block's rows of a result are written by
+/// that block alone and read by no other (see the module doc).
+unsafe fn rows_of<'a, T>(b: Buf) -> &'a mut [T] {
+    // SAFETY: the caller's guarantee; `Buf` addresses are of `T`s, so aligned.
+    unsafe { std::slice::from_raw_parts_mut(b.addr as *mut T, b.len) }
+}
+
 impl<T: Element> Typed<T> {
     /// Runs the `index`-th segment of the plan, `seg`.
     pub(super) fn segment(
@@ -208,10 +220,15 @@ impl<T: Element> Typed<T> {
             }
         }
         ws.homes = homes;
+        // every chunk's error is taken, so none is left for a later call
+        let mut first_error = None;
         for chunk in &mut state.chunks {
             if let Some(e) = chunk.error.take() {
-                return Err(e);
+                first_error.get_or_insert(e);
             }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         // partial results combined in chunk order
         for (slot, acc) in seg.accumulators.iter().enumerate() {
@@ -305,6 +322,18 @@ impl<T: Element> Typed<T> {
                     };
                     sc.reds.push(b);
                 }
+                // results a kernel adds its rows into (a middle axis
+                // reduced) start this block's rows at the identity
+                for (r, a) in reductions.iter().zip(red_access) {
+                    if let (ReduceClass::PerColumn, BlockAccess::Rows { width, .. }) = (r.class, *a)
+                    {
+                        let b = env.at(r.loc, &mut chunk.locals)?;
+                        let b = region(b, a.offset(r0), width * n, size)?;
+                        // SAFETY: `region` checked the rows are inside the
+                        // home's buffer; they are this block's alone.
+                        unsafe { rows_of::<T>(b) }.fill(T::from_f64(r.identity));
+                    }
+                }
                 self.launch(f, spec, layout, reductions, sc, &mut chunk.rows)?;
                 for (j, (r, a)) in reductions.iter().zip(red_access).enumerate() {
                     match *a {
@@ -323,15 +352,10 @@ impl<T: Element> Typed<T> {
                             if let Some(scale) = r.scale {
                                 let b = env.at(r.loc, &mut chunk.locals)?;
                                 let b = region(b, a.offset(r0), width * n, size)?;
-                                // SAFETY: `region` checked that the block's
-                                // rows lie inside the home's buffer, a valid
-                                // allocation of `T`s for the whole segment,
-                                // taken from a mutable borrow; these rows
-                                // are this block's alone (see the module
-                                // doc), so no other reference to them lives.
-                                let d = unsafe {
-                                    std::slice::from_raw_parts_mut(b.addr as *mut T, b.len)
-                                };
+                                // SAFETY: `region` checked the rows are
+                                // inside the home's buffer; they are this
+                                // block's alone.
+                                let d = unsafe { rows_of::<T>(b) };
                                 let k = T::from_f64(scale);
                                 d.iter_mut().for_each(|v| *v = *v * k);
                             }
@@ -377,10 +401,11 @@ impl<T: Element> Typed<T> {
                         let len = dims.iter().product();
                         let b =
                             region(env.at(*output, &mut chunk.locals)?, a.offset(r0), len, size)?;
-                        // SAFETY: as for a scaled reduction above: inside
-                        // the buffer, this block's rows alone, and not one
-                        // of the inputs (a result has a home of its own).
-                        let d = unsafe { std::slice::from_raw_parts_mut(b.addr as *mut T, b.len) };
+                        // SAFETY: `region` checked the rows are inside the
+                        // home's buffer; they are this block's alone, and
+                        // not one of the inputs (a result has a home of its
+                        // own).
+                        let d = unsafe { rows_of::<T>(b) };
                         super::library::run(op, &views, d, &dims)
                     }
                     Some(BlockAccess::Accumulate { slot }) => {

@@ -314,7 +314,9 @@ fn grow(
                 members.push(j);
                 rows.push(Some(sr));
             }
-            None if j > first && !reads.iter().any(|r| made.contains_key(r)) => hoisted.push(j),
+            // the segment starts with a step it runs
+            None if j == first => return Ok(None),
+            None if !reads.iter().any(|r| made.contains_key(r)) => hoisted.push(j),
             // reads what the segment makes: runs after it
             None => later.extend(writes),
         }
@@ -430,10 +432,34 @@ fn grow_affordable(
     }
 }
 
+/// Whether every node `plan` names is one of `nodes` (a plan made from
+/// another graph finds no segments rather than indexing out of bounds).
+fn of_these_nodes(nodes: &[Node], plan: &Plan) -> bool {
+    let known = |id: &NodeId| {
+        nodes
+            .get(id.index())
+            .is_some_and(|n| n.inputs.iter().all(|i| i.index() < nodes.len()))
+    };
+    plan.fetches.iter().all(known)
+        && plan.steps.iter().all(|s| match s {
+            Step::Kernel(k) => k
+                .inputs
+                .iter()
+                .chain(&k.outputs)
+                .chain(&k.members)
+                .chain(k.reductions.iter().map(|r| &r.node))
+                .all(known),
+            Step::Library(id) => known(id),
+        })
+}
+
 /// Finds the row-blocked segments of `plan`, reordering its steps so each
 /// segment's steps are contiguous (of the steps that sat between its
 /// steps, those independent of it move before it, the others after it). `elem_bytes`: the element size.
 pub fn segments(nodes: &[Node], plan: &mut Plan, elem_bytes: usize) -> Vec<Segment> {
+    if !of_these_nodes(nodes, plan) {
+        return Vec::new();
+    }
     let views = transposes_as_views(nodes, plan);
     let steps = std::mem::take(&mut plan.steps);
     let mut placed = vec![false; steps.len()];
