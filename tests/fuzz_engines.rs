@@ -365,6 +365,9 @@ fn generate(seed: u64) -> Case {
     if rank > 0 && rng.gen_bool(0.03) {
         // past the parallel threshold now and then (jit-mt splits)
         base = vec![300, 257];
+    } else if rank > 0 && rng.gen_bool(0.03) {
+        // a long leading axis now and then (steps run in blocks of rows)
+        base[0] = 1100 + rng.gen_range(0..64);
     }
     let n_inputs = rng.gen_range(1..4);
     let mut inputs = Vec::new();
