@@ -187,10 +187,12 @@ impl<T: Element> Typed<T> {
             temps: ws.temps.len(),
             locals: &seg.locals,
         };
-        let pool = self
-            .threads
-            .as_deref()
-            .filter(|p| p.current_num_threads() > 1 && seg.chunks.len() > 1);
+        let pool = self.threads.as_deref().filter(|p| {
+            // waking the pool costs more than a small segment's work
+            p.current_num_threads() > 1
+                && seg.chunks.len() > 1
+                && seg.work >= super::executable::PARALLEL_THRESHOLD
+        });
         let serial = pool.is_some();
         let run = |chunk: &mut ChunkState<T>, blocks: &Range<usize>| {
             let Some(blocks) = seg.blocks.get(blocks.clone()) else {

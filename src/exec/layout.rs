@@ -128,6 +128,9 @@ pub struct RunSegment {
     pub locals: Vec<usize>,
     /// The results combined over the batch, by slot.
     pub accumulators: Vec<Accumulator>,
+    /// Operations per call, about (chunks go to the pool from
+    /// `PARALLEL_THRESHOLD` on).
+    pub work: usize,
 }
 
 /// At most this many chunks per segment: enough to keep a few threads
@@ -508,6 +511,7 @@ pub fn plan_homes<T: Real>(
                 blocks: seg.blocks.clone(),
                 locals,
                 accumulators,
+                work: seg.work,
             }
         })
         .collect();

@@ -65,6 +65,8 @@ pub struct Segment {
     pub blocks: Vec<(usize, usize)>,
     /// Per step of `steps`: `None` for a transpose read as a view (no work).
     pub rows: Vec<Option<StepRows>>,
+    /// Operations per call, about: what splitting it across threads shares.
+    pub work: usize,
 }
 
 type Views = Vec<Option<(NodeId, Vec<usize>)>>;
@@ -399,6 +401,39 @@ fn grow(
             sr.layouts.push((h, l));
         }
     }
+    // operations per row: a kernel's per element times its row's width, a
+    // product's multiply-adds
+    let mut work = 0usize;
+    for (&j, sr) in members.iter().zip(&rows) {
+        let Some(sr) = sr else { continue };
+        let per_row = match &steps[j] {
+            Step::Kernel(k) => {
+                let width = k
+                    .members
+                    .first()
+                    .and_then(|&m| dims(nodes, m))
+                    .map_or(0, |d| d.iter().product::<usize>() / n);
+                k.spec.op_count().max(1).saturating_mul(width)
+            }
+            Step::Library(_) => {
+                let w = |r: &[RowRole]| {
+                    r.iter()
+                        .map(|role| match role {
+                            RowRole::Rows(w) => *w,
+                            _ => 1,
+                        })
+                        .product::<usize>()
+                };
+                // (k) x (n) per row, or (m) x (n) contracted
+                match (sr.inputs.as_slice(), sr.outputs.as_slice()) {
+                    ([a, RowRole::Whole], [o]) => w(&[*a, *o]),
+                    ([a, b], _) => w(&[*a, *b]),
+                    _ => 0,
+                }
+            }
+        };
+        work = work.saturating_add(per_row);
+    }
     Ok(Some(Found {
         members,
         hoisted,
@@ -406,6 +441,7 @@ fn grow(
             steps: 0..0,
             blocks,
             rows,
+            work: work.saturating_mul(n),
         },
     }))
 }
