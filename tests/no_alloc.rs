@@ -13,10 +13,11 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use gradjit::exec::{compile, CompileOptions};
-use gradjit::text::{parse, ParseOptions};
+mod common;
+
+use common::{compile_text, in_feed_order};
 use gradjit::value::ValueViewMut;
-use gradjit::{Graph, Shape, Value};
+use gradjit::{DType, Value};
 use ndarray::{ArrayD, IxDyn};
 
 struct Counting;
@@ -66,27 +67,7 @@ static GLOBAL: Counting = Counting;
 /// number of library steps and the blocks of its largest row-blocked run.
 fn allocations(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])]) -> (usize, usize, usize) {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let g = Graph::new();
-    let mut opts = ParseOptions::default();
-    for (n, d) in feeds {
-        opts.input_shapes.insert(n.to_string(), Shape::known(d));
-    }
-    let prog = parse(&g, text, &opts).unwrap();
-    let input = |name: &str| {
-        prog.inputs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
-            .unwrap()
-    };
-    let xs: Vec<_> = wrt.iter().map(|n| g.tensor(input(n))).collect();
-    let mut fetches = vec![prog.output];
-    if !xs.is_empty() {
-        let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
-        fetches.extend(grads.iter().map(|d| d.unwrap().id()));
-    }
-    let feed_ids: Vec<_> = feeds.iter().map(|(n, d)| (input(n), d.to_vec())).collect();
-    let exe = compile(&g, &fetches, &feed_ids, &CompileOptions::default()).unwrap();
+    let exe = compile_text(text, wrt, feeds, DType::F32, 1).exe;
     let values: Vec<Value> = feeds
         .iter()
         .map(|(_, d)| {
@@ -97,12 +78,7 @@ fn allocations(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])]) -> (usize, 
         .collect();
     // the executable reads its feeds in its own order
     let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
-    let views: Vec<_> = exe
-        .feed_order(&names)
-        .unwrap()
-        .iter()
-        .map(|&k| values[k].view())
-        .collect();
+    let views = in_feed_order(&exe, &names, &values);
     let mut outs: Vec<ArrayD<f32>> = exe
         .output_shapes()
         .iter()

@@ -6,27 +6,16 @@
 //! blocks of unequal height (odd batch sizes), in both dtypes, on 1, 2 and
 //! 3 threads, and must actually run in blocks.
 
-use gradjit::exec::{compile, CompileOptions};
-use gradjit::text::{parse, ParseOptions};
-use gradjit::{DType, Graph, Session, Shape, Value};
-use ndarray::{ArrayD, IxDyn};
+mod common;
+
+use common::{compile_text, in_feed_order, random_value};
+use gradjit::{DType, Graph, Session, Value};
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 /// A program, the inputs its gradients are taken with respect to, its
 /// feeds (name, shape).
 type Case<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a [usize])]);
-
-fn value(rng: &mut SmallRng, dims: &[usize], dtype: DType) -> Value {
-    let n: usize = dims.iter().product();
-    let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    match dtype {
-        DType::F32 => Value::F32(
-            ArrayD::from_shape_vec(IxDyn(dims), v.iter().map(|&x| x as f32).collect()).unwrap(),
-        ),
-        DType::F64 => Value::F64(ArrayD::from_shape_vec(IxDyn(dims), v).unwrap()),
-    }
-}
 
 /// Compiles the case's output and gradients on `threads` threads, checks
 /// they run in blocks, and compares every value with the interpreter's.
@@ -46,51 +35,18 @@ fn check_with(
     blocked: bool,
 ) {
     let (text, wrt, feeds) = case;
-    let g = Graph::new();
-    let mut opts = ParseOptions {
-        dtype,
-        ..ParseOptions::default()
-    };
-    for (n, d) in feeds.iter() {
-        opts.input_shapes.insert(n.to_string(), Shape::known(d));
-    }
-    let prog = parse(&g, text, &opts).unwrap();
-    let input = |name: &str| {
-        prog.inputs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
-            .unwrap()
-    };
-    let xs: Vec<_> = wrt.iter().map(|n| g.tensor(input(n))).collect();
-    let mut fetches = vec![prog.output];
-    if !xs.is_empty() {
-        let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
-        fetches.extend(grads.iter().map(|d| d.unwrap().id()));
-    }
-    let values: Vec<Value> = feeds.iter().map(|(_, d)| value(rng, d, dtype)).collect();
-    let feed_ids: Vec<_> = feeds.iter().map(|(n, d)| (input(n), d.to_vec())).collect();
-    let exe = compile(
-        &g,
-        &fetches,
-        &feed_ids,
-        &CompileOptions {
-            threads,
-            ..CompileOptions::default()
-        },
-    )
-    .unwrap();
+    let values: Vec<Value> = feeds
+        .iter()
+        .map(|(_, d)| random_value(rng, d, dtype))
+        .collect();
+    let c = compile_text(text, wrt, feeds, dtype, threads);
+    let (g, fetches, exe) = (&c.graph, &c.fetches, &c.exe);
     assert!(
         !blocked || exe.row_blocks().iter().any(|r| r.blocks >= 2),
         "{text}: nothing runs in blocks of rows"
     );
     let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
-    let views: Vec<_> = exe
-        .feed_order(&names)
-        .unwrap()
-        .iter()
-        .map(|&k| values[k].view())
-        .collect();
+    let views = in_feed_order(exe, &names, &values);
     // twice: a call must not depend on what an earlier one left in the
     // executable's buffers
     let first = exe.run(&views).unwrap();
@@ -110,9 +66,9 @@ fn check_with(
     let f: Vec<_> = feeds
         .iter()
         .zip(&values)
-        .map(|((n, _), v)| (g.tensor(input(n)), v))
+        .map(|((n, _), v)| (g.tensor(c.input(n)), v))
         .collect();
-    let want = Session::new(&g).run(&t, &f).unwrap();
+    let want = Session::new(g).run(&t, &f).unwrap();
     let eps = match dtype {
         DType::F32 => f32::EPSILON as f64,
         DType::F64 => f64::EPSILON,
@@ -133,6 +89,27 @@ fn check_with(
 }
 
 const N: usize = 3001;
+
+const B4: &str = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)";
+const B4_WRT: [&str; 4] = ["W1", "b1", "W2", "b2"];
+
+/// B4's inputs with `n` rows, 12 features and 20 hidden units.
+fn b4_feeds(n: usize) -> [(&'static str, Vec<usize>); 6] {
+    [
+        ("X", vec![n, 12]),
+        ("W1", vec![12, 20]),
+        ("b1", vec![20]),
+        ("W2", vec![20, 1]),
+        ("b2", vec![1]),
+        ("T", vec![n, 1]),
+    ]
+}
+
+/// `(name, shape)` pairs as `compile_text` takes them.
+fn refs<'a>(feeds: &'a [(&'static str, Vec<usize>)]) -> Vec<(&'static str, &'a [usize])> {
+    feeds.iter().map(|(n, d)| (*n, d.as_slice())).collect()
+}
+
 /// For values too narrow to fill several blocks of [`N`] rows.
 const LONG: usize = 20_011;
 
@@ -224,69 +201,27 @@ fn a_training_step_of_b4_is_one_pass_over_the_batch() {
     // forward product, its bias and tanh, the unit product, the loss, the
     // backward kernels and the product contracting the batch, in one run;
     // the reshapes of the bias gradients run after it
-    let g = Graph::new();
-    let mut opts = ParseOptions::default();
-    let shapes = [
-        ("X", vec![N, 12]),
-        ("W1", vec![12, 20]),
-        ("b1", vec![20]),
-        ("W2", vec![20, 1]),
-        ("b2", vec![1]),
-        ("T", vec![N, 1]),
-    ];
-    for (n, d) in &shapes {
-        opts.input_shapes.insert(n.to_string(), Shape::known(d));
-    }
-    let text = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)";
-    let prog = parse(&g, text, &opts).unwrap();
-    let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
-    let xs: Vec<_> = ["W1", "b1", "W2", "b2"]
-        .iter()
-        .map(|n| g.tensor(id(n)))
-        .collect();
-    let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
-    let mut fetches = vec![prog.output];
-    fetches.extend(grads.iter().map(|d| d.unwrap().id()));
-    let feeds: Vec<_> = shapes.iter().map(|(n, d)| (id(n), d.clone())).collect();
-    let exe = compile(&g, &fetches, &feeds, &CompileOptions::default()).unwrap();
-    let runs = exe.row_blocks();
+    let c = compile_text(B4, &B4_WRT, &refs(&b4_feeds(N)), DType::F32, 1);
+    let runs = c.exe.row_blocks();
     assert_eq!(runs.len(), 1, "{runs:?}");
     // two products and the kernels between them
-    assert!(runs[0].steps >= 2 + exe.kernels().len(), "{runs:?}");
+    assert!(runs[0].steps >= 2 + c.exe.kernels().len(), "{runs:?}");
     assert_eq!(runs[0].rows, N);
 }
 
 #[test]
 fn products_with_large_whole_operands_run_whole() {
     // W (300 x 300) would be repacked for every block of a few dozen rows
-    let g = Graph::new();
-    let mut opts = ParseOptions::default();
-    let shapes = [("X", vec![4096, 300]), ("W", vec![300, 300])];
-    for (n, d) in &shapes {
-        opts.input_shapes.insert(n.to_string(), Shape::known(d));
-    }
-    let prog = parse(&g, "y = tanh(X @ W) * 2", &opts).unwrap();
-    let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
-    let feeds: Vec<_> = shapes.iter().map(|(n, d)| (id(n), d.clone())).collect();
-    let exe = compile(&g, &[prog.output], &feeds, &CompileOptions::default()).unwrap();
-    assert!(exe.row_blocks().is_empty(), "{:?}", exe.row_blocks());
+    let feeds: [(&str, &[usize]); 2] = [("X", &[4096, 300]), ("W", &[300, 300])];
+    let c = compile_text("y = tanh(X @ W) * 2", &[], &feeds, DType::F32, 1);
+    assert!(c.exe.row_blocks().is_empty(), "{:?}", c.exe.row_blocks());
 }
 
 #[test]
 fn small_batches_run_whole() {
-    let g = Graph::new();
-    let mut opts = ParseOptions::default();
-    for (n, d) in [("X", vec![100, 4]), ("W", vec![4, 3])] {
-        opts.input_shapes.insert(n.to_string(), Shape::known(&d));
-    }
-    let prog = parse(&g, "y = tanh(X @ W)", &opts).unwrap();
-    let feeds: Vec<_> = prog
-        .inputs
-        .iter()
-        .map(|(n, id)| (*id, if n == "X" { vec![100, 4] } else { vec![4, 3] }))
-        .collect();
-    let exe = compile(&g, &[prog.output], &feeds, &CompileOptions::default()).unwrap();
-    assert!(exe.row_blocks().is_empty());
+    let feeds: [(&str, &[usize]); 2] = [("X", &[100, 4]), ("W", &[4, 3])];
+    let c = compile_text("y = tanh(X @ W)", &[], &feeds, DType::F32, 1);
+    assert!(c.exe.row_blocks().is_empty());
 }
 
 mod random_programs {
@@ -354,59 +289,20 @@ mod random_programs {
 fn results_do_not_depend_on_the_thread_count() {
     // chunks of blocks are fixed by the shapes: any number of threads
     // combines the same partial results in the same order
-    let text = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2) + max(h)";
-    let shapes = [
-        ("X", vec![20_011, 12]),
-        ("W1", vec![12, 20]),
-        ("b1", vec![20]),
-        ("W2", vec![20, 1]),
-        ("b2", vec![1]),
-        ("T", vec![20_011, 1]),
-    ];
+    let text = format!("{B4} + max(h)");
+    let feeds = b4_feeds(20_011);
+    let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
     for dtype in [DType::F32, DType::F64] {
-        let g = Graph::new();
-        let mut opts = ParseOptions {
-            dtype,
-            ..ParseOptions::default()
-        };
-        for (n, d) in &shapes {
-            opts.input_shapes.insert(n.to_string(), Shape::known(d));
-        }
-        let prog = parse(&g, text, &opts).unwrap();
-        let id = |name: &str| prog.inputs.iter().find(|(n, _)| n == name).unwrap().1;
-        let xs: Vec<_> = ["W1", "b1", "W2", "b2"]
-            .iter()
-            .map(|n| g.tensor(id(n)))
-            .collect();
-        let grads = g.gradients(&[g.tensor(prog.output)], &xs).unwrap();
-        let mut fetches = vec![prog.output];
-        fetches.extend(grads.iter().map(|d| d.unwrap().id()));
-        let feeds: Vec<_> = shapes.iter().map(|(n, d)| (id(n), d.clone())).collect();
         let mut rng = SmallRng::seed_from_u64(3);
-        let values: Vec<Value> = shapes
+        let values: Vec<Value> = feeds
             .iter()
-            .map(|(_, d)| value(&mut rng, d, dtype))
+            .map(|(_, d)| random_value(&mut rng, d, dtype))
             .collect();
         let mut first: Option<Vec<Vec<u64>>> = None;
         for threads in [1, 2, 3, 4] {
-            let exe = compile(
-                &g,
-                &fetches,
-                &feeds,
-                &CompileOptions {
-                    threads,
-                    ..CompileOptions::default()
-                },
-            )
-            .unwrap();
+            let exe = compile_text(&text, &B4_WRT, &refs(&feeds), dtype, threads).exe;
             assert!(exe.row_blocks().iter().any(|r| r.blocks >= 4));
-            let names: Vec<&str> = shapes.iter().map(|(n, _)| *n).collect();
-            let views: Vec<_> = exe
-                .feed_order(&names)
-                .unwrap()
-                .iter()
-                .map(|&k| values[k].view())
-                .collect();
+            let views = in_feed_order(&exe, &names, &values);
             let bits: Vec<Vec<u64>> = exe
                 .run(&views)
                 .unwrap()
@@ -424,6 +320,8 @@ fn results_do_not_depend_on_the_thread_count() {
 #[test]
 fn a_plan_of_another_graph_has_no_runs() {
     use gradjit::fuse::{plan, Fusion};
+    use gradjit::text::{parse, ParseOptions};
+    use gradjit::Shape;
     let g = Graph::new();
     let mut opts = ParseOptions::default();
     for (n, d) in [("X", vec![4096, 8]), ("W", vec![8, 8])] {

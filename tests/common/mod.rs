@@ -394,3 +394,112 @@ pub fn assert_grad(what: &str, got: &Option<ArrayD<f64>>, shape: &[usize], want:
     let got: Vec<f64> = got.iter().copied().collect();
     assert_close(what, &got, want, tol, tol);
 }
+
+/// A program in the expression language compiled with its gradients.
+pub struct Compiled {
+    /// The graph it was parsed into.
+    pub graph: Graph,
+    /// Its output, then its gradients with respect to the `wrt` inputs.
+    pub fetches: Vec<gradjit::NodeId>,
+    /// Each input's name and placeholder.
+    pub inputs: Vec<(String, gradjit::NodeId)>,
+    /// The executable, for the given feed shapes.
+    pub exe: gradjit::exec::Executable,
+}
+
+impl Compiled {
+    /// The placeholder of input `name`.
+    pub fn input(&self, name: &str) -> gradjit::NodeId {
+        self.inputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .unwrap_or_else(|| panic!("no input {name}"))
+    }
+}
+
+/// Parses `text` with inputs of the given (name, shape) and compiles its
+/// output and its gradients with respect to `wrt` on `threads` threads.
+pub fn compile_text(
+    text: &str,
+    wrt: &[&str],
+    feeds: &[(&str, &[usize])],
+    dtype: DType,
+    threads: usize,
+) -> Compiled {
+    use gradjit::exec::{compile, CompileOptions};
+    use gradjit::text::{parse, ParseOptions};
+    let graph = Graph::new();
+    let mut opts = ParseOptions {
+        dtype,
+        ..ParseOptions::default()
+    };
+    for (n, d) in feeds {
+        opts.input_shapes.insert(n.to_string(), Shape::known(d));
+    }
+    let prog = parse(&graph, text, &opts).expect("the program parses");
+    let input = |name: &str| {
+        prog.inputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .unwrap_or_else(|| panic!("no input {name}"))
+    };
+    let mut fetches = vec![prog.output];
+    let xs: Vec<Tensor<'_>> = wrt.iter().map(|n| graph.tensor(input(n))).collect();
+    if !xs.is_empty() {
+        let grads = graph
+            .gradients(&[graph.tensor(prog.output)], &xs)
+            .expect("gradients");
+        fetches.extend(
+            grads
+                .iter()
+                .map(|d| d.expect("every x reaches the output").id()),
+        );
+    }
+    let shapes: Vec<_> = feeds.iter().map(|(n, d)| (input(n), d.to_vec())).collect();
+    let exe = compile(
+        &graph,
+        &fetches,
+        &shapes,
+        &CompileOptions {
+            threads,
+            ..CompileOptions::default()
+        },
+    )
+    .expect("compiles");
+    drop(xs);
+    Compiled {
+        graph,
+        fetches,
+        inputs: prog.inputs.clone(),
+        exe,
+    }
+}
+
+/// Values drawn uniformly from `[-1, 1)` in `dtype`.
+pub fn random_value(rng: &mut SmallRng, dims: &[usize], dtype: DType) -> Value {
+    let n: usize = dims.iter().product();
+    let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    match dtype {
+        DType::F32 => Value::F32(
+            ArrayD::from_shape_vec(IxDyn(dims), v.iter().map(|&x| x as f32).collect())
+                .expect("sizes match"),
+        ),
+        DType::F64 => Value::F64(ArrayD::from_shape_vec(IxDyn(dims), v).expect("sizes match")),
+    }
+}
+
+/// `values` (named by `names`, in that order) arranged as `exe` reads its
+/// feeds.
+pub fn in_feed_order<'v>(
+    exe: &gradjit::exec::Executable,
+    names: &[&str],
+    values: &'v [Value],
+) -> Vec<gradjit::value::ValueView<'v>> {
+    exe.feed_order(names)
+        .expect("every input is named")
+        .iter()
+        .map(|&k| values[k].view())
+        .collect()
+}
