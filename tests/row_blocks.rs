@@ -334,3 +334,33 @@ fn a_plan_of_another_graph_has_no_runs() {
     assert!(gradjit::exec::row_blocks(&other, &mut p, DType::F32).is_empty());
     assert!(!p.steps.is_empty());
 }
+
+#[test]
+fn concurrent_calls_each_get_the_same_bits() {
+    // each call takes a workspace of its own, chunk buffers included
+    let feeds = b4_feeds(N);
+    let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
+    let exe = compile_text(B4, &B4_WRT, &refs(&feeds), DType::F32, 2).exe;
+    assert!(exe.row_blocks().iter().any(|r| r.blocks >= 2));
+    let mut rng = SmallRng::seed_from_u64(5);
+    let values: Vec<Value> = feeds
+        .iter()
+        .map(|(_, d)| random_value(&mut rng, d, DType::F32))
+        .collect();
+    let bits = |out: Vec<Value>| -> Vec<Vec<u64>> {
+        out.iter()
+            .map(|v| v.to_f64_vec().iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    let want = bits(exe.run(&in_feed_order(&exe, &names, &values)).unwrap());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let views = in_feed_order(&exe, &names, &values);
+                for _ in 0..20 {
+                    assert!(bits(exe.run(&views).unwrap()) == want);
+                }
+            });
+        }
+    });
+}
