@@ -866,7 +866,7 @@ fn run_slab(
 }
 
 /// Splits `n` into `parts` nearly equal (start, len) ranges.
-fn split(n: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(super) fn split(n: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
     let base = n / parts;
     let extra = n % parts;
     (0..parts).map(move |i| {

@@ -145,13 +145,8 @@ const PARTIAL_BUDGET: usize = 1 << 22;
 fn chunks(blocks: usize, acc_len: usize) -> Vec<Range<usize>> {
     let by_memory = PARTIAL_BUDGET / acc_len.max(1);
     let parts = blocks.min(MAX_CHUNKS).min(by_memory).max(1);
-    let base = blocks / parts;
-    let extra = blocks % parts;
-    (0..parts)
-        .map(|i| {
-            let start = i * base + i.min(extra);
-            start..start + base + usize::from(i < extra)
-        })
+    super::executable::split(blocks, parts)
+        .map(|(start, len)| start..start + len)
         .collect()
 }
 

@@ -14,6 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
+use super::executable::split;
 use super::layout::transposes_as_views;
 use crate::fuse::{
     classify, kernel_reduction, layout_with, reduction_strides, KernelStep, Layout, Plan,
@@ -244,15 +245,6 @@ fn block_layout(nodes: &[Node], k: &KernelStep, sr: &StepRows, rows: usize) -> O
         .then_some(l)
 }
 
-/// Splits `n` into `parts` nearly equal (start, len) ranges.
-fn split(n: usize, parts: usize) -> Vec<(usize, usize)> {
-    let base = n / parts;
-    let extra = n % parts;
-    (0..parts)
-        .map(|i| (i * base + i.min(extra), base + usize::from(i < extra)))
-        .collect()
-}
-
 /// A segment found at some step: its steps and the steps moved before it.
 struct Found {
     members: Vec<usize>,
@@ -357,7 +349,7 @@ fn grow(
     if parts < 2 {
         return Ok(None);
     }
-    let blocks = split(n, parts);
+    let blocks: Vec<(usize, usize)> = split(n, parts).collect();
     let mut heights: Vec<usize> = blocks.iter().map(|b| b.1).collect();
     heights.dedup();
     // a product re-reads (and the GEMM repacks) its whole operand and its
