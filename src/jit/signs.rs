@@ -57,8 +57,11 @@ impl Signs {
                     Neg => (neg(a), pos(a)),
                     Abs | Square | Exp | Sqrt | Sigmoid | Softplus | Relu => (true, false),
                     // odd and increasing through 0, or sign-preserving
-                    Tanh | Floor | Sign | Reciprocal | Expm1 => (pos(a), neg(a)),
-                    Log | Log1p | Rsqrt | Sin | Cos => (false, false),
+                    // (a zero stays a zero, of either sign)
+                    Tanh | Floor | Sign | Expm1 => (pos(a), neg(a)),
+                    // a zero's sign bit decides: 1/+0 = +inf, 1/-0 = -inf,
+                    // and a known sign admits both zeros
+                    Reciprocal | Log | Log1p | Rsqrt | Sin | Cos => (false, false),
                 }
             }
             KInst::Binary(op, a, b) => {
@@ -66,18 +69,15 @@ impl Signs {
                 match op {
                     Add => (pos(a) && pos(b), neg(a) && neg(b)),
                     Sub => (pos(a) && neg(b), neg(a) && pos(b)),
-                    Mul | Div | MulNoNan => {
-                        if a == b {
-                            (true, false)
-                        } else if negation_of(a, b) {
-                            (false, true)
-                        } else {
-                            (
-                                (pos(a) && pos(b)) || (neg(a) && neg(b)),
-                                (pos(a) && neg(b)) || (neg(a) && pos(b)),
-                            )
-                        }
-                    }
+                    Mul | Div | MulNoNan if a == b => (true, false),
+                    Mul | Div | MulNoNan if negation_of(a, b) => (false, true),
+                    Mul | MulNoNan => (
+                        (pos(a) && pos(b)) || (neg(a) && neg(b)),
+                        (pos(a) && neg(b)) || (neg(a) && pos(b)),
+                    ),
+                    // dividing by a zero gives an infinity signed by the
+                    // zero's sign bit, which a known sign does not fix
+                    Div => (false, false),
                     Maximum => (pos(a) || pos(b), neg(a) && neg(b)),
                     Minimum => (pos(a) && pos(b), neg(a) || neg(b)),
                     Lt | Le | Gt | Ge | Eq | Ne => (true, false),
@@ -127,6 +127,69 @@ mod tests {
             nonpos,
             [false, false, true, true, false, true, false, true, true]
         );
+    }
+
+    /// Values at every sign boundary, both zeros and infinities included.
+    const SPECIAL: [f64; 11] = [
+        f64::NEG_INFINITY,
+        -3.5,
+        -1.0,
+        -0.25,
+        -0.0,
+        0.0,
+        0.25,
+        1.0,
+        3.5,
+        f64::INFINITY,
+        f64::NAN,
+    ];
+
+    /// Whether `r` is what the facts claim: `[-0, +inf]` (or NaN) when
+    /// non-negative, `[-inf, +0]` (or NaN) when non-positive.
+    fn holds(facts: (bool, bool), r: f64) -> bool {
+        let nonneg = r.is_nan() || r >= 0.0;
+        let nonpos = r.is_nan() || r <= 0.0;
+        (!facts.0 || nonneg) && (!facts.1 || nonpos)
+    }
+
+    #[test]
+    fn every_rule_holds_on_every_special_value() {
+        use crate::graph::{BINARY_OPS, UNARY_OPS};
+        let at = |s: &Signs, v: usize| (s.nonneg[v], s.nonpos[v]);
+        for op in UNARY_OPS {
+            for &a in &SPECIAL {
+                let s = Signs::of(&spec(vec![KInst::Const(a), KInst::Unary(op, KValue(0))]));
+                let r = op.eval(a);
+                assert!(holds(at(&s, 1), r), "{op:?}({a}) = {r} vs {:?}", at(&s, 1));
+            }
+        }
+        for op in BINARY_OPS {
+            for &a in &SPECIAL {
+                // the same value twice, and a value with its negation
+                let s = Signs::of(&spec(vec![
+                    KInst::Const(a),
+                    KInst::Binary(op, KValue(0), KValue(0)),
+                    KInst::Unary(UnaryOp::Neg, KValue(0)),
+                    KInst::Binary(op, KValue(0), KValue(2)),
+                ]));
+                let (same, neg) = (op.eval(a, a), op.eval(a, -a));
+                assert!(holds(at(&s, 1), same), "{op:?}({a}, {a}) = {same}");
+                assert!(holds(at(&s, 3), neg), "{op:?}({a}, -{a}) = {neg}");
+                for &b in &SPECIAL {
+                    let s = Signs::of(&spec(vec![
+                        KInst::Const(a),
+                        KInst::Const(b),
+                        KInst::Binary(op, KValue(0), KValue(1)),
+                    ]));
+                    let r = op.eval(a, b);
+                    assert!(
+                        holds(at(&s, 2), r),
+                        "{op:?}({a}, {b}) = {r} vs {:?}",
+                        at(&s, 2)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
