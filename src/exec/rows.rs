@@ -400,11 +400,16 @@ fn grow(
         let Some(sr) = sr else { continue };
         let per_row = match &steps[j] {
             Step::Kernel(k) => {
+                // the widest row it reads or computes (a kernel whose
+                // first member is a row sum still reads whole rows)
                 let width = k
                     .members
-                    .first()
-                    .and_then(|&m| dims(nodes, m))
-                    .map_or(0, |d| d.iter().product::<usize>() / n);
+                    .iter()
+                    .chain(&k.inputs)
+                    .filter_map(|&m| dims(nodes, m))
+                    .map(|d| d.iter().product::<usize>() / n)
+                    .max()
+                    .unwrap_or(0);
                 k.spec.op_count().max(1).saturating_mul(width)
             }
             Step::Library(_) => {
