@@ -19,7 +19,7 @@ pub fn run<T: Element>(
     shape: &[usize],
 ) -> Result<(), ExecError> {
     let moved = match (op, inputs) {
-        (Op::MatMul, [a, b]) => return matmul_into(a, b, dst, shape),
+        (Op::MatMul, [a, b]) => return matmul_into(a, b, dst, shape, false),
         // data movement: the output is the input read in some order
         (
             Op::Reshape { .. }
@@ -64,31 +64,18 @@ pub fn run<T: Element>(
     Ok(())
 }
 
-/// `dst += a @ b` for 2-D operands (a row block's share of a product that
-/// contracts the batch axis), through the GEMM.
+/// `dst += a @ b` (a row block's share of a product that contracts the
+/// batch axis), through the GEMM.
 pub fn accumulate_product<T: Element>(
     op: &Op,
     inputs: &[ArrayViewD<'_, T>],
     dst: &mut [T],
     shape: &[usize],
 ) -> Result<(), ExecError> {
-    let rank = |_| ExecError::Internal("accumulated product operand rank");
-    let (Op::MatMul, [a, b]) = (op, inputs) else {
-        return Err(ExecError::Internal("accumulated step is not a product"));
-    };
-    let a = a.view().into_dimensionality::<Ix2>().map_err(rank)?;
-    let b = b.view().into_dimensionality::<Ix2>().map_err(rank)?;
-    let (m, n) = (a.nrows(), b.ncols());
-    if a.ncols() != b.nrows() || shape != [m, n] {
-        return Err(ExecError::Internal("accumulated product shape"));
+    match (op, inputs) {
+        (Op::MatMul, [a, b]) => matmul_into(a, b, dst, shape, true),
+        _ => Err(ExecError::Internal("accumulated step is not a product")),
     }
-    let c = dst
-        .get_mut(..m * n)
-        .ok_or(ExecError::Internal("accumulated product result"))?;
-    let mut c =
-        ArrayViewMut2::from_shape((m, n), c).map_err(|_| ExecError::Internal("matmul result"))?;
-    ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::one(), &mut c);
-    Ok(())
 }
 
 /// Writes the elements of `v` in row-major order into `dst` (of the same
@@ -108,12 +95,14 @@ fn copy_in_order<T: Element>(v: &ArrayViewD<'_, T>, dst: &mut [T]) -> Result<(),
     Ok(())
 }
 
-/// `a @ b` over the last two axes, batch axes broadcast, into `dst`.
+/// `a @ b` over the last two axes, batch axes broadcast, into `dst` (added
+/// to what `dst` holds with `accumulate`).
 fn matmul_into<T: Element>(
     a: &ArrayViewD<'_, T>,
     b: &ArrayViewD<'_, T>,
     dst: &mut [T],
     shape: &[usize],
+    accumulate: bool,
 ) -> Result<(), ExecError> {
     let bad = |detail: &str| ExecError::Library {
         op: "matmul",
@@ -136,7 +125,7 @@ fn matmul_into<T: Element>(
         let rank = |_| ExecError::Internal("matmul operand rank");
         let ai = a.view().into_dimensionality::<Ix2>().map_err(rank)?;
         let bi = b.view().into_dimensionality::<Ix2>().map_err(rank)?;
-        return product_2d(&ai, &bi, dst);
+        return product_2d(&ai, &bi, dst, accumulate);
     }
     let batch = broadcast_concrete(&sa[..sa.len() - 2], &sb[..sb.len() - 2])
         .ok_or_else(|| bad("batch axes cannot broadcast"))?;
@@ -176,25 +165,28 @@ fn matmul_into<T: Element>(
             .index_axis_move_all_leading(batch.len())
             .into_dimensionality::<Ix2>()
             .map_err(|_| ExecError::Internal("matmul operand rank"))?;
-        product_2d(&ai, &bi, &mut dst[i * per..(i + 1) * per])?;
+        product_2d(&ai, &bi, &mut dst[i * per..(i + 1) * per], accumulate)?;
     }
     Ok(())
 }
 
-/// `c = a @ b` for one pair of matrices, `c` row-major: streamed when `b`
-/// is one column and the layout allows, else the GEMM.
+/// `c = a @ b` (or `c += a @ b` with `accumulate`) for one pair of
+/// matrices, `c` row-major: streamed when `b` is one column and the layout
+/// allows, else the GEMM.
 fn product_2d<T: Element>(
     a: &ndarray::ArrayView2<'_, T>,
     b: &ndarray::ArrayView2<'_, T>,
     c: &mut [T],
+    accumulate: bool,
 ) -> Result<(), ExecError> {
     let (m, n) = (a.nrows(), b.ncols());
-    if n == 1 && gemv(a, b, c) {
+    if !accumulate && n == 1 && gemv(a, b, c) {
         return Ok(());
     }
     let mut c =
         ArrayViewMut2::from_shape((m, n), c).map_err(|_| ExecError::Internal("matmul result"))?;
-    ndarray::linalg::general_mat_mul(T::one(), a, b, T::zero(), &mut c);
+    let beta = if accumulate { T::one() } else { T::zero() };
+    ndarray::linalg::general_mat_mul(T::one(), a, b, beta, &mut c);
     Ok(())
 }
 
