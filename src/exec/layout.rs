@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::rows::{RowRole, Segment};
 use crate::fuse::{Layout, Plan, ReduceClass, Step};
 use crate::graph::kernel::reduce_identity;
-use crate::graph::{Node, NodeId, Op, Real};
+use crate::graph::{Node, NodeId, Op, Real, ReduceOp};
 
 /// The home of one value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub struct RedCall {
     /// How the kernel produces it.
     pub class: ReduceClass,
     /// `Sum`, `Max` or `Min`: how partial results combine.
-    pub op: crate::graph::ReduceOp,
+    pub op: ReduceOp,
     /// The identity to start per-column accumulation from.
     pub identity: f64,
     /// `1/count` for a mean.
@@ -101,7 +101,7 @@ pub struct Accumulator {
     /// Its home, written once the chunks are combined.
     pub loc: Loc,
     /// How two partial results combine (`Sum` for a product).
-    pub op: crate::graph::ReduceOp,
+    pub op: ReduceOp,
     /// What each chunk starts from.
     pub identity: f64,
     /// `1/count` for a mean, applied after combining.
@@ -225,16 +225,16 @@ pub fn plan_homes<T: Real>(
         home[id.index()] = Some(Loc::Input(k));
     }
     let view_of = transposes_as_views(nodes, plan);
-    let source = |r: NodeId| view_of[r.index()].as_ref().map_or(r, |(s, _)| *s);
+    let steps_rw: Vec<(Vec<NodeId>, Vec<NodeId>)> = plan
+        .steps
+        .iter()
+        .map(|step| reads_writes(nodes, &view_of, step))
+        .collect();
     // last step that reads each node (fetches live to the end)
     let mut last_use = vec![0usize; n];
-    for (s, step) in plan.steps.iter().enumerate() {
-        let reads: Vec<NodeId> = match step {
-            Step::Kernel(k) => k.inputs.clone(),
-            Step::Library(id) => nodes[id.index()].inputs.clone(),
-        };
+    for (s, (reads, _)) in steps_rw.iter().enumerate() {
         for r in reads {
-            last_use[source(r).index()] = s;
+            last_use[r.index()] = s;
         }
     }
     // the segment of each step, and the row role of each value a segment makes
@@ -243,10 +243,10 @@ pub fn plan_homes<T: Real>(
     for (g, seg) in segments.iter().enumerate() {
         for (s, sr) in seg.steps.clone().zip(&seg.rows) {
             seg_of_step[s] = Some(g);
-            let (Some(sr), Some(step)) = (sr, plan.steps.get(s)) else {
+            let (Some(sr), Some((_, writes))) = (sr, steps_rw.get(s)) else {
                 continue;
             };
-            for (w, role) in step_writes(step).iter().zip(&sr.outputs) {
+            for (w, role) in writes.iter().zip(&sr.outputs) {
                 made_in[w.index()] = Some((g, *role));
             }
         }
@@ -256,13 +256,8 @@ pub fn plan_homes<T: Real>(
     for f in &plan.fetches {
         local[f.index()] = false;
     }
-    for (s, step) in plan.steps.iter().enumerate() {
-        let reads: Vec<NodeId> = match step {
-            Step::Kernel(k) => k.inputs.clone(),
-            Step::Library(id) => nodes[id.index()].inputs.clone(),
-        };
+    for (s, (reads, _)) in steps_rw.iter().enumerate() {
         for r in reads {
-            let r = source(r);
             if made_in[r.index()].map(|(g, _)| g) != seg_of_step[s] {
                 local[r.index()] = false;
             }
@@ -328,21 +323,11 @@ pub fn plan_homes<T: Real>(
                     .cloned()
                     .flatten()
             });
-            let (reads, writes): (Vec<NodeId>, Vec<NodeId>) = match step {
-                Step::Kernel(k) => (k.inputs.clone(), step_writes(step)),
-                Step::Library(id) => (
-                    nodes[id.index()]
-                        .inputs
-                        .iter()
-                        .map(|&r| source(r))
-                        .collect(),
-                    vec![*id],
-                ),
-            };
-            for &r in &reads {
+            let (reads, writes) = &steps_rw[s];
+            for &r in reads {
                 const_home(r, &mut home);
             }
-            for &w in &writes {
+            for &w in writes {
                 let loc = match out_of[w.index()] {
                     Some(j) => Loc::Output(j),
                     None => {
@@ -358,6 +343,22 @@ pub fn plan_homes<T: Real>(
                 home[w.index()] = Some(loc);
             }
             let at = |id: &NodeId| home[id.index()].unwrap_or(Loc::Const(usize::MAX));
+            // a kernel's reductions, which the segment's accumulators copy
+            let reductions: Vec<RedCall> = match step {
+                Step::Kernel(k) => k
+                    .reductions
+                    .iter()
+                    .zip(&k.spec.reductions)
+                    .map(|(r, kr)| RedCall {
+                        loc: at(&r.node),
+                        class: r.class,
+                        op: kr.op,
+                        identity: reduce_identity(kr.op).unwrap_or(0.0),
+                        scale: r.mean.then(|| 1.0 / r.count as f64),
+                    })
+                    .collect(),
+                Step::Library(_) => Vec::new(),
+            };
             let rows = match (step_rows, seg) {
                 (Some(sr), Some(g)) => {
                     let mut slot = seg_accs[g].len();
@@ -371,35 +372,29 @@ pub fn plan_homes<T: Real>(
                         .zip(&sr.outputs)
                         .map(|(&w, &role)| access(w, role, &mut slot))
                         .collect();
+                    // a kernel writes its outputs, then its reductions
+                    let outputs_before = writes.len() - reductions.len();
                     for (j, (&w, a)) in writes.iter().zip(&outputs).enumerate() {
                         match a {
                             BlockAccess::Accumulate { .. } => {
-                                let (op, identity, scale) = match step {
-                                    Step::Kernel(k) => {
-                                        let r = j.checked_sub(k.outputs.len()).and_then(|i| {
-                                            k.reductions.get(i).zip(k.spec.reductions.get(i))
-                                        });
-                                        match r {
-                                            Some((r, kr)) => (
-                                                kr.op,
-                                                reduce_identity(kr.op).unwrap_or(0.0),
-                                                r.mean.then(|| 1.0 / r.count as f64),
-                                            ),
-                                            None => (crate::graph::ReduceOp::Sum, 0.0, None),
-                                        }
+                                let acc = match j.checked_sub(outputs_before) {
+                                    Some(i) => {
+                                        let r = &reductions[i];
+                                        (r.op, r.identity, r.scale)
                                     }
-                                    Step::Library(_) => (crate::graph::ReduceOp::Sum, 0.0, None),
+                                    // a product's share of the batch
+                                    None => (ReduceOp::Sum, 0.0, None),
                                 };
                                 seg_accs[g].push(Accumulator {
-                                    loc: home[w.index()].unwrap_or(Loc::Const(usize::MAX)),
-                                    op,
-                                    identity,
-                                    scale,
+                                    loc: at(&w),
+                                    op: acc.0,
+                                    identity: acc.1,
+                                    scale: acc.2,
                                     len: numel(&nodes[w.index()]),
                                 });
                             }
                             BlockAccess::Rows { local: true, .. } => {
-                                if let Some(Loc::Temp(t)) = home[w.index()] {
+                                if let Loc::Temp(t) = at(&w) {
                                     seg_locals[g].push(t);
                                 }
                             }
@@ -420,18 +415,7 @@ pub fn plan_homes<T: Real>(
                         code: code_of[kernel_no],
                         inputs: k.inputs.iter().map(at).collect(),
                         outputs: k.outputs.iter().map(at).collect(),
-                        reductions: k
-                            .reductions
-                            .iter()
-                            .zip(&k.spec.reductions)
-                            .map(|(r, kr)| RedCall {
-                                loc: at(&r.node),
-                                class: r.class,
-                                op: kr.op,
-                                identity: reduce_identity(kr.op).unwrap_or(0.0),
-                                scale: r.mean.then(|| 1.0 / r.count as f64),
-                            })
-                            .collect(),
+                        reductions,
                         ops: k.spec.op_count().max(1),
                         layout: k.layout.clone(),
                         rows,
@@ -447,14 +431,11 @@ pub fn plan_homes<T: Real>(
                             .inputs
                             .iter()
                             .map(|&i| {
-                                let (src, perm) = match &view_of[i.index()] {
-                                    Some((src, perm)) => (*src, Some(perm.clone())),
-                                    None => (i, None),
-                                };
+                                let (src, perm) = view_source(&view_of, i);
                                 LibInput {
                                     loc: at(&src),
                                     shape: nodes[src.index()].shape.concrete().unwrap_or_default(),
-                                    perm,
+                                    perm: perm.map(<[usize]>::to_vec),
                                 }
                             })
                             .collect(),
@@ -519,17 +500,44 @@ pub fn plan_homes<T: Real>(
     }
 }
 
-/// What a step writes: a kernel's outputs then its reductions, or the
-/// library node.
-fn step_writes(step: &Step) -> Vec<NodeId> {
+/// Per node, the input and axes permutation of a transpose that matrix
+/// products read as a strided view (see [`transposes_as_views`]).
+pub(crate) type Views = Vec<Option<(NodeId, Vec<usize>)>>;
+
+/// The value `id` names, through a transpose read as a view, with the
+/// view's permutation.
+pub(crate) fn view_source(views: &Views, id: NodeId) -> (NodeId, Option<&[usize]>) {
+    match views.get(id.index()).and_then(Option::as_ref) {
+        Some((src, perm)) => (*src, Some(perm.as_slice())),
+        None => (id, None),
+    }
+}
+
+/// The values a step reads (through views) and writes: a kernel's inputs,
+/// and its outputs then its reductions; a library node's inputs, and the
+/// node.
+pub(crate) fn reads_writes(
+    nodes: &[Node],
+    views: &Views,
+    step: &Step,
+) -> (Vec<NodeId>, Vec<NodeId>) {
     match step {
-        Step::Kernel(k) => k
-            .outputs
-            .iter()
-            .copied()
-            .chain(k.reductions.iter().map(|r| r.node))
-            .collect(),
-        Step::Library(id) => vec![*id],
+        Step::Kernel(k) => (
+            k.inputs.clone(),
+            k.outputs
+                .iter()
+                .copied()
+                .chain(k.reductions.iter().map(|r| r.node))
+                .collect(),
+        ),
+        Step::Library(id) => (
+            nodes[id.index()]
+                .inputs
+                .iter()
+                .map(|&r| view_source(views, r).0)
+                .collect(),
+            vec![*id],
+        ),
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::executable::split;
-use super::layout::transposes_as_views;
+use super::layout::{reads_writes, transposes_as_views, view_source, Views};
 use crate::fuse::{
     classify, kernel_reduction, layout_with, reduction_strides, KernelStep, Layout, Plan,
     ReduceClass, Step,
@@ -70,39 +70,8 @@ pub struct Segment {
     pub work: usize,
 }
 
-type Views = Vec<Option<(NodeId, Vec<usize>)>>;
-
 fn dims(nodes: &[Node], id: NodeId) -> Option<Vec<usize>> {
     nodes.get(id.index())?.shape.concrete()
-}
-
-fn source(views: &Views, id: NodeId) -> (NodeId, Option<&[usize]>) {
-    match views.get(id.index()).and_then(Option::as_ref) {
-        Some((src, perm)) => (*src, Some(perm.as_slice())),
-        None => (id, None),
-    }
-}
-
-/// The values a step reads (through views) and writes.
-fn reads_writes(nodes: &[Node], views: &Views, step: &Step) -> (Vec<NodeId>, Vec<NodeId>) {
-    match step {
-        Step::Kernel(k) => (
-            k.inputs.clone(),
-            k.outputs
-                .iter()
-                .copied()
-                .chain(k.reductions.iter().map(|r| r.node))
-                .collect(),
-        ),
-        Step::Library(id) => (
-            nodes[id.index()]
-                .inputs
-                .iter()
-                .map(|&r| source(views, r).0)
-                .collect(),
-            vec![*id],
-        ),
-    }
 }
 
 fn is_view(views: &Views, step: &Step) -> bool {
@@ -123,7 +92,7 @@ fn candidates(nodes: &[Node], views: &Views, step: &Step) -> Vec<usize> {
             let node = &nodes[id.index()];
             match (&node.op, node.inputs.as_slice()) {
                 (Op::MatMul, [a, _]) => {
-                    let (src, perm) = source(views, *a);
+                    let (src, perm) = view_source(views, *a);
                     match (dims(nodes, src), perm) {
                         (Some(d), None) if d.len() == 2 => vec![d[0]],
                         (Some(d), Some([1, 0])) if d.len() == 2 => vec![d[0]],
@@ -180,8 +149,8 @@ fn step_roles(nodes: &[Node], views: &Views, step: &Step, n: usize) -> Option<St
             let (Op::MatMul, [a, b]) = (&node.op, node.inputs.as_slice()) else {
                 return None;
             };
-            let (sa, pa) = source(views, *a);
-            let (sb, pb) = source(views, *b);
+            let (sa, pa) = view_source(views, *a);
+            let (sb, pb) = view_source(views, *b);
             let (da, db) = (dims(nodes, sa)?, dims(nodes, sb)?);
             if da.len() != 2 || db.len() != 2 || da.contains(&0) || db.contains(&0) {
                 return None;
