@@ -14,7 +14,7 @@ use std::ops::Range;
 use ndarray::{ArrayViewD, IxDyn};
 use smallvec::SmallVec;
 
-use super::executable::{dest, shifted, zeros, Buf, Scratch, Typed, Workspace};
+use super::executable::{dest, scale_by, zeros, Buf, Scratch, Typed, Workspace};
 use super::layout::{BlockAccess, Call, Loc, RunSegment};
 use super::ExecError;
 use crate::fuse::ReduceClass;
@@ -105,6 +105,16 @@ impl Env<'_> {
     }
 }
 
+/// `b` from `off` elements on, for a block's rows (the kernel's launch
+/// checks the extent it needs).
+fn shifted(b: Buf, off: usize, size: usize) -> Result<Buf, ExecError> {
+    let len = b
+        .len
+        .checked_sub(off)
+        .ok_or(ExecError::Internal("block outside its buffer"))?;
+    region(b, off, len, size)
+}
+
 /// `len` elements of `b` from `off` on, checked to be inside it.
 fn region(b: Buf, off: usize, len: usize, size: usize) -> Result<Buf, ExecError> {
     let end = off
@@ -160,7 +170,7 @@ impl<T: Element> Typed<T> {
         }
         // every home by address, taken from the mutable borrows of the
         // outputs and temporaries (chunks write through them)
-        let mut homes = std::mem::take(&mut ws.homes);
+        let mut homes = std::mem::take(&mut ws.addresses);
         homes.clear();
         for o in outs.iter_mut() {
             homes.push(Buf {
@@ -221,7 +231,7 @@ impl<T: Element> Typed<T> {
                 }
             }
         }
-        ws.homes = homes;
+        ws.addresses = homes;
         // every chunk's error is taken, so none is left for a later call
         let mut first_error = None;
         for chunk in &mut state.chunks {
@@ -252,8 +262,7 @@ impl<T: Element> Typed<T> {
                 }
             }
             if let Some(scale) = acc.scale {
-                let k = T::from_f64(scale);
-                d.iter_mut().for_each(|v| *v = *v * k);
+                scale_by(d, scale);
             }
         }
         Ok(())
@@ -295,11 +304,7 @@ impl<T: Element> Typed<T> {
                 }
                 let red_access = &rows.outputs[outputs.len()..];
                 let sc = &mut chunk.scratch;
-                sc.work = *ops;
-                sc.serial = serial;
-                sc.ins.clear();
-                sc.outs.clear();
-                sc.reds.clear();
+                sc.start(*ops, serial);
                 for (l, a) in inputs.iter().zip(&rows.inputs) {
                     let b = env.at(*l, &mut chunk.locals)?;
                     sc.ins.push(shifted(b, a.offset(r0), size)?);
@@ -357,9 +362,7 @@ impl<T: Element> Typed<T> {
                                 // SAFETY: `region` checked the rows are
                                 // inside the home's buffer; they are this
                                 // block's alone.
-                                let d = unsafe { rows_of::<T>(b) };
-                                let k = T::from_f64(scale);
-                                d.iter_mut().for_each(|v| *v = *v * k);
+                                scale_by(unsafe { rows_of::<T>(b) }, scale);
                             }
                         }
                         BlockAccess::Whole => {

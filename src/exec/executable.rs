@@ -26,7 +26,7 @@ pub(super) struct Workspace<T> {
     /// Per row-blocked segment: its chunks' own buffers (made on first use).
     pub(super) segments: Vec<SegmentState<T>>,
     /// Every home by address, during a segment.
-    pub(super) homes: Vec<Buf>,
+    pub(super) addresses: Vec<Buf>,
 }
 
 /// The typed core of an executable.
@@ -106,7 +106,7 @@ impl<T: Element> Typed<T> {
             scratch: Scratch::default(),
             partials: Vec::new(),
             segments: Vec::new(),
-            homes: Vec::new(),
+            addresses: Vec::new(),
         })
     }
 
@@ -292,18 +292,6 @@ impl<T: Element> Typed<T> {
     }
 }
 
-/// `b` from `off` elements on, for a block's rows.
-pub(super) fn shifted(b: Buf, off: usize, size: usize) -> Result<Buf, ExecError> {
-    let len = b
-        .len
-        .checked_sub(off)
-        .ok_or(ExecError::Internal("block outside its buffer"))?;
-    Ok(Buf {
-        addr: b.addr + off * size,
-        len,
-    })
-}
-
 impl<T: Element> Typed<T> {
     /// Runs one call over its whole iteration space.
     fn call(
@@ -381,11 +369,7 @@ impl<T: Element> Typed<T> {
             }
         }
         let mut sc = std::mem::take(&mut ws.scratch);
-        sc.work = *ops;
-        sc.serial = false;
-        sc.ins.clear();
-        sc.outs.clear();
-        sc.reds.clear();
+        sc.start(*ops, false);
         let mut fill = || -> Result<(), ExecError> {
             for l in inputs {
                 sc.ins.push(self.buf(*l, feed_bufs, outs, &mut ws.temps)?);
@@ -412,8 +396,7 @@ impl<T: Element> Typed<T> {
                 *d.first_mut().ok_or(ExecError::Internal("empty result"))? = total;
             }
             if let Some(scale) = r.scale {
-                let k = T::from_f64(scale);
-                d.iter_mut().for_each(|v| *v = *v * k);
+                scale_by(d, scale);
             }
         }
         ws.partials = partials;
@@ -538,9 +521,27 @@ pub(crate) struct Scratch {
     ptrs: Vec<usize>,
     index: Vec<usize>,
     /// Operations per element of the kernel being launched.
-    pub(super) work: usize,
+    work: usize,
     /// Run on the calling thread only (it is one of the pool's already).
-    pub(super) serial: bool,
+    serial: bool,
+}
+
+impl Scratch {
+    /// Begins a launch of a kernel of `work` operations per element
+    /// (`serial`: on the calling thread only).
+    pub(super) fn start(&mut self, work: usize, serial: bool) {
+        self.work = work;
+        self.serial = serial;
+        self.ins.clear();
+        self.outs.clear();
+        self.reds.clear();
+    }
+}
+
+/// Multiplies a mean's sum by `1/count`.
+pub(super) fn scale_by<T: Element>(d: &mut [T], scale: f64) {
+    let k = T::from_f64(scale);
+    d.iter_mut().for_each(|v| *v = *v * k);
 }
 
 /// Whole-tensor reductions over one long row are cut into rows of this many
