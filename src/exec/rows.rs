@@ -91,14 +91,13 @@ fn candidates(nodes: &[Node], views: &Views, step: &Step) -> Vec<usize> {
         Step::Library(id) => {
             let node = &nodes[id.index()];
             match (&node.op, node.inputs.as_slice()) {
-                (Op::MatMul, [a, _]) => {
-                    let (src, perm) = view_source(views, *a);
-                    match (dims(nodes, src), perm) {
-                        (Some(d), None) if d.len() == 2 => vec![d[0]],
-                        (Some(d), Some([1, 0])) if d.len() == 2 => vec![d[0]],
-                        _ => Vec::new(),
-                    }
-                }
+                // the rows of `a`'s stored value, read plainly (rows of the
+                // product) or transposed (the contracted axis)
+                (Op::MatMul, [a, _]) => dims(nodes, view_source(views, *a).0)
+                    .filter(|d| d.len() == 2)
+                    .map(|d| d[0])
+                    .into_iter()
+                    .collect(),
                 _ => Vec::new(),
             }
         }
@@ -221,10 +220,20 @@ struct Found {
     segment: Segment,
 }
 
+/// A step taken into a segment: what it reads and writes, and how it runs
+/// per block (`None` for a transpose read as a view).
+struct Member {
+    step: usize,
+    reads: Vec<NodeId>,
+    writes: Vec<NodeId>,
+    rows: Option<StepRows>,
+}
+
 /// Tries to grow a segment of batch `n` from step `first`. A later step
 /// that cannot run in blocks but reads nothing the segment makes is moved
 /// before the segment; one that reads the segment's results (or a value
-/// of such a step) runs after it.
+/// of such a step) runs after it. `Err(j)`: step `j` is a product too
+/// costly to run in the segment's blocks ([`costly_product`]).
 #[allow(clippy::too_many_arguments)]
 fn grow(
     nodes: &[Node],
@@ -237,9 +246,8 @@ fn grow(
     elem_bytes: usize,
 ) -> Result<Option<Found>, usize> {
     let mut made: HashMap<NodeId, RowRole> = HashMap::new();
-    let mut members = Vec::new();
+    let mut members: Vec<Member> = Vec::new();
     let mut hoisted = Vec::new();
-    let mut rows: Vec<Option<StepRows>> = Vec::new();
     let mut passed = false;
     // values of steps left to run after the segment
     let mut later: HashSet<NodeId> = HashSet::new();
@@ -247,12 +255,16 @@ fn grow(
         if placed[j] {
             continue;
         }
+        let (reads, writes) = reads_writes(nodes, views, step);
         if is_view(views, step) {
-            members.push(j);
-            rows.push(None);
+            members.push(Member {
+                step: j,
+                reads,
+                writes,
+                rows: None,
+            });
             continue;
         }
-        let (reads, writes) = reads_writes(nodes, views, step);
         if reads.iter().any(|r| later.contains(r)) {
             // needs a step that runs after the segment
             later.extend(writes);
@@ -274,8 +286,12 @@ fn grow(
                 for (w, role) in writes.iter().zip(&sr.outputs) {
                     made.insert(*w, *role);
                 }
-                members.push(j);
-                rows.push(Some(sr));
+                members.push(Member {
+                    step: j,
+                    reads,
+                    writes,
+                    rows: Some(sr),
+                });
             }
             // the segment starts with a step it runs
             None if j == first => return Ok(None),
@@ -285,24 +301,56 @@ fn grow(
         }
     }
     // trailing views belong after the segment (they do no work either way)
-    while rows.last().is_some_and(Option::is_none) {
-        rows.pop();
+    while members.last().is_some_and(|m| m.rows.is_none()) {
         members.pop();
     }
-    let working = rows.iter().flatten().count();
+    let working = members.iter().filter(|m| m.rows.is_some()).count();
     if working < 2 || !passed {
         return Ok(None);
     }
-    // every batch-axis value once: its width in elements
+    let parts = n.div_ceil(block_height(&members, elem_bytes));
+    if parts < 2 {
+        return Ok(None);
+    }
+    let blocks: Vec<(usize, usize)> = split(n, parts).collect();
+    let mut heights: Vec<usize> = blocks.iter().map(|b| b.1).collect();
+    heights.dedup();
+    let lowest = heights.iter().copied().min().unwrap_or(0);
+    if let Some(j) = costly_product(nodes, steps, &members, lowest) {
+        return Err(j);
+    }
+    for m in &mut members {
+        let (Some(sr), Step::Kernel(k)) = (&mut m.rows, &steps[m.step]) else {
+            continue;
+        };
+        for &h in &heights {
+            let Some(l) = block_layout(nodes, k, sr, h) else {
+                return Ok(None);
+            };
+            sr.layouts.push((h, l));
+        }
+    }
+    let work = work_per_row(nodes, steps, &members, n).saturating_mul(n);
+    Ok(Some(Found {
+        members: members.iter().map(|m| m.step).collect(),
+        hoisted,
+        segment: Segment {
+            steps: 0..0,
+            blocks,
+            rows: members.into_iter().map(|m| m.rows).collect(),
+            work,
+        },
+    }))
+}
+
+/// Rows per block: every batch-axis value the members read or write
+/// (each once) spans about [`BLOCK_BYTES`] together.
+fn block_height(members: &[Member], elem_bytes: usize) -> usize {
     let mut widths: HashMap<NodeId, usize> = HashMap::new();
-    for (&j, sr) in members.iter().zip(&rows) {
-        let Some(sr) = sr else { continue };
-        let (reads, writes) = reads_writes(nodes, views, &steps[j]);
-        for (v, role) in reads
-            .iter()
-            .zip(&sr.inputs)
-            .chain(writes.iter().zip(&sr.outputs))
-        {
+    for m in members {
+        let Some(sr) = &m.rows else { continue };
+        let roles = m.reads.iter().zip(&sr.inputs);
+        for (v, role) in roles.chain(m.writes.iter().zip(&sr.outputs)) {
             if let RowRole::Rows(w) = role {
                 widths.insert(*v, *w);
             }
@@ -313,69 +361,52 @@ fn grow(
         .sum::<usize>()
         .max(1)
         .saturating_mul(elem_bytes);
-    let height = (BLOCK_BYTES / row_bytes / ROW_ALIGN * ROW_ALIGN).max(ROW_ALIGN);
-    let parts = n.div_ceil(height);
-    if parts < 2 {
-        return Ok(None);
-    }
-    let blocks: Vec<(usize, usize)> = split(n, parts).collect();
-    let mut heights: Vec<usize> = blocks.iter().map(|b| b.1).collect();
-    heights.dedup();
-    // a product re-reads (and the GEMM repacks) its whole operand and its
-    // accumulated result for every block: worth it only while that is no
-    // more than the block's own rows
-    let lowest = heights.iter().copied().min().unwrap_or(0);
-    for (&j, sr) in members.iter().zip(&rows) {
-        let (Some(sr), Step::Library(id)) = (sr, &steps[j]) else {
-            continue;
+    (BLOCK_BYTES / row_bytes / ROW_ALIGN * ROW_ALIGN).max(ROW_ALIGN)
+}
+
+/// A product that would re-read (and the GEMM repack) more of its whole
+/// operand and accumulated result for every block than the block's own
+/// rows of `lowest` height: not worth running in blocks.
+fn costly_product(
+    nodes: &[Node],
+    steps: &[Step],
+    members: &[Member],
+    lowest: usize,
+) -> Option<usize> {
+    members.iter().find_map(|m| {
+        let (Some(sr), Step::Library(_)) = (&m.rows, &steps[m.step]) else {
+            return None;
         };
-        let (reads, _) = reads_writes(nodes, views, &steps[j]);
         let mut fixed = 0usize;
         let mut own = 0usize;
-        let roles = reads
-            .iter()
-            .zip(&sr.inputs)
-            .chain(std::iter::once(id).zip(&sr.outputs));
-        for (v, role) in roles {
+        let roles = m.reads.iter().zip(&sr.inputs);
+        for (v, role) in roles.chain(m.writes.iter().zip(&sr.outputs)) {
             match role {
                 RowRole::Rows(w) => own = own.saturating_add(w.saturating_mul(lowest)),
                 _ => {
-                    let Some(d) = dims(nodes, *v) else {
-                        return Ok(None);
-                    };
+                    let d = dims(nodes, *v).unwrap_or_default();
                     fixed = fixed.saturating_add(d.iter().product());
                 }
             }
         }
-        if fixed > own {
-            return Err(j);
-        }
-    }
-    for (&j, sr) in members.iter().zip(rows.iter_mut()) {
-        let (Some(sr), Step::Kernel(k)) = (sr, &steps[j]) else {
-            continue;
-        };
-        for &h in &heights {
-            let Some(l) = block_layout(nodes, k, sr, h) else {
-                return Ok(None);
-            };
-            sr.layouts.push((h, l));
-        }
-    }
-    // operations per row: a kernel's per element times its row's width, a
-    // product's multiply-adds
+        (fixed > own).then_some(m.step)
+    })
+}
+
+/// Operations per row of the batch, about: a kernel's per element times its
+/// widest row, a product's multiply-adds.
+fn work_per_row(nodes: &[Node], steps: &[Step], members: &[Member], n: usize) -> usize {
     let mut work = 0usize;
-    for (&j, sr) in members.iter().zip(&rows) {
-        let Some(sr) = sr else { continue };
-        let per_row = match &steps[j] {
+    for m in members {
+        let Some(sr) = &m.rows else { continue };
+        let per_row = match &steps[m.step] {
             Step::Kernel(k) => {
-                // the widest row it reads or computes (a kernel whose
-                // first member is a row sum still reads whole rows)
+                // a kernel whose first member is a row sum still reads whole rows
                 let width = k
                     .members
                     .iter()
                     .chain(&k.inputs)
-                    .filter_map(|&m| dims(nodes, m))
+                    .filter_map(|&v| dims(nodes, v))
                     .map(|d| d.iter().product::<usize>() / n)
                     .max()
                     .unwrap_or(0);
@@ -400,16 +431,7 @@ fn grow(
         };
         work = work.saturating_add(per_row);
     }
-    Ok(Some(Found {
-        members,
-        hoisted,
-        segment: Segment {
-            steps: 0..0,
-            blocks,
-            rows,
-            work: work.saturating_mul(n),
-        },
-    }))
+    work
 }
 
 /// [`grow`], leaving out of the segment each product too costly to run in
