@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::rows::{RowRole, Segment};
+use super::rows::{PerBlock, RowRole, Segment};
 use crate::fuse::{Layout, Plan, ReduceClass, Step};
 use crate::graph::kernel::reduce_identity;
 use crate::graph::{Node, NodeId, Op, Real, ReduceOp};
@@ -85,15 +85,7 @@ impl BlockAccess {
 }
 
 /// How a call runs per block of a row-blocked segment.
-#[derive(Clone, Debug)]
-pub struct CallRows {
-    /// Per input (a library step's: per operand).
-    pub inputs: Vec<BlockAccess>,
-    /// Per output, then per reduction (a library step's: its result).
-    pub outputs: Vec<BlockAccess>,
-    /// A kernel's iteration space for each block height.
-    pub layouts: Vec<(usize, Layout)>,
-}
+pub type CallRows = PerBlock<BlockAccess>;
 
 /// A result a segment combines over the batch.
 #[derive(Clone, Debug)]

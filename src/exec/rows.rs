@@ -45,17 +45,22 @@ pub enum RowRole {
     Accumulate,
 }
 
-/// What one step of a segment reads and writes per block.
+/// How one step of a segment reads and writes per block: `R` says it for
+/// each operand ([`RowRole`] while planning, `BlockAccess` once homes are
+/// known).
 #[derive(Clone, Debug)]
-pub struct StepRows {
+pub struct PerBlock<R> {
     /// A kernel's inputs, or a library node's inputs (through transposes
     /// read as views, their source).
-    pub inputs: Vec<RowRole>,
+    pub inputs: Vec<R>,
     /// A kernel's outputs then its reductions, or the library node.
-    pub outputs: Vec<RowRole>,
+    pub outputs: Vec<R>,
     /// A kernel's iteration space for each block height: (rows, layout).
     pub layouts: Vec<(usize, Layout)>,
 }
+
+/// A step's operands by their row roles.
+pub type StepRows = PerBlock<RowRole>;
 
 /// A run of plan steps executed block by block.
 #[derive(Clone, Debug)]
