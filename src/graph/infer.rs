@@ -3,9 +3,7 @@
 
 use super::error::GraphError;
 use super::op::Op;
-use super::shape::{
-    broadcast_static, checked_product, fits_in_memory, may_broadcast_to, Dim, Shape,
-};
+use super::shape::{broadcast_static, fits_in_memory, may_broadcast_to, reshape_dims, Dim, Shape};
 use super::DType;
 
 /// An input's dtype and static shape, as inference sees it.
@@ -220,33 +218,10 @@ fn reshape_shape(x: &Shape, dims: &[i64]) -> Result<Shape, GraphError> {
     if dims.iter().any(|&d| d < -1) || dims.iter().filter(|&&d| d == -1).count() > 1 {
         return Err(bad());
     }
-    let known: Vec<usize> = dims
-        .iter()
-        .filter(|&&d| d >= 0)
-        .map(|&d| d as usize)
-        .collect();
-    let known_product = checked_product(&known).ok_or_else(bad)?;
-    let has_wild = known.len() < dims.len();
-    match x.num_elements() {
-        Some(n) => {
-            let wild = if has_wild {
-                if known_product == 0 || n % known_product != 0 {
-                    return Err(bad());
-                }
-                n / known_product
-            } else {
-                if known_product != n {
-                    return Err(bad());
-                }
-                0
-            };
-            Ok(Shape::known(
-                &dims
-                    .iter()
-                    .map(|&d| if d < 0 { wild } else { d as usize })
-                    .collect::<Vec<_>>(),
-            ))
-        }
+    match x.concrete() {
+        Some(from) => reshape_dims(&from, dims)
+            .map(|d| Shape::known(&d))
+            .ok_or_else(bad),
         None => Ok(Shape::with_dims(
             dims.iter()
                 .map(|&d| if d < 0 { None } else { Some(d as usize) })

@@ -21,6 +21,6 @@ pub use literal::Literal;
 pub use op::{select, BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, UNARY_OPS};
 pub use shape::{
     broadcast_concrete, broadcast_static, broadcasts_to, checked_product, fits_in_memory,
-    may_broadcast_to, Dim, Shape, MAX_ELEMENTS,
+    may_broadcast_to, reshape_dims, Dim, Shape, MAX_ELEMENTS,
 };
 pub use tensor::Tensor;

@@ -119,6 +119,37 @@ pub fn checked_product(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
+/// The dimensions `reshape(x, dims)` gives a tensor of dimensions `from`,
+/// with TensorFlow's rules: at most one `-1`, inferred from the rest; where
+/// `dims` holds a 0, zero-sized dimensions count in neither product, so
+/// `[2, 0]` reshaped to `[-1, 0]` is `[2, 0]`. `None` when no such shape
+/// holds exactly `from`'s elements.
+pub fn reshape_dims(from: &[usize], dims: &[i64]) -> Option<Vec<usize>> {
+    if dims.iter().any(|&d| d < -1) || dims.iter().filter(|&&d| d == -1).count() > 1 {
+        return None;
+    }
+    let target_has_zero = dims.contains(&0);
+    let positive: Vec<usize> = dims
+        .iter()
+        .filter(|&&d| d > 0)
+        .map(|&d| d as usize)
+        .collect();
+    let product = checked_product(&positive)?;
+    let counted: Vec<usize> = from
+        .iter()
+        .copied()
+        .filter(|&d| d > 0 || !target_has_zero)
+        .collect();
+    let input = checked_product(&counted)?;
+    // `product` is at least 1: zeros are left out of it
+    let wild = input / product;
+    let out: Vec<usize> = dims
+        .iter()
+        .map(|&d| if d < 0 { wild } else { d as usize })
+        .collect();
+    (checked_product(&out)? == checked_product(from)?).then_some(out)
+}
+
 /// NumPy broadcasting of two concrete shapes; `None` if they do not match.
 pub fn broadcast_concrete(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());

@@ -4,7 +4,8 @@
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 use crate::graph::{
-    broadcast_concrete, broadcasts_to, checked_product, select, BinaryOp, Op, ReduceOp, UnaryOp,
+    broadcast_concrete, broadcasts_to, checked_product, reshape_dims, select, BinaryOp, Op,
+    ReduceOp, UnaryOp,
 };
 use crate::value::Element;
 
@@ -156,28 +157,7 @@ pub fn reduce<T: Element>(
 
 /// Resolves a reshape's `-1` against the actual element count.
 pub fn resolve_reshape(from: &[usize], dims: &[i64]) -> Result<Vec<usize>, KernelError> {
-    let n: usize = from.iter().product();
-    let bad = || format!("cannot reshape {from:?} into {dims:?}");
-    let known: Vec<usize> = dims
-        .iter()
-        .filter(|&&d| d >= 0)
-        .map(|&d| d as usize)
-        .collect();
-    let p = checked_product(&known).ok_or_else(bad)?;
-    let wild = if known.len() < dims.len() {
-        if p == 0 || n % p != 0 {
-            return Err(bad());
-        }
-        n / p
-    } else if p == n {
-        0
-    } else {
-        return Err(bad());
-    };
-    Ok(dims
-        .iter()
-        .map(|&d| if d < 0 { wild } else { d as usize })
-        .collect())
+    reshape_dims(from, dims).ok_or_else(|| format!("cannot reshape {from:?} into {dims:?}"))
 }
 
 fn reshape<T: Element>(x: &ArrayViewD<'_, T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {

@@ -270,8 +270,11 @@ fn reshape_known(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
 }
 
 fn reshape_reshape(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
-    // the outer reshape's result depends only on its operand's element count
-    let inputs_after = match n.op {
+    // the outer reshape's result depends only on its operand's element
+    // count, unless it infers a -1 beside a 0 (then the operand's nonzero
+    // dimensions count, as in TensorFlow)
+    let inputs_after = match &n.op {
+        Op::Reshape { dims } if dims.contains(&-1) && dims.contains(&0) => return Ok(None),
         Op::Reshape { .. } => vec![],
         Op::ReshapeLike => vec![n.inputs[1]],
         _ => return Ok(None),
