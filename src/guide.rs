@@ -106,7 +106,7 @@
 //! |---|---|---|
 //! | `canonicalize`, to a fixpoint (at most 8 rounds) | `cse`, `fold`, `algebra` | operands of commutative operations in one order, constant folding, a table of named algebraic identities |
 //! | `dce` | | drops dead nodes |
-//! | `stabilize` | | numerically safe forms (`log(1+x) -> log1p(x)`, ...) |
+//! | `stabilize` | | numerically safe forms (`log(1+x) -> log1p(x)`, ...), when turned on |
 //! | `canonicalize` again, `dce` | | (skipped when nothing changed since) |
 //!
 //! On the gradient above:
@@ -141,7 +141,6 @@
 //! fold        2 -> 2  []
 //! algebra     2 -> 2  []
 //! dce         2 -> 2  []
-//! stabilize   2 -> 2  []
 //! dce         2 -> 2  []
 //! ```
 //!

@@ -25,6 +25,10 @@ pub struct CompileOptions {
     pub fusion: Fusion,
     /// Run the simplification pipeline first.
     pub simplify: bool,
+    /// Turn the pipeline's stabilizing rewrites on (`log(1 + x)` to
+    /// `log1p(x)`, ...): exact finite values where TensorFlow's forms
+    /// overflow. Off by default, so values are TensorFlow's.
+    pub stabilize: bool,
     /// Threads for large kernels (1: the calling thread only; at most
     /// [`MAX_THREADS`]).
     pub threads: usize,
@@ -36,6 +40,7 @@ impl CompileOptions {
     /// on one thread. Every engine that compiles simplifies first.
     pub fn for_engine(engine: Engine, threads: Option<usize>) -> Self {
         CompileOptions {
+            stabilize: false,
             fusion: if engine == Engine::JitUnfused {
                 Fusion::Unfused
             } else {
@@ -56,8 +61,19 @@ impl Default for CompileOptions {
         CompileOptions {
             fusion: Fusion::Fused,
             simplify: true,
+            stabilize: false,
             threads: 1,
         }
+    }
+}
+
+impl CompileOptions {
+    /// The simplification every engine runs before it computes (`None`
+    /// when `simplify` is off): the one pass list that compiling, the
+    /// interpreter with stabilizing rewrites, and `gradjit show` share.
+    pub fn pipeline(&self) -> Option<Pipeline> {
+        self.simplify
+            .then(|| Pipeline::standard().with_stabilize(self.stabilize))
     }
 }
 
@@ -161,11 +177,12 @@ pub fn compile(
         }
     }
     let (g, roots) = extract(graph, fetches, &shapes)?;
-    let (g, roots, stats) = if opts.simplify {
-        let s = Pipeline::standard().run(&g, &roots)?;
-        (s.graph, s.roots, s.stats)
-    } else {
-        (g, roots, Vec::new())
+    let (g, roots, stats) = match opts.pipeline() {
+        Some(p) => {
+            let s = p.run(&g, &roots)?;
+            (s.graph, s.roots, s.stats)
+        }
+        None => (g, roots, Vec::new()),
     };
     let (g, roots) = prepare(g, roots, opts.fusion)?;
     let nodes = g.nodes().to_vec();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::compile::{compile, CompileOptions, Executable};
 use super::engine::Engine;
-use crate::graph::{Graph, GraphError, NodeId, Op, Tensor};
+use crate::graph::{Graph, GraphError, NodeId, Op, Shape, Tensor};
 use crate::interp::{self, InterpError};
 use crate::value::{AsFeed, Value, ValueView};
 
@@ -148,6 +148,7 @@ pub struct Session<'g> {
     graph: &'g Graph,
     engine: Engine,
     threads: Option<usize>,
+    stabilize: bool,
     cache: HashMap<CacheKey, Arc<Executable>>,
 }
 
@@ -166,6 +167,7 @@ impl<'g> Session<'g> {
             graph,
             engine,
             threads: None,
+            stabilize: false,
             cache: HashMap::new(),
         }
     }
@@ -174,6 +176,22 @@ impl<'g> Session<'g> {
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = Some(threads.max(1));
         self.cache.clear();
+    }
+
+    /// Turns the stabilizing rewrites on or off (off by default) on every
+    /// engine: the interpreter then runs the graph that the compiled engines'
+    /// pipeline ([`CompileOptions::pipeline`]) returns, so all give the
+    /// same values.
+    pub fn set_stabilize(&mut self, on: bool) {
+        self.stabilize = on;
+        self.cache.clear();
+    }
+
+    fn options(&self) -> CompileOptions {
+        CompileOptions {
+            stabilize: self.stabilize,
+            ..CompileOptions::for_engine(self.engine, self.threads)
+        }
     }
 
     /// The executable this session would run for `fetches` with feeds of
@@ -191,8 +209,7 @@ impl<'g> Session<'g> {
         if let Some(e) = self.cache.get(&key) {
             return Ok(e.clone());
         }
-        let opts = CompileOptions::for_engine(self.engine, self.threads);
-        let exe = Arc::new(compile(self.graph, fetches, &key.1, &opts)?);
+        let exe = Arc::new(compile(self.graph, fetches, &key.1, &self.options())?);
         self.cache.insert(key, exe.clone());
         Ok(exe)
     }
@@ -227,7 +244,7 @@ impl<'g> Session<'g> {
             feeds.iter().map(|(t, v)| (*t, v.as_feed())).collect();
         let feed_map = self.feed_map(&views)?;
         if self.engine == Engine::Interp {
-            return Ok(interp::evaluate(self.graph, &fetch_ids, &feed_map)?);
+            return self.interpret(&fetch_ids, &feed_map);
         }
         let shapes: Vec<(NodeId, Vec<usize>)> = feed_map
             .iter()
@@ -248,6 +265,35 @@ impl<'g> Session<'g> {
             ordered.push(v.clone());
         }
         exe.run(&ordered)
+    }
+
+    /// The interpreter's run: the graph as built, or, with stabilizing
+    /// rewrites on, the graph the pipeline makes of it for these shapes.
+    fn interpret(
+        &self,
+        fetches: &[NodeId],
+        feeds: &HashMap<NodeId, ValueView<'_>>,
+    ) -> Result<Vec<Value>, ExecError> {
+        let pipeline = match self.options().pipeline() {
+            Some(p) if self.stabilize => p,
+            _ => return Ok(interp::evaluate(self.graph, fetches, feeds)?),
+        };
+        let mut shapes = HashMap::new();
+        for (id, v) in feeds {
+            if let Op::Placeholder { name } = self.graph.node(*id).op {
+                shapes.insert(name, Shape::known(v.shape()));
+            }
+        }
+        let s = pipeline.run_with_shapes(self.graph, fetches, &shapes)?;
+        let mut fed = HashMap::with_capacity(feeds.len());
+        for (id, v) in feeds {
+            if let Op::Placeholder { name } = &self.graph.node(*id).op {
+                if let Some(to) = s.graph.placeholder_named(name) {
+                    fed.insert(to, v.clone());
+                }
+            }
+        }
+        Ok(interp::evaluate(&s.graph, &s.roots, &fed)?)
     }
 
     fn own(&self, t: Tensor<'_>, role: &'static str) -> Result<NodeId, ExecError> {

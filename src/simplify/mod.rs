@@ -10,7 +10,7 @@
 //! | copy | [`extract`] | a fresh graph with only what the roots need |
 //! | `canonicalize` (to a fixpoint, at most 8 rounds) | `cse`, `fold`, `algebra` | commutative operands in one order (so `g*x` and `x*g` are one node), constant folding, algebraic identities, shape ops that change nothing |
 //! | `dce` | | drops dead nodes |
-//! | `stabilize` | | numerically safe forms: `log(1+x) -> log1p(x)`, ... |
+//! | `stabilize` | | numerically safe forms: `log(1+x) -> log1p(x)`, ... (only when turned on) |
 //! | `canonicalize` again | `cse`, `fold`, `algebra` | cleans up after stabilize (skipped when stabilize changed nothing) |
 //! | `dce` | | |
 //!
@@ -52,7 +52,7 @@
 //!   bit). They are off unless [`Pipeline::with_inexact`] turns them on.
 //! * [`Exactness::Stabilizing`] rules change values on purpose, where the
 //!   naive form loses accuracy or overflows; only the `stabilize` pass uses
-//!   them ([`Pipeline::with_stabilize`] turns it off).
+//!   them (off unless [`Pipeline::with_stabilize`] turns it on).
 //!
 //! Every rule keeps the dtype and the exact static shape of the node it
 //! replaces, and, where shapes are not known statically, a rule that could
@@ -140,7 +140,7 @@ pub enum Exactness {
     Inexact,
     /// Replaces a naive form with a numerically safer one: values change
     /// where the naive form loses accuracy, underflows or overflows. Used by
-    /// the `stabilize` pass, on by default.
+    /// the `stabilize` pass, off by default.
     Stabilizing,
 }
 
@@ -159,7 +159,8 @@ impl fmt::Display for Exactness {
 pub struct Options {
     /// Run [`Exactness::Inexact`] rules too (default `false`).
     pub inexact: bool,
-    /// Run the `stabilize` pass (default `true`).
+    /// Run the `stabilize` pass (default `false`: values stay TensorFlow's,
+    /// overflow included; `gradjit --stabilize` turns it on).
     pub stabilize: bool,
     /// The largest number of elements constant folding may produce (default
     /// 4096), so that a fold never materializes a huge constant.
@@ -170,7 +171,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             inexact: false,
-            stabilize: true,
+            stabilize: false,
             fold_limit: 4096,
         }
     }

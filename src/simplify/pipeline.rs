@@ -170,8 +170,9 @@ impl Pipeline {
         }
     }
 
-    /// What every compiling engine runs: canonicalize to a fixpoint, drop
-    /// dead nodes, stabilize, canonicalize again, drop dead nodes.
+    /// The pass list of every engine: canonicalize to a fixpoint, drop dead
+    /// nodes, stabilize (when turned on), canonicalize again, drop dead
+    /// nodes. `exec::CompileOptions::pipeline` sets its options.
     pub fn standard() -> Self {
         Pipeline::new()
             .then_step(canonicalize())
@@ -185,7 +186,10 @@ impl Pipeline {
     /// forward graph before differentiating it, since it keeps every
     /// differentiable path and `stop_gradient`.
     pub fn stabilize_only() -> Self {
-        Pipeline::new().then(Stabilize).then(Dce)
+        Pipeline::new()
+            .then(Stabilize)
+            .then(Dce)
+            .with_stabilize(true)
     }
 
     /// Appends a pass run once.
@@ -205,7 +209,7 @@ impl Pipeline {
         self
     }
 
-    /// Turns the `stabilize` pass on or off (on by default). With it off and
+    /// Turns the `stabilize` pass on or off (off by default). With it off and
     /// inexact rules off, simplification keeps every bit of every value.
     pub fn with_stabilize(mut self, on: bool) -> Self {
         self.options.stabilize = on;

@@ -15,7 +15,10 @@ fn check(line: &str) {
     let env = Env::new(DType::F32);
     let g = Graph::new();
     let start = parse(&g, &env, lhs);
-    let out = Pipeline::standard().run(&g, &[start]).unwrap();
+    let out = Pipeline::standard()
+        .with_stabilize(true)
+        .run(&g, &[start])
+        .unwrap();
     let want = parse(&out.graph, &env, rhs);
     assert!(
         equiv(&out.graph, out.roots[0], want),
@@ -55,7 +58,10 @@ fn before_after(src: &str, xs: &[f64], dtype: DType) -> (Vec<f64>, Vec<f64>) {
     env.shapes.insert("x", Shape::known(&[xs.len()]));
     let g = Graph::new();
     let y = parse(&g, &env, src);
-    let out = Pipeline::standard().run(&g, &[y]).unwrap();
+    let out = Pipeline::standard()
+        .with_stabilize(true)
+        .run(&g, &[y])
+        .unwrap();
     let x = Value::from_f64_array(
         ArrayD::from_shape_vec(vec![xs.len()], xs.to_vec()).unwrap(),
         dtype,
@@ -108,7 +114,10 @@ fn logsumexp_does_not_overflow() {
     env.shapes.insert("x", Shape::known(&[2]));
     let g = Graph::new();
     let y = parse(&g, &env, "log(sum(exp(x)))");
-    let out = Pipeline::standard().run(&g, &[y]).unwrap();
+    let out = Pipeline::standard()
+        .with_stabilize(true)
+        .run(&g, &[y])
+        .unwrap();
     let x = Value::F64(ArrayD::from_shape_vec(vec![2], vec![1000.0, 1000.0]).unwrap());
     let feeds = HashMap::from([("x".to_string(), x)]);
     assert_eq!(

@@ -68,6 +68,9 @@ pub struct Common {
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Turn on the stabilizing rewrites (log(1 + x) to log1p(x), ...), on every engine.
+    #[arg(long)]
+    pub stabilize: bool,
 }
 
 /// `--dtype`.

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
+use gradjit::exec::{CompileOptions, Engine};
 use gradjit::graph::Shape;
+use gradjit::simplify::Pipeline;
 use gradjit::text::{self, ParseOptions, Program};
 use gradjit::{DType, Graph, NodeId, Value};
 
@@ -19,6 +21,26 @@ pub struct Loaded {
     pub dtype: DType,
     /// Each input with its value, in the program's order.
     pub feeds: Vec<(NodeId, Value)>,
+    /// Whether the stabilizing rewrites are on (`--stabilize`).
+    pub stabilize: bool,
+}
+
+impl Loaded {
+    /// What `engine` compiles this program under: the one place the pass
+    /// list of every engine and of `show` comes from.
+    pub fn compile_options(&self, engine: Engine, threads: Option<usize>) -> CompileOptions {
+        CompileOptions {
+            stabilize: self.stabilize,
+            ..CompileOptions::for_engine(engine, threads)
+        }
+    }
+
+    /// The simplification every engine and `show` run on this program.
+    pub fn pipeline(&self) -> Pipeline {
+        self.compile_options(Engine::Jit, None)
+            .pipeline()
+            .unwrap_or_default()
+    }
 }
 
 /// Checks that no name is given twice to `option`: the JSON output is an
@@ -139,6 +161,7 @@ pub fn load_program(
         program,
         dtype,
         feeds,
+        stabilize: common.stabilize,
     })
 }
 

@@ -3,7 +3,6 @@
 use gradjit::autodiff::{explain_unconnected, gradients, GradientOptions, Unconnected};
 use gradjit::exec::Engine;
 use gradjit::graph::Literal;
-use gradjit::simplify::Pipeline;
 use gradjit::text::print_program;
 use gradjit::{NodeId, Session, UnconnectedGradients, Value};
 
@@ -25,6 +24,7 @@ pub fn execute(
 ) -> Result<Vec<Value>, CliError> {
     let g = &loaded.graph;
     let mut sess = Session::with_engine(g, engine);
+    sess.set_stabilize(loaded.stabilize);
     let fetch: Vec<_> = fetches.iter().map(|&id| g.tensor(id)).collect();
     let feeds: Vec<_> = loaded
         .feeds
@@ -260,7 +260,7 @@ fn gradient_program(loaded: &Loaded, gg: &GradGraph) -> Result<String, CliError>
         return Ok(String::new());
     }
     let ids: Vec<NodeId> = roots.iter().map(|(_, id)| *id).collect();
-    let s = Pipeline::standard().run(&loaded.graph, &ids)?;
+    let s = loaded.pipeline().run(&loaded.graph, &ids)?;
     let named: Vec<(&str, NodeId)> = roots
         .iter()
         .zip(&s.roots)

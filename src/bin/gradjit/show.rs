@@ -7,7 +7,7 @@ use gradjit::dot::{render, DotSpec};
 use gradjit::exec::{row_blocks, RowBlocks};
 use gradjit::fuse::{plan, prepare, Fusion, Plan, Step};
 use gradjit::graph::{DType, Shape};
-use gradjit::simplify::{count_ops, extract, Pipeline, Simplified};
+use gradjit::simplify::{count_ops, extract, Simplified};
 use gradjit::text::print_program;
 use gradjit::{jit, NodeId};
 
@@ -74,7 +74,7 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     let fwd_ids: Vec<NodeId> = forward.iter().map(|(_, id)| *id).collect();
     let forward_text = print_program(g, &named(&forward));
     let raw_text = print_program(g, &named(&raw));
-    let simplified = Pipeline::standard().run(g, &raw_ids)?;
+    let simplified = loaded.pipeline().run(g, &raw_ids)?;
     let simple: Vec<(String, NodeId)> = raw
         .iter()
         .zip(&simplified.roots)
@@ -264,7 +264,7 @@ fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<Compiled, CliError
         .filter_map(|(id, v)| Some((loaded.name_of(*id)?, Shape::known(v.shape()))))
         .collect();
     let (g, r) = extract(&loaded.graph, roots, &shapes)?;
-    let mut s = Pipeline::standard().run(&g, &r)?;
+    let mut s = loaded.pipeline().run(&g, &r)?;
     let graph = std::mem::take(&mut s.graph);
     (s.graph, s.roots) = prepare(graph, std::mem::take(&mut s.roots), Fusion::Fused)?;
     let mut p = plan(&s.graph, &s.roots, Fusion::Fused)?;
