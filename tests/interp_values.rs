@@ -178,13 +178,8 @@ fn binary_ref(op: BinaryOp, a: f64, b: f64) -> f64 {
         BinaryOp::Ge => t(a >= b),
         BinaryOp::Eq => t(a == b),
         BinaryOp::Ne => t(a != b),
-        BinaryOp::ReluGrad => {
-            if b > 0.0 {
-                a
-            } else {
-                0.0
-            }
-        }
+        // TensorFlow's ReluGrad multiplies: inf * 0 is NaN
+        BinaryOp::ReluGrad => a * t(b > 0.0),
         BinaryOp::MulNoNan => {
             if b == 0.0 {
                 0.0
@@ -273,8 +268,8 @@ fn binary_special_values() {
     check(BinaryOp::Eq, [0.0, 0.0, 0.0, 0.0, 1.0]);
     check(BinaryOp::Ne, [1.0, 1.0, 1.0, 1.0, 0.0]);
     check(BinaryOp::Lt, [0.0, 0.0, 0.0, 1.0, 0.0]);
-    // relu_grad(a, b): a where b > 0
-    check(BinaryOp::ReluGrad, [nan, 0.0, 0.0, -8.0, 0.0]);
+    // relu_grad(a, b) = a * (b > 0), a product as TensorFlow's ReluGrad: inf * 0 is NaN
+    check(BinaryOp::ReluGrad, [nan, 0.0, nan, -8.0, 0.0]);
     check(BinaryOp::Div, [nan, nan, inf, -24.0, nan]);
 }
 

@@ -130,6 +130,32 @@ pub(crate) fn between(
     fwd.iter().zip(&bwd).map(|(f, b)| *f && *b).collect()
 }
 
+/// The node whose operation `id`'s gradient rule is: `id` itself, or, for
+/// a bound name `name := op(inputs)`, the bound operation.
+///
+/// A bound name is a tensor of its own, as a TensorFlow op's output is,
+/// while hash-consing gives every equal expression one node. So the bound
+/// node is the op's instance: its gradient goes straight to the op's
+/// inputs, through the op's rule with the bound node as the output, and a
+/// rule that reads the output (`exp`, `tanh`, `relu`, ...) reads the name.
+/// A gradient with respect to the name then sees every use of it, the
+/// gradient's own included. A name bound to an input or a constant, which
+/// have no rule, passes its gradient on unchanged.
+fn instance(graph: &Graph, id: NodeId) -> NodeId {
+    let node = graph.node(id);
+    match (&node.op, node.inputs.first()) {
+        (Op::Bind { .. }, Some(&op_id)) => {
+            let inner = graph.node(op_id);
+            if inner.inputs.is_empty() || matches!(inner.op, Op::Bind { .. }) {
+                id
+            } else {
+                op_id
+            }
+        }
+        _ => id,
+    }
+}
+
 /// The symbolic gradients of `sum(ys)` with respect to each x, as new nodes.
 ///
 /// Exactly `tf.gradients(ys, xs, grad_ys, stop_gradients=...,
@@ -204,8 +230,9 @@ pub fn gradients(
         }
         total[i] = Some(acc);
         let id = NodeId(i as u32);
-        let node = graph.node(id);
         let stopped = stop.contains(&id);
+        let op_id = instance(graph, id);
+        let node = graph.node(op_id);
         let want: Vec<bool> = node
             .inputs
             .iter()
@@ -215,7 +242,10 @@ pub fn gradients(
         if !want.iter().any(|&w| w) {
             continue;
         }
-        for (k, gi) in input_grads(&b, id, acc, &want)?.into_iter().enumerate() {
+        for (k, gi) in input_grads(&b, op_id, id, acc, &want)?
+            .into_iter()
+            .enumerate()
+        {
             if let (Some(gi), true) = (gi, want.get(k).copied().unwrap_or(false)) {
                 parts[node.inputs[k].index()].push(gi);
             }

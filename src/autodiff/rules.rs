@@ -113,16 +113,19 @@ impl Builder<'_> {
 
 /// The gradients of node `id`'s inputs given `g`, the gradient of its output.
 ///
+/// `y` is the tensor that stands for the output: `id` itself, or the bound
+/// name that is this instance of `id`'s operation (see [`super::instance`]);
+/// rules that TensorFlow builds from the output read `y`.
 /// `want[k]` says whether input `k`'s gradient is needed; the result has one
 /// entry per input, `None` where no gradient flows (or none was wanted).
 pub(crate) fn input_grads(
     b: &Builder<'_>,
     id: NodeId,
+    y: NodeId,
     g: NodeId,
     want: &[bool],
 ) -> Result<Vec<Option<NodeId>>, GraphError> {
     let node = b.g.node(id);
-    let y = id;
     let ins = &node.inputs;
     let x = ins.first().copied().unwrap_or(y);
     let w = |k: usize| want.get(k).copied().unwrap_or(false);
@@ -278,8 +281,9 @@ fn unary_grad(
         UnaryOp::Sigmoid => b.mul(g, b.mul(y, b.sub(one(), y)?)?)?,
         // d/dx ln(1 + e^x) = sigmoid x
         UnaryOp::Softplus => b.mul(g, b.un(UnaryOp::Sigmoid, x)?)?,
-        // d/dx max(x, 0) = [x > 0] (0 at the kink, as TensorFlow's ReluGrad)
-        UnaryOp::Relu => b.bin(BinaryOp::ReluGrad, g, x)?,
+        // d/dx max(x, 0) = [y > 0], read from the output and multiplied (0 at
+        // the kink, NaN for an infinite g there), as TensorFlow's ReluGrad
+        UnaryOp::Relu => b.bin(BinaryOp::ReluGrad, g, y)?,
         // floor has no gradient (TensorFlow registers none)
         UnaryOp::Floor => return Ok(None),
     }))
@@ -320,7 +324,9 @@ fn binary_grad(
             side(want_a, a, &|| b.div(g, c))?,
             side(want_c, c, &|| b.mul(g, b.div(b.div(b.neg(a)?, c)?, c)?))?,
         ),
-        // d(a^c) = c a^(c-1) da + a^c ln(a) dc, with ln(a) taken as 0 where a <= 0
+        // d(a^c) = c a^(c-1) da + a^c ln(a) dc, with ln(a) taken as 0 where
+        // a <= 0, and the log of a safe base there (TensorFlow's PowGrad), so
+        // that its own derivative in a is 0 there, not 0 * inf
         BinaryOp::Pow => (
             side(want_a, a, &|| {
                 let cm1 = b.sub(c, b.c(1.0, c))?;
@@ -328,7 +334,8 @@ fn binary_grad(
             })?,
             side(want_c, c, &|| {
                 let pos = b.bin(BinaryOp::Gt, a, zero())?;
-                let log_a = b.select(pos, b.un(UnaryOp::Log, a)?, zero())?;
+                let safe_a = b.select(pos, a, b.c(1.0, a))?;
+                let log_a = b.select(pos, b.un(UnaryOp::Log, safe_a)?, zero())?;
                 b.mul(b.mul(g, y)?, log_a)
             })?,
         ),
@@ -349,7 +356,8 @@ fn binary_grad(
         BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
             (None, None)
         }
-        // relu_grad(g0, x) is linear in g0; with respect to x it is flat (zero)
+        // relu_grad(g0, y) is linear in g0; with respect to y it is flat: a
+        // connected zero (TensorFlow's ReluGradGrad)
         BinaryOp::ReluGrad => (
             side(want_a, a, &|| b.bin(BinaryOp::ReluGrad, g, c))?,
             side(want_c, c, &|| b.zeros_like(c))?,

@@ -180,8 +180,10 @@ pub enum BinaryOp {
     Eq,
     /// `a != b` as 1.0 / 0.0
     Ne,
-    /// Internal: `relu_grad(g, x)` is `g` where `x > 0`, else 0 (TensorFlow's
-    /// `ReluGrad`; its own derivative with respect to `x` is zero).
+    /// Internal: `relu_grad(g, y)` is `g * (y > 0)` (TensorFlow's `ReluGrad`,
+    /// read from relu's output `y`; a product, so an infinite or NaN `g` gives
+    /// NaN where `y <= 0`; its own derivative with respect to `y` is a
+    /// connected zero).
     ReluGrad,
     /// Internal: `mul_no_nan(a, b)` is 0 where `b == 0`, else `a * b`
     /// (TensorFlow's `MulNoNan`, used where a gradient kernel gives 0 for a
@@ -297,13 +299,8 @@ impl BinaryOp {
             BinaryOp::Ge => truth(a >= b),
             BinaryOp::Eq => truth(a == b),
             BinaryOp::Ne => truth(a != b),
-            BinaryOp::ReluGrad => {
-                if b > T::zero() {
-                    a
-                } else {
-                    T::zero()
-                }
-            }
+            // a product, not a choice: an infinite or NaN `a` gives NaN where b <= 0
+            BinaryOp::ReluGrad => a * truth(b > T::zero()),
             BinaryOp::MulNoNan => {
                 if b == T::zero() {
                     T::zero()

@@ -133,9 +133,11 @@ pub fn binary(b: &mut FunctionBuilder, m: &MathImports, op: BinaryOp, x: Value, 
         BinaryOp::Eq => truth(b, FloatCC::Equal),
         // Rust's `!=` is true for NaN: unordered or not equal
         BinaryOp::Ne => truth(b, FloatCC::NotEqual),
+        // x * (y > 0): a product, so an infinite x gives NaN where y <= 0
         BinaryOp::ReluGrad => {
-            let zero = k(b, 0.0);
-            select_cmp(b, FloatCC::GreaterThan, y, zero, x, zero)
+            let (one, zero) = (k(b, 1.0), k(b, 0.0));
+            let mask = select_cmp(b, FloatCC::GreaterThan, y, zero, one, zero);
+            b.ins().fmul(x, mask)
         }
         BinaryOp::MulNoNan => {
             let zero = k(b, 0.0);

@@ -81,7 +81,7 @@ impl Signs {
                     Maximum => (pos(a) || pos(b), neg(a) && neg(b)),
                     Minimum => (pos(a) && pos(b), neg(a) || neg(b)),
                     Lt | Le | Gt | Ge | Eq | Ne => (true, false),
-                    // `a` where `b > 0`, else +0
+                    // `a * (b > 0)`: a product with 0 or 1
                     ReluGrad => (pos(a), neg(a)),
                     Pow => (false, false),
                 }

@@ -34,7 +34,7 @@ pub(crate) const RULES: &[Rule] = rules![
     "where-mask",       Exact, "where(a < b, 1, 0) -> a < b (any comparison)" => where_mask;
     "mul-no-nan-const", Exact, "mul_no_nan(a, 0) -> 0, mul_no_nan(a, c) -> a * c (c != 0)" => mul_no_nan_const;
     "relu-grad-one",    Exact, "relu_grad(1, x) -> x > 0"                   => relu_grad_one;
-    "relu-grad-const",  Exact, "relu_grad(0, x) -> 0, relu_grad(g, c) -> g if c > 0 else 0" => relu_grad_const;
+    "relu-grad-const",  Exact, "relu_grad(0, x) -> 0, relu_grad(g, c) -> g if c > 0" => relu_grad_const;
     "reduce-trivial",   Exact, "reduce(x, no axes) -> x, reduce(x, every axis) -> reduce(x)" => reduce_trivial;
 ];
 
@@ -502,12 +502,9 @@ fn relu_grad_const(rw: &mut Rewriter<'_>, id: NodeId, n: &Node) -> Outcome {
     }
     match rw.splat(x) {
         Some(c) if c > 0.0 => rw.fit(id, g),
-        // 0 where x <= 0 or NaN
-        Some(_) => {
-            let z = zero();
-            rw.fit(id, z)
-        }
-        None => Ok(None),
+        // g * 0 where x <= 0 or NaN: -0, or NaN for an infinite g, so no
+        // constant stands for it
+        _ => Ok(None),
     }
 }
 

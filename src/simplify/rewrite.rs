@@ -384,7 +384,6 @@ impl Rewriter<'_> {
             // -0 + -0 is the only sum that is -0
             Op::Binary(BinaryOp::Add) => sub(0) || sub(1),
             Op::Binary(BinaryOp::Maximum | BinaryOp::Minimum) => sub(0) && sub(1),
-            Op::Binary(BinaryOp::ReluGrad) => sub(0),
             Op::Where => sub(1) && sub(2),
             Op::Reduce { .. }
             | Op::Reshape { .. }

@@ -271,6 +271,36 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        // `k = h` makes k an alias of h: a target k makes h's binding a
+        // node of its own (a name bound twice may get one more than it needs,
+        // which changes no value)
+        let aliases: Vec<(String, String)> = self
+            .toks
+            .windows(4)
+            .enumerate()
+            .filter_map(
+                |(i, w)| match (&w[0].tok, &w[1].tok, &w[2].tok, &w[3].tok) {
+                    (Token::Ident(k), Token::Assign, Token::Ident(h), end)
+                        if matches!(end, Token::Newline | Token::Semicolon | Token::Eof)
+                            && (i == 0
+                                || matches!(
+                                    self.toks[i - 1].tok,
+                                    Token::Newline | Token::Semicolon
+                                )) =>
+                    {
+                        Some((k.clone(), h.clone()))
+                    }
+                    _ => None,
+                },
+            )
+            .collect();
+        while let Some(h) = aliases
+            .iter()
+            .find(|(k, h)| self.targets.contains(k) && !self.targets.contains(h))
+            .map(|(_, h)| h.clone())
+        {
+            self.targets.insert(h);
+        }
     }
 
     fn program(mut self) -> Result<Program, ParseError> {
@@ -301,11 +331,16 @@ impl<'a> Parser<'a> {
                 }
                 _ => None,
             };
+            let start = self.pos;
             let mut node = self.expr()?;
             if !matches!(self.peek(), Token::Newline | Token::Semicolon | Token::Eof) {
                 return Err(self.unexpected(Expected::EndOfStatement));
             }
-            if let (true, Some(name)) = (own_node, &name) {
+            // `k = h` binds the same tensor, as Python binds a TensorFlow tensor
+            let alias = self.pos == start + 1
+                && matches!(self.toks[start].tok, Token::Ident(_))
+                && matches!(self.toks[start.saturating_sub(1)].tok, Token::Assign);
+            if let (true, false, Some(name)) = (own_node, alias, &name) {
                 node = self.node(Op::Bind { name: name.clone() }, &[node], origin)?;
             }
             if let Some(name) = &name {
