@@ -438,10 +438,13 @@ pub enum Op {
     /// The identity.
     Identity,
     /// A name bound with `name := expr` (or a bound name the gradients are
-    /// taken with respect to): the identity, but a node of its own, so
-    /// that, as for TensorFlow's op instances, a gradient with respect to it
-    /// or a stop at it concerns the uses of this name only, not every
-    /// structurally equal expression that hash-consing would merge with it.
+    /// taken with respect to): its value is `expr`'s, but it is a node of
+    /// its own, the instance of `expr`'s operation, as a TensorFlow op's
+    /// output is: a gradient with respect to it or a stop at it concerns the
+    /// uses of this name only, not every structurally equal expression that
+    /// hash-consing would merge with it, and gradient rules built from the
+    /// op's output read the name (`autodiff` differentiates it with the
+    /// op's rule).
     Bind {
         /// The bound name.
         name: String,

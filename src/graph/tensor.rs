@@ -193,7 +193,10 @@ impl<'g> Tensor<'g> {
     /// The same value as a node of its own, named `name` (the language's
     /// `name := expr`): hash-consing merges equal expressions, so take
     /// gradients with respect to (or stop at) an intermediate value through
-    /// its binding, as TensorFlow does with an op instance.
+    /// its binding, as TensorFlow does with an op instance. The binding is
+    /// differentiated as an instance of this tensor's operation (rules that
+    /// read the output read the binding); build on the binding, not on
+    /// `self`, for gradients with respect to it to see every use.
     pub fn bind(self, name: &str) -> Tensor<'g> {
         self.or_poison(self.graph.try_op(Op::Bind { name: name.into() }, &[self]))
     }

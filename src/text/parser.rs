@@ -30,7 +30,8 @@ pub struct ParseOptions {
     /// at): their bindings become nodes of their own, as if written
     /// `name := expr`, so that hash-consing does not merge them with equal
     /// expressions elsewhere. Names used as the second argument of `grad`
-    /// in the program are added automatically.
+    /// in the program are added automatically. An alias (`k = h`) is `h`'s
+    /// node, so a target `k` makes `h` a target.
     pub targets: HashSet<String>,
 }
 
