@@ -13,7 +13,7 @@
 //! Both keep every kernel convex ([`super::convex`]).
 
 use super::convex::Convexity;
-use crate::graph::{BinaryOp, Node, NodeId, Op, UnaryOp};
+use crate::graph::{Node, NodeId, Op};
 
 /// At most this many nodes are recomputed for one value.
 const MAX_CONE: usize = 4;
@@ -21,8 +21,8 @@ const MAX_CONE: usize = 4;
 /// Operations cheap enough to compute twice rather than store and load.
 fn cheap(op: &Op) -> bool {
     match op {
-        Op::Binary(b) => matches!(b, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul),
-        Op::Unary(u) => matches!(u, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Square),
+        Op::Binary(b) => b.facts().cheap,
+        Op::Unary(u) => u.facts().cheap,
         Op::Identity | Op::StopGradient => true,
         _ => false,
     }

@@ -111,14 +111,10 @@ impl KernelSpec {
     /// arithmetic: the code generator unrolls it further, and the executor
     /// streams its large outputs.
     pub fn is_light(&self) -> bool {
-        use UnaryOp::*;
         self.body.len() <= 12
             && self.body.iter().all(|i| match i {
-                KInst::Unary(u, _) => !matches!(
-                    u,
-                    Exp | Log | Log1p | Expm1 | Tanh | Sigmoid | Softplus | Sin | Cos
-                ),
-                KInst::Binary(op, _, _) => *op != BinaryOp::Pow,
+                KInst::Unary(u, _) => !u.facts().approximated,
+                KInst::Binary(op, _, _) => !op.facts().approximated,
                 _ => true,
             })
     }

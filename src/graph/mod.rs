@@ -5,6 +5,7 @@
 mod arena;
 mod dtype;
 mod error;
+mod facts;
 mod infer;
 pub mod kernel;
 mod literal;
@@ -15,6 +16,7 @@ mod tensor;
 pub use arena::{Graph, Node, NodeId, Origin};
 pub use dtype::{DType, Real};
 pub use error::GraphError;
+pub use facts::{BinaryFacts, SignRule, UnaryFacts};
 pub(crate) use infer::infer;
 pub use infer::normalize_axes;
 pub use literal::Literal;

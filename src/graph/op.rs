@@ -3,94 +3,82 @@
 use super::dtype::Real;
 use super::literal::Literal;
 
-/// Elementwise operations of one argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum UnaryOp {
-    /// `-x`
-    Neg,
-    /// `|x|`
-    Abs,
-    /// -1, 0 or 1 (NaN stays NaN)
-    Sign,
-    /// `e^x`
-    Exp,
-    /// natural logarithm
-    Log,
-    /// `ln(1 + x)`
-    Log1p,
-    /// `e^x - 1`
-    Expm1,
-    /// square root
-    Sqrt,
-    /// `1 / sqrt(x)`
-    Rsqrt,
-    /// `x * x`
-    Square,
-    /// `1 / x`
-    Reciprocal,
-    /// sine
-    Sin,
-    /// cosine
-    Cos,
-    /// hyperbolic tangent
-    Tanh,
-    /// `1 / (1 + e^-x)`
-    Sigmoid,
-    /// `ln(1 + e^x)`
-    Softplus,
-    /// `max(x, 0)`, NaN propagating
-    Relu,
-    /// round toward -inf
-    Floor,
+/// Declares the unary operations once: each variant with its doc, its
+/// language name (which is also its `Tensor` method), so that a new one gets
+/// its place in [`UNARY_OPS`], its name and its method together; its facts
+/// ([`UnaryOp::facts`]) and its math ([`UnaryOp::eval`]) are exhaustive
+/// matches beside it.
+macro_rules! unary_ops {
+    ($($(#[$doc:meta])* $variant:ident => $name:ident;)*) => {
+        /// Elementwise operations of one argument.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum UnaryOp {
+            $($(#[$doc])* $variant,)*
+        }
+
+        /// Every unary operation, in declaration order.
+        pub const UNARY_OPS: [UnaryOp; [$(stringify!($variant)),*].len()] =
+            [$(UnaryOp::$variant,)*];
+
+        impl UnaryOp {
+            /// The function's name in the expression language.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(UnaryOp::$variant => stringify!($name),)*
+                }
+            }
+        }
+
+        // `neg` beside the `-` operator, as every function has its method
+        #[allow(clippy::should_implement_trait)]
+        impl<'g> super::Tensor<'g> {
+            $($(#[$doc])* pub fn $name(self) -> super::Tensor<'g> {
+                self.unary(UnaryOp::$variant)
+            })*
+        }
+    };
 }
 
-/// Every unary operation, in declaration order.
-pub const UNARY_OPS: [UnaryOp; 18] = [
-    UnaryOp::Neg,
-    UnaryOp::Abs,
-    UnaryOp::Sign,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Log1p,
-    UnaryOp::Expm1,
-    UnaryOp::Sqrt,
-    UnaryOp::Rsqrt,
-    UnaryOp::Square,
-    UnaryOp::Reciprocal,
-    UnaryOp::Sin,
-    UnaryOp::Cos,
-    UnaryOp::Tanh,
-    UnaryOp::Sigmoid,
-    UnaryOp::Softplus,
-    UnaryOp::Relu,
-    UnaryOp::Floor,
-];
+unary_ops! {
+    /// `-x`
+    Neg => neg;
+    /// `|x|`
+    Abs => abs;
+    /// -1, 0 or 1 (NaN stays NaN)
+    Sign => sign;
+    /// `e^x`
+    Exp => exp;
+    /// natural logarithm
+    Log => log;
+    /// `ln(1 + x)`
+    Log1p => log1p;
+    /// `e^x - 1`
+    Expm1 => expm1;
+    /// square root
+    Sqrt => sqrt;
+    /// `1 / sqrt(x)`
+    Rsqrt => rsqrt;
+    /// `x * x`
+    Square => square;
+    /// `1 / x`
+    Reciprocal => reciprocal;
+    /// sine
+    Sin => sin;
+    /// cosine
+    Cos => cos;
+    /// hyperbolic tangent
+    Tanh => tanh;
+    /// `1 / (1 + e^-x)`
+    Sigmoid => sigmoid;
+    /// `ln(1 + e^x)`
+    Softplus => softplus;
+    /// `max(x, 0)`, NaN propagating
+    Relu => relu;
+    /// round toward -inf
+    Floor => floor;
+}
 
 impl UnaryOp {
-    /// The function's name in the expression language.
-    pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "neg",
-            UnaryOp::Abs => "abs",
-            UnaryOp::Sign => "sign",
-            UnaryOp::Exp => "exp",
-            UnaryOp::Log => "log",
-            UnaryOp::Log1p => "log1p",
-            UnaryOp::Expm1 => "expm1",
-            UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Rsqrt => "rsqrt",
-            UnaryOp::Square => "square",
-            UnaryOp::Reciprocal => "reciprocal",
-            UnaryOp::Sin => "sin",
-            UnaryOp::Cos => "cos",
-            UnaryOp::Tanh => "tanh",
-            UnaryOp::Sigmoid => "sigmoid",
-            UnaryOp::Softplus => "softplus",
-            UnaryOp::Relu => "relu",
-            UnaryOp::Floor => "floor",
-        }
-    }
-
     /// Looks an operation up by its language name.
     pub fn from_name(name: &str) -> Option<Self> {
         UNARY_OPS.iter().copied().find(|op| op.name() == name)
@@ -259,10 +247,7 @@ impl BinaryOp {
 
     /// True for the comparisons, whose result is 1.0 or 0.0 and which have no gradient.
     pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
-        )
+        self.facts().comparison
     }
 
     /// The scalar math of this operation: the single definition shared by the
@@ -505,8 +490,8 @@ impl Op {
             | Op::OnesLike
             | Op::ZerosLike
             | Op::Count { .. } => false,
-            Op::Unary(u) => *u != UnaryOp::Floor,
-            Op::Binary(b) => !b.is_comparison(),
+            Op::Unary(u) => u.facts().differentiable,
+            Op::Binary(b) => b.facts().differentiable,
             // the condition of `where` has no gradient
             Op::Where => i > 0,
             // the second input only lends its shape

@@ -212,51 +212,6 @@ impl<'g> Tensor<'g> {
     }
 }
 
-macro_rules! unary_methods {
-    ($($(#[$doc:meta])* $name:ident => $op:ident;)*) => {
-        impl<'g> Tensor<'g> {
-            $($(#[$doc])* pub fn $name(self) -> Tensor<'g> { self.unary(UnaryOp::$op) })*
-        }
-    };
-}
-
-unary_methods! {
-    /// `|x|`
-    abs => Abs;
-    /// sign: -1, 0 or 1
-    sign => Sign;
-    /// `e^x`
-    exp => Exp;
-    /// natural logarithm
-    log => Log;
-    /// `ln(1 + x)`
-    log1p => Log1p;
-    /// `e^x - 1`
-    expm1 => Expm1;
-    /// square root
-    sqrt => Sqrt;
-    /// `1/sqrt(x)`
-    rsqrt => Rsqrt;
-    /// `x*x`
-    square => Square;
-    /// `1/x`
-    reciprocal => Reciprocal;
-    /// sine
-    sin => Sin;
-    /// cosine
-    cos => Cos;
-    /// hyperbolic tangent
-    tanh => Tanh;
-    /// logistic sigmoid
-    sigmoid => Sigmoid;
-    /// `ln(1 + e^x)`
-    softplus => Softplus;
-    /// `max(x, 0)`
-    relu => Relu;
-    /// round toward -inf
-    floor => Floor;
-}
-
 impl Graph {
     /// Wraps a node id of this graph as a handle.
     pub fn tensor(&self, id: NodeId) -> Tensor<'_> {

@@ -9,7 +9,7 @@
 //! arithmetic for every input, infinities and signed zeros included.
 
 use crate::graph::kernel::{KInst, KValue, KernelSpec};
-use crate::graph::{BinaryOp, UnaryOp};
+use crate::graph::{BinaryOp, SignRule, UnaryOp};
 
 /// The sign facts of every value of a kernel body.
 pub(crate) struct Signs {
@@ -51,19 +51,12 @@ impl Signs {
         match *inst {
             KInst::Input(_) => (false, false),
             KInst::Const(c) => (c >= 0.0, c <= 0.0),
-            KInst::Unary(op, a) => {
-                use UnaryOp::*;
-                match op {
-                    Neg => (neg(a), pos(a)),
-                    Abs | Square | Exp | Sqrt | Sigmoid | Softplus | Relu => (true, false),
-                    // odd and increasing through 0, or sign-preserving
-                    // (a zero stays a zero, of either sign)
-                    Tanh | Floor | Sign | Expm1 => (pos(a), neg(a)),
-                    // a zero's sign bit decides: 1/+0 = +inf, 1/-0 = -inf,
-                    // and a known sign admits both zeros
-                    Reciprocal | Log | Log1p | Rsqrt | Sin | Cos => (false, false),
-                }
-            }
+            KInst::Unary(op, a) => match op.facts().sign {
+                SignRule::NonNegative => (true, false),
+                SignRule::Kept => (pos(a), neg(a)),
+                SignRule::Flipped => (neg(a), pos(a)),
+                SignRule::Unknown => (false, false),
+            },
             KInst::Binary(op, a, b) => {
                 use BinaryOp::*;
                 match op {

@@ -365,7 +365,6 @@ impl Rewriter<'_> {
     }
 
     fn never_neg_zero_within(&self, id: NodeId, depth: u32) -> bool {
-        use crate::graph::UnaryOp as U;
         if depth == 0 {
             return false;
         }
@@ -377,8 +376,7 @@ impl Rewriter<'_> {
                 .iter()
                 .all(|v| *v != 0.0 || v.is_sign_positive()),
             Op::OnesLike | Op::ZerosLike | Op::Count { .. } => true,
-            // never negative, and relu(-0) is +0
-            Op::Unary(U::Abs | U::Exp | U::Sigmoid | U::Softplus | U::Relu | U::Square) => true,
+            Op::Unary(u) => u.facts().never_neg_zero,
             Op::Binary(b) if b.is_comparison() => true,
             Op::Binary(BinaryOp::Mul) => n.inputs[0] == n.inputs[1],
             // -0 + -0 is the only sum that is -0
