@@ -65,8 +65,46 @@ fn unary_table() -> Vec<(&'static str, &'static [f64], fn(f64) -> f64, fn(f64) -
             |x| if x > 0.0 { 1.0 } else { 0.0 },
         ),
         ("softplus", &GENERAL, |x| x.exp().ln_1p(), sigmoid),
+        // version 2. relu6 has gradient 0 at both kinks (Relu6Grad)
+        (
+            "relu6",
+            &ACTIVATION,
+            |x| x.clamp(0.0, 6.0),
+            |x| if x > 0.0 && x < 6.0 { 1.0 } else { 0.0 },
+        ),
+        (
+            "softsign",
+            &ACTIVATION,
+            |x| x / (1.0 + x.abs()),
+            |x| 1.0 / ((1.0 + x.abs()) * (1.0 + x.abs())),
+        ),
+        // elu at 0 has gradient 1 (EluGrad reads y < 0)
+        (
+            "elu",
+            &ACTIVATION,
+            |x| if x < 0.0 { x.exp_m1() } else { x },
+            |x| if x < 0.0 { x.exp() } else { 1.0 },
+        ),
+        (
+            "selu",
+            &ACTIVATION,
+            |x| SELU_SCALE * if x < 0.0 { SELU_ALPHA * x.exp_m1() } else { x },
+            |x| SELU_SCALE * if x < 0.0 { SELU_ALPHA * x.exp() } else { 1.0 },
+        ),
+        (
+            "silu",
+            &ACTIVATION,
+            |x| x * sigmoid(x),
+            |x| sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))),
+        ),
     ]
 }
+
+/// Around both kinks of relu6.
+const ACTIVATION: [f64; 7] = [-1.5, -0.5, 0.0, 0.5, 2.0, 6.0, 7.0];
+/// selu's constants (Klambauer et al., 2017; TensorFlow's kernel).
+const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 
 /// sign(0) = 0, unlike `f64::signum`.
 fn sign(x: f64) -> f64 {
@@ -163,6 +201,103 @@ fn floor_values_and_no_gradient() {
         ],
     );
     assert_tensor(&tensor(&j["grads"]["x"]), &[5], &[0.0; 5], 0.0, 0.0, "zero");
+}
+
+#[test]
+fn ceil_and_round_half_to_even_values_and_no_gradient() {
+    let xs = [-2.5, -1.5, -0.5, 0.2, 0.5, 1.5, 2.5, 2.6];
+    let feed = format!("x={}", list(&xs));
+    let cases: [(&str, [f64; 8]); 2] = [
+        ("ceil(x)", [-2.0, -1.0, -0.0, 1.0, 1.0, 2.0, 3.0, 3.0]),
+        // ties go to the even neighbour
+        ("round(x)", [-2.0, -2.0, -0.0, 0.0, 0.0, 2.0, 2.0, 3.0]),
+    ];
+    for (program, want) in cases {
+        eval_all_engines(&["--feed", &feed, program], &[8], &want, 0.0, 0.0);
+        let j = grad_json("jit", &["--wrt", "x", "--feed", &feed, program]);
+        assert_eq!(j["grads"]["x"], Json::Null, "{program}: {j}");
+    }
+}
+
+#[test]
+fn leaky_relu_sends_alpha_at_zero() {
+    // TensorFlow's alpha is a 32-bit attribute: 0.2 is 0.2f32 in f64 too
+    let xs = [-2.0, 0.0, 3.0];
+    let feed = format!("x={}", list(&xs));
+    for (program, alpha) in [("leaky_relu(x)", f32r(0.2)), ("leaky_relu(x, 0.5)", 0.5)] {
+        eval_all_engines(
+            &["--dtype", "f64", "--feed", &feed, program],
+            &[3],
+            &[-2.0 * alpha, 0.0, 3.0],
+            0.0,
+            0.0,
+        );
+        for e in ENGINES {
+            let j = grad_json(
+                e,
+                &["--dtype", "f64", "--wrt", "x", "--feed", &feed, program],
+            );
+            let got = tensor(&j["grads"]["x"]);
+            assert_tensor(&got, &[3], &[alpha, alpha, 1.0], 0.0, 0.0, program);
+        }
+    }
+}
+
+#[test]
+fn no_nan_quotients_xlogy_and_squared_difference() {
+    // (program, a, b, value, d/da, d/db), by hand from TensorFlow's kernels
+    // and registered gradients (DivNoNanGrad, XlogyGrad, SquaredDifference)
+    let ln3 = 3f64.ln();
+    type Case = (
+        &'static str,
+        [f64; 3],
+        [f64; 3],
+        [f64; 3],
+        [f64; 3],
+        [f64; 3],
+    );
+    let cases: [Case; 3] = [
+        // 0 where b = 0; d/da = div_no_nan(1, b), d/db = div_no_nan(-a/b, b)
+        (
+            "div_no_nan(a, b)",
+            [1.0, 2.0, 0.0],
+            [0.0, 4.0, 0.0],
+            [0.0, 0.5, 0.0],
+            [0.0, 0.25, 0.0],
+            [0.0, -0.125, 0.0],
+        ),
+        // 0 where a = 0, even for b = 0; d/da = log(b) where a != 0, d/db = a / b
+        (
+            "xlogy(a, b)",
+            [0.0, 2.0, -1.0],
+            [0.0, 3.0, 1.0],
+            [0.0, 2.0 * ln3, 0.0],
+            [0.0, ln3, 0.0],
+            [0.0, 2.0 / 3.0, -1.0],
+        ),
+        // (a - b)^2, d/da = 2 (a - b) = -d/db
+        (
+            "squared_difference(a, b)",
+            [3.0, -1.0, 0.5],
+            [1.0, 1.0, 0.5],
+            [4.0, 4.0, 0.0],
+            [4.0, -4.0, 0.0],
+            [-4.0, 4.0, 0.0],
+        ),
+    ];
+    for (program, a, b, value, da, db) in cases {
+        let (fa, fb) = (format!("a={}", list(&a)), format!("b={}", list(&b)));
+        let args = ["--dtype", "f64", "--feed", &fa, "--feed", &fb, program];
+        eval_all_engines(&args, &[3], &value, 1e-15, 0.0);
+        for e in ENGINES {
+            let mut full = vec!["--wrt", "a,b"];
+            full.extend_from_slice(&args);
+            let j = grad_json(e, &full);
+            let what = format!("{program} on {e}");
+            assert_tensor(&tensor(&j["grads"]["a"]), &[3], &da, 1e-15, 0.0, &what);
+            assert_tensor(&tensor(&j["grads"]["b"]), &[3], &db, 1e-15, 0.0, &what);
+        }
+    }
 }
 
 #[test]

@@ -31,15 +31,22 @@ fn unary_point(op: UnaryOp, r: &mut SmallRng, shape: &[usize]) -> Option<ArrayD<
         | UnaryOp::Cos
         | UnaryOp::Tanh
         | UnaryOp::Sigmoid
-        | UnaryOp::Softplus => uniform(r, shape, -2.0, 2.0),
-        // kinks at 0
-        UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Relu => signed(r, shape, 0.1, 2.0),
+        | UnaryOp::Softplus
+        | UnaryOp::Softsign
+        | UnaryOp::Silu => uniform(r, shape, -2.0, 2.0),
+        // kinks at 0 (and relu6's at 6, beyond this range)
+        UnaryOp::Abs
+        | UnaryOp::Sign
+        | UnaryOp::Relu
+        | UnaryOp::Relu6
+        | UnaryOp::Elu
+        | UnaryOp::Selu => signed(r, shape, 0.1, 2.0),
         // positive domains
         UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Rsqrt => uniform(r, shape, 0.3, 3.0),
         UnaryOp::Log1p => uniform(r, shape, -0.7, 2.0),
         UnaryOp::Reciprocal => signed(r, shape, 0.3, 2.0),
         // no gradient (checked in conventions.rs)
-        UnaryOp::Floor => return None,
+        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => return None,
     })
 }
 
@@ -115,6 +122,11 @@ fn binary_point(
         BinaryOp::ReluGrad => (uniform(r, sa, -2.0, 2.0), signed(r, sb, 0.1, 2.0)),
         // mul_no_nan(a, b): b away from 0, where it is a * b
         BinaryOp::MulNoNan => (uniform(r, sa, -2.0, 2.0), signed(r, sb, 0.3, 2.0)),
+        // div_no_nan(a, b): b away from 0, where it is a / b
+        BinaryOp::DivNoNan => (uniform(r, sa, -2.0, 2.0), signed(r, sb, 0.5, 2.0)),
+        // xlogy(a, b), xdivy(a, b): a away from 0, where they are a ln b, a / b
+        BinaryOp::Xlogy => (signed(r, sa, 0.3, 2.0), uniform(r, sb, 0.5, 2.0)),
+        BinaryOp::Xdivy => (signed(r, sa, 0.3, 2.0), signed(r, sb, 0.5, 2.0)),
     }
 }
 

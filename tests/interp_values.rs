@@ -67,6 +67,40 @@ fn unary_ref(op: UnaryOp, x: f64) -> f64 {
             }
         }
         UnaryOp::Floor => x.floor(),
+        UnaryOp::Ceil => x.ceil(),
+        // half to even: a tie goes to the even neighbour
+        UnaryOp::Round => {
+            if (x - x.trunc()).abs() == 0.5 {
+                2.0 * (x / 2.0).round()
+            } else {
+                x.round()
+            }
+        }
+        UnaryOp::Relu6 => {
+            if x.is_nan() {
+                x
+            } else {
+                x.clamp(0.0, 6.0)
+            }
+        }
+        UnaryOp::Softsign => x / (1.0 + x.abs()),
+        UnaryOp::Silu => x / (1.0 + (-x).exp()),
+        UnaryOp::Elu => {
+            if x < 0.0 {
+                x.exp() - 1.0
+            } else {
+                x
+            }
+        }
+        // scale and alpha of Klambauer et al. (2017)
+        UnaryOp::Selu => {
+            let (scale, alpha) = (1.050_700_987_355_480_5, 1.673_263_242_354_377_3);
+            if x < 0.0 {
+                scale * alpha * (x.exp() - 1.0)
+            } else {
+                scale * x
+            }
+        }
     }
 }
 
@@ -180,6 +214,27 @@ fn binary_ref(op: BinaryOp, a: f64, b: f64) -> f64 {
         BinaryOp::Ne => t(a != b),
         // TensorFlow's ReluGrad multiplies: inf * 0 is NaN
         BinaryOp::ReluGrad => a * t(b > 0.0),
+        BinaryOp::DivNoNan => {
+            if b == 0.0 {
+                0.0
+            } else {
+                a / b
+            }
+        }
+        BinaryOp::Xlogy => {
+            if a == 0.0 {
+                0.0
+            } else {
+                a * b.ln()
+            }
+        }
+        BinaryOp::Xdivy => {
+            if a == 0.0 {
+                0.0
+            } else {
+                a / b
+            }
+        }
         BinaryOp::MulNoNan => {
             if b == 0.0 {
                 0.0

@@ -23,14 +23,6 @@ const LENGTHS: [usize; 20] = [
 ];
 const ENGINES: [Engine; 3] = [Engine::Jit, Engine::JitUnfused, Engine::JitMt];
 
-fn approximated_u(op: UnaryOp) -> bool {
-    use UnaryOp::*;
-    matches!(
-        op,
-        Exp | Log | Log1p | Expm1 | Tanh | Sigmoid | Softplus | Sin | Cos
-    )
-}
-
 /// Distance in representable values of the dtype (0 for two NaNs).
 fn ulps(a: f64, b: f64, dtype: DType) -> u64 {
     match dtype {
@@ -126,7 +118,7 @@ fn every_unary_op_at_every_length() {
                 let x = g.add_placeholder("x", dtype, Shape::known(&[n])).unwrap();
                 let y = g.add_node(Op::Unary(op), &[x]).unwrap();
                 let feeds = vec![(x, value(special_values(&mut rng, n, dtype), &[n], dtype))];
-                let b = bound(dtype, approximated_u(op));
+                let b = bound(dtype, op.facts().approximated);
                 check(&g, &[y], &feeds, &|_| b)
                     .unwrap_or_else(|e| panic!("{op:?} {dtype} n={n}: {e}"));
             }
@@ -159,7 +151,7 @@ fn every_binary_op_with_every_broadcast_pattern() {
                     (a, value(special_values(&mut rng, na, dtype), sa, dtype)),
                     (b, value(special_values(&mut rng, nb, dtype), sb, dtype)),
                 ];
-                let tol = bound(dtype, op == BinaryOp::Pow);
+                let tol = bound(dtype, op.facts().approximated);
                 check(&g, &[y], &feeds, &|_| tol)
                     .unwrap_or_else(|e| panic!("{op:?} {dtype} {sa:?} {sb:?}: {e}"));
             }
@@ -215,12 +207,12 @@ fn random_graph(seed: u64, dtype: DType, exact_only: bool) -> Result<(), String>
     let exact_unary: Vec<UnaryOp> = UNARY_OPS
         .iter()
         .copied()
-        .filter(|u| !approximated_u(*u))
+        .filter(|u| !u.facts().approximated)
         .collect();
     let exact_binary: Vec<BinaryOp> = BINARY_OPS
         .iter()
         .copied()
-        .filter(|b| *b != BinaryOp::Pow)
+        .filter(|b| !b.facts().approximated)
         .collect();
     let mut fetch = Vec::new();
     let mut approx = false;
@@ -233,7 +225,7 @@ fn random_graph(seed: u64, dtype: DType, exact_only: bool) -> Result<(), String>
                 } else {
                     UNARY_OPS[rng.gen_range(0..UNARY_OPS.len())]
                 };
-                approx |= approximated_u(op);
+                approx |= op.facts().approximated;
                 g.add_node(Op::Unary(op), &[pick(&mut rng)])
             }
             4..=8 => {
@@ -242,7 +234,7 @@ fn random_graph(seed: u64, dtype: DType, exact_only: bool) -> Result<(), String>
                 } else {
                     BINARY_OPS[rng.gen_range(0..BINARY_OPS.len())]
                 };
-                approx |= op == BinaryOp::Pow;
+                approx |= op.facts().approximated;
                 g.add_node(Op::Binary(op), &[pick(&mut rng), pick(&mut rng)])
             }
             _ => g.add_node(Op::Where, &[pick(&mut rng), pick(&mut rng), pick(&mut rng)]),

@@ -128,7 +128,7 @@ fn second_derivatives_match_finite_differences_of_the_first() {
 /// (TensorFlow: `neg`'s is `-g` and `sign`'s a constant zero, so no path).
 fn unary_second_connected(op: UnaryOp) -> bool {
     match op {
-        UnaryOp::Neg | UnaryOp::Sign | UnaryOp::Floor => false,
+        UnaryOp::Neg | UnaryOp::Sign | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => false,
         UnaryOp::Abs
         | UnaryOp::Exp
         | UnaryOp::Log
@@ -143,7 +143,12 @@ fn unary_second_connected(op: UnaryOp) -> bool {
         | UnaryOp::Tanh
         | UnaryOp::Sigmoid
         | UnaryOp::Softplus
-        | UnaryOp::Relu => true,
+        | UnaryOp::Relu
+        | UnaryOp::Relu6
+        | UnaryOp::Softsign
+        | UnaryOp::Elu
+        | UnaryOp::Selu
+        | UnaryOp::Silu => true,
     }
 }
 
@@ -152,12 +157,18 @@ fn every_unary_op_differentiates_twice() {
     let mut r = rng(23);
     for op in UNARY_OPS {
         let x = match op {
-            UnaryOp::Floor => continue,
+            UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => continue,
             UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Rsqrt => uniform(&mut r, &[5], 0.3, 3.0),
             UnaryOp::Log1p => uniform(&mut r, &[5], -0.7, 2.0),
-            UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Relu | UnaryOp::Reciprocal => {
-                signed(&mut r, &[5], 0.3, 2.0)
-            }
+            // kinks at 0 (relu6's other one at 6 is beyond this range)
+            UnaryOp::Abs
+            | UnaryOp::Sign
+            | UnaryOp::Relu
+            | UnaryOp::Relu6
+            | UnaryOp::Softsign
+            | UnaryOp::Elu
+            | UnaryOp::Selu
+            | UnaryOp::Reciprocal => signed(&mut r, &[5], 0.3, 2.0),
             _ => uniform(&mut r, &[5], -2.0, 2.0),
         };
         let input = if unary_second_connected(op) {
@@ -185,7 +196,14 @@ fn binary_second_connected(op: BinaryOp) -> (bool, bool) {
         | BinaryOp::Ge
         | BinaryOp::Eq
         | BinaryOp::Ne => (false, false),
-        BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow | BinaryOp::MulNoNan => (true, true),
+        BinaryOp::Mul
+        | BinaryOp::Div
+        | BinaryOp::Pow
+        | BinaryOp::MulNoNan
+        | BinaryOp::DivNoNan
+        | BinaryOp::Xdivy
+        // d/da xlogy = xlogy([a != 0], b) depends on b only, d/db = xdivy(a, b) on both
+        | BinaryOp::Xlogy => (true, true),
         // relu_grad(g, x) w.r.t. x is a connected zero; w.r.t. g it is a mask
         BinaryOp::ReluGrad => (false, true),
     }
@@ -202,9 +220,12 @@ fn every_binary_op_differentiates_twice() {
                     uniform(&mut r, sa, 0.5, 2.0),
                     uniform(&mut r, sb, -2.0, 2.0),
                 ),
-                BinaryOp::Div | BinaryOp::ReluGrad | BinaryOp::MulNoNan => {
+                BinaryOp::Div | BinaryOp::ReluGrad | BinaryOp::MulNoNan | BinaryOp::DivNoNan => {
                     (uniform(&mut r, sa, -2.0, 2.0), signed(&mut r, sb, 0.3, 2.0))
                 }
+                // a away from 0, where xlogy and xdivy are a ln b and a / b
+                BinaryOp::Xlogy => (signed(&mut r, sa, 0.3, 2.0), uniform(&mut r, sb, 0.5, 2.0)),
+                BinaryOp::Xdivy => (signed(&mut r, sa, 0.3, 2.0), signed(&mut r, sb, 0.5, 2.0)),
                 _ => (
                     uniform(&mut r, sa, -2.0, 2.0),
                     uniform(&mut r, sb, 3.0, 4.0),

@@ -3,7 +3,9 @@
 //!
 //! Conventions follow TensorFlow's registered gradients.
 
-use crate::graph::{BinaryOp, Graph, GraphError, NodeId, Op, ReduceOp, UnaryOp};
+use crate::graph::{
+    BinaryOp, Graph, GraphError, NodeId, Op, ReduceOp, UnaryOp, SELU_SCALE, SELU_SCALE_ALPHA,
+};
 
 /// Builds gradient expressions in a graph; every method adds (or finds) a node.
 pub(crate) struct Builder<'g> {
@@ -284,8 +286,37 @@ fn unary_grad(
         // d/dx max(x, 0) = [y > 0], read from the output and multiplied (0 at
         // the kink, NaN for an infinite g there), as TensorFlow's ReluGrad
         UnaryOp::Relu => b.bin(BinaryOp::ReluGrad, g, y)?,
-        // floor has no gradient (TensorFlow registers none)
-        UnaryOp::Floor => return Ok(None),
+        // floor, ceil and round have no gradient (TensorFlow registers none)
+        UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => return Ok(None),
+        // d/dx min(max(x, 0), 6) = [0 < y < 6], from the output and multiplied
+        // (0 at both kinks), as TensorFlow's Relu6Grad
+        UnaryOp::Relu6 => {
+            let below_six = b.bin(BinaryOp::Lt, y, b.c(6.0, x))?;
+            b.mul(b.bin(BinaryOp::ReluGrad, g, y)?, below_six)?
+        }
+        // d/dx x/(1 + |x|) = 1/(1 + |x|)^2 (SoftsignGrad)
+        UnaryOp::Softsign => {
+            let d = b.add(one(), b.un(UnaryOp::Abs, x)?)?;
+            b.div(g, b.un(UnaryOp::Square, d)?)?
+        }
+        // d/dx elu = y + 1 where y < 0, else 1, from the output (EluGrad: 1 at 0)
+        UnaryOp::Elu => {
+            let neg = b.bin(BinaryOp::Lt, y, b.c(0.0, x))?;
+            b.select(neg, b.mul(g, b.add(y, one())?)?, g)?
+        }
+        // d/dx x sigmoid(x) = s (1 + x (1 - s)), s = sigmoid(x), as TensorFlow's
+        // custom gradient of silu
+        UnaryOp::Silu => {
+            let s = b.un(UnaryOp::Sigmoid, x)?;
+            let inner = b.add(one(), b.mul(x, b.sub(one(), s)?)?)?;
+            b.mul(g, b.mul(s, inner)?)?
+        }
+        // d/dx selu = y + scale*alpha where y < 0, else scale (SeluGrad)
+        UnaryOp::Selu => {
+            let neg = b.bin(BinaryOp::Lt, y, b.c(0.0, x))?;
+            let left = b.mul(g, b.add(y, b.c(SELU_SCALE_ALPHA, x))?)?;
+            b.select(neg, left, b.mul(g, b.c(SELU_SCALE, x))?)?
+        }
     }))
 }
 
@@ -361,6 +392,34 @@ fn binary_grad(
         BinaryOp::ReluGrad => (
             side(want_a, a, &|| b.bin(BinaryOp::ReluGrad, g, c))?,
             side(want_c, c, &|| b.zeros_like(c))?,
+        ),
+        // d div_no_nan(a, c) = div_no_nan(g, c) da + g div_no_nan(div_no_nan(-a, c), c) dc
+        // (TensorFlow's DivNoNanGrad)
+        BinaryOp::DivNoNan => {
+            let dnn = |p: NodeId, q: NodeId| b.bin(BinaryOp::DivNoNan, p, q);
+            (
+                side(want_a, a, &|| dnn(g, c))?,
+                side(want_c, c, &|| b.mul(g, dnn(dnn(b.neg(a)?, c)?, c)?))?,
+            )
+        }
+        // d xlogy(a, c) = xlogy([a != 0], c) da + xdivy(a, c) dc (XlogyGrad)
+        BinaryOp::Xlogy => (
+            side(want_a, a, &|| {
+                let nonzero = b.bin(BinaryOp::Ne, a, zero())?;
+                b.mul(b.bin(BinaryOp::Xlogy, nonzero, c)?, g)
+            })?,
+            side(want_c, c, &|| b.mul(b.bin(BinaryOp::Xdivy, a, c)?, g))?,
+        ),
+        // d xdivy(a, c) = xdivy([a != 0], c) da + xdivy(-a, c^2) dc (XdivyGrad)
+        BinaryOp::Xdivy => (
+            side(want_a, a, &|| {
+                let nonzero = b.bin(BinaryOp::Ne, a, zero())?;
+                b.mul(b.bin(BinaryOp::Xdivy, nonzero, c)?, g)
+            })?,
+            side(want_c, c, &|| {
+                let c2 = b.un(UnaryOp::Square, c)?;
+                b.mul(b.bin(BinaryOp::Xdivy, b.neg(a)?, c2)?, g)
+            })?,
         ),
         // d mul_no_nan(a, c) = mul_no_nan(g, c) da + mul_no_nan(a, g) dc (TensorFlow's MulNoNanGrad)
         BinaryOp::MulNoNan => (

@@ -77,6 +77,9 @@ pub trait Real:
     fn from_f64(v: f64) -> Self;
     /// Widens to `f64` exactly (named apart from `ToPrimitive::to_f64`, which returns an `Option`).
     fn widen(self) -> f64;
+    /// Rounds to the nearest integer, ties to even (`Float::round` takes
+    /// ties away from zero).
+    fn round_even(self) -> Self;
 }
 
 impl Real for f32 {
@@ -87,6 +90,9 @@ impl Real for f32 {
     fn widen(self) -> f64 {
         self as f64
     }
+    fn round_even(self) -> Self {
+        self.round_ties_even()
+    }
 }
 
 impl Real for f64 {
@@ -96,5 +102,8 @@ impl Real for f64 {
     }
     fn widen(self) -> f64 {
         self
+    }
+    fn round_even(self) -> Self {
+        self.round_ties_even()
     }
 }

@@ -80,7 +80,11 @@ impl UnaryOp {
             Softplus => facts(true, true, false, true, NonNegative),
             // relu(-0) is +0
             Relu => facts(true, false, false, true, NonNegative),
-            Floor => facts(false, false, false, false, Kept),
+            Floor | Ceil | Round => facts(false, false, false, false, Kept),
+            // relu6(-0) is +0, as relu's
+            Relu6 => facts(true, false, false, true, NonNegative),
+            Softsign => facts(true, false, false, false, Kept),
+            Elu | Selu | Silu => facts(true, true, false, false, Kept),
         }
     }
 }
@@ -112,8 +116,10 @@ impl BinaryOp {
         // (differentiable, comparison, approximated, cheap)
         match self {
             Add | Sub | Mul => facts(true, false, false, true),
-            Div | Maximum | Minimum | ReluGrad | MulNoNan => facts(true, false, false, false),
-            Pow => facts(true, false, true, false),
+            Div | Maximum | Minimum | ReluGrad | MulNoNan | DivNoNan | Xdivy => {
+                facts(true, false, false, false)
+            }
+            Pow | Xlogy => facts(true, false, true, false),
             Lt | Le | Gt | Ge | Eq | Ne => facts(false, true, false, false),
         }
     }

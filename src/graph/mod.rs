@@ -20,7 +20,10 @@ pub use facts::{BinaryFacts, SignRule, UnaryFacts};
 pub(crate) use infer::infer;
 pub use infer::normalize_axes;
 pub use literal::Literal;
-pub use op::{select, BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, UNARY_OPS};
+pub use op::{
+    select, BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, SELU_SCALE, SELU_SCALE_ALPHA,
+    UNARY_OPS,
+};
 pub use shape::{
     broadcast_concrete, broadcast_static, broadcasts_to, checked_product, fits_in_memory,
     may_broadcast_to, reshape_dims, Dim, Shape, MAX_ELEMENTS,

@@ -76,7 +76,27 @@ unary_ops! {
     Relu => relu;
     /// round toward -inf
     Floor => floor;
+    /// round toward +inf
+    Ceil => ceil;
+    /// round to the nearest integer, ties to even
+    Round => round;
+    /// `min(max(x, 0), 6)`, NaN propagating
+    Relu6 => relu6;
+    /// `x / (1 + |x|)`
+    Softsign => softsign;
+    /// `x` where `x >= 0`, else `e^x - 1`
+    Elu => elu;
+    /// `scale * x` where `x >= 0`, else `scale * alpha * (e^x - 1)`, with
+    /// TensorFlow's constants ([`SELU_SCALE`], [`SELU_SCALE_ALPHA`])
+    Selu => selu;
+    /// `x * sigmoid(x)` (TensorFlow's `silu`, `swish` with beta 1)
+    Silu => silu;
 }
+
+/// `selu`'s scale, as TensorFlow's kernel has it.
+pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+/// `selu`'s scale times its alpha, as TensorFlow's kernel has it.
+pub const SELU_SCALE_ALPHA: f64 = 1.758_099_340_847_376_9;
 
 impl UnaryOp {
     /// Looks an operation up by its language name.
@@ -135,6 +155,33 @@ impl UnaryOp {
                 }
             }
             UnaryOp::Floor => x.floor(),
+            UnaryOp::Ceil => x.ceil(),
+            UnaryOp::Round => x.round_even(),
+            UnaryOp::Relu6 => {
+                let r = UnaryOp::Relu.eval(x);
+                let six = T::from_f64(6.0);
+                if r > six {
+                    six
+                } else {
+                    r
+                }
+            }
+            UnaryOp::Softsign => x / (one + x.abs()),
+            UnaryOp::Elu => {
+                if x < zero {
+                    x.exp_m1()
+                } else {
+                    x
+                }
+            }
+            UnaryOp::Silu => x * UnaryOp::Sigmoid.eval(x),
+            UnaryOp::Selu => {
+                if x < zero {
+                    T::from_f64(SELU_SCALE_ALPHA) * x.exp_m1()
+                } else {
+                    T::from_f64(SELU_SCALE) * x
+                }
+            }
         }
     }
 }
@@ -177,10 +224,17 @@ pub enum BinaryOp {
     /// (TensorFlow's `MulNoNan`, used where a gradient kernel gives 0 for a
     /// zero incoming gradient).
     MulNoNan,
+    /// `div_no_nan(a, b)` is 0 where `b == 0`, else `a / b` (TensorFlow's `DivNoNan`).
+    DivNoNan,
+    /// `xlogy(a, b)` is 0 where `a == 0`, else `a * ln(b)` (TensorFlow's `Xlogy`).
+    Xlogy,
+    /// Internal: `xdivy(a, b)` is 0 where `a == 0`, else `a / b` (TensorFlow's
+    /// `Xdivy`, in the gradient of `xlogy`).
+    Xdivy,
 }
 
 /// Every binary operation, in declaration order.
-pub const BINARY_OPS: [BinaryOp; 15] = [
+pub const BINARY_OPS: [BinaryOp; 18] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -196,6 +250,9 @@ pub const BINARY_OPS: [BinaryOp; 15] = [
     BinaryOp::Ne,
     BinaryOp::ReluGrad,
     BinaryOp::MulNoNan,
+    BinaryOp::DivNoNan,
+    BinaryOp::Xlogy,
+    BinaryOp::Xdivy,
 ];
 
 impl BinaryOp {
@@ -217,6 +274,9 @@ impl BinaryOp {
             BinaryOp::Ne => "not_equal",
             BinaryOp::ReluGrad => "relu_grad",
             BinaryOp::MulNoNan => "mul_no_nan",
+            BinaryOp::DivNoNan => "div_no_nan",
+            BinaryOp::Xlogy => "xlogy",
+            BinaryOp::Xdivy => "xdivy",
         }
     }
 
@@ -234,9 +294,13 @@ impl BinaryOp {
             BinaryOp::Ge => ">=",
             BinaryOp::Eq => "==",
             BinaryOp::Ne => "!=",
-            BinaryOp::Maximum | BinaryOp::Minimum | BinaryOp::ReluGrad | BinaryOp::MulNoNan => {
-                return None
-            }
+            BinaryOp::Maximum
+            | BinaryOp::Minimum
+            | BinaryOp::ReluGrad
+            | BinaryOp::MulNoNan
+            | BinaryOp::DivNoNan
+            | BinaryOp::Xlogy
+            | BinaryOp::Xdivy => return None,
         })
     }
 
@@ -291,6 +355,27 @@ impl BinaryOp {
                     T::zero()
                 } else {
                     a * b
+                }
+            }
+            BinaryOp::DivNoNan => {
+                if b == T::zero() {
+                    T::zero()
+                } else {
+                    a / b
+                }
+            }
+            BinaryOp::Xlogy => {
+                if a == T::zero() {
+                    T::zero()
+                } else {
+                    a * b.ln()
+                }
+            }
+            BinaryOp::Xdivy => {
+                if a == T::zero() {
+                    T::zero()
+                } else {
+                    a / b
                 }
             }
         }

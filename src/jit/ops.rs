@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
 use super::math::{emit_pow, emit_unary, MathFn, MathImports};
-use crate::graph::{BinaryOp, UnaryOp};
+use crate::graph::{BinaryOp, UnaryOp, SELU_SCALE, SELU_SCALE_ALPHA};
 
 /// A constant of type `ty` (splatted for vectors).
 pub fn constant(b: &mut FunctionBuilder, ty: Type, v: f64) -> Value {
@@ -98,6 +98,38 @@ pub fn unary(b: &mut FunctionBuilder, m: &MathImports, op: UnaryOp, x: Value) ->
             select_cmp(b, FloatCC::UnorderedOrGreaterThan, x, zero, x, zero)
         }
         UnaryOp::Floor => b.ins().floor(x),
+        UnaryOp::Ceil => b.ins().ceil(x),
+        // `nearest` rounds ties to even
+        UnaryOp::Round => b.ins().nearest(x),
+        UnaryOp::Relu6 => {
+            // relu, then 6 where it is above 6 (NaN stays NaN)
+            let r = unary(b, m, UnaryOp::Relu, x);
+            let six = k(b, 6.0);
+            select_cmp(b, FloatCC::GreaterThan, r, six, six, r)
+        }
+        UnaryOp::Softsign => {
+            let a = b.ins().fabs(x);
+            let one = k(b, 1.0);
+            let d = b.ins().fadd(one, a);
+            b.ins().fdiv(x, d)
+        }
+        UnaryOp::Elu => {
+            let e = emit_unary(b, m, MathFn::Expm1, x);
+            let zero = k(b, 0.0);
+            select_cmp(b, FloatCC::LessThan, x, zero, e, x)
+        }
+        UnaryOp::Silu => {
+            let s = emit_unary(b, m, MathFn::Sigmoid, x);
+            b.ins().fmul(x, s)
+        }
+        UnaryOp::Selu => {
+            let e = emit_unary(b, m, MathFn::Expm1, x);
+            let (sa, s) = (k(b, SELU_SCALE_ALPHA), k(b, SELU_SCALE));
+            let left = b.ins().fmul(sa, e);
+            let right = b.ins().fmul(s, x);
+            let zero = k(b, 0.0);
+            select_cmp(b, FloatCC::LessThan, x, zero, left, right)
+        }
     }
 }
 
@@ -143,6 +175,22 @@ pub fn binary(b: &mut FunctionBuilder, m: &MathImports, op: BinaryOp, x: Value, 
             let zero = k(b, 0.0);
             let p = b.ins().fmul(x, y);
             select_cmp(b, FloatCC::Equal, y, zero, zero, p)
+        }
+        BinaryOp::DivNoNan => {
+            let zero = k(b, 0.0);
+            let q = b.ins().fdiv(x, y);
+            select_cmp(b, FloatCC::Equal, y, zero, zero, q)
+        }
+        BinaryOp::Xlogy => {
+            let zero = k(b, 0.0);
+            let l = emit_unary(b, m, MathFn::Log, y);
+            let p = b.ins().fmul(x, l);
+            select_cmp(b, FloatCC::Equal, x, zero, zero, p)
+        }
+        BinaryOp::Xdivy => {
+            let zero = k(b, 0.0);
+            let q = b.ins().fdiv(x, y);
+            select_cmp(b, FloatCC::Equal, x, zero, zero, q)
         }
     }
 }

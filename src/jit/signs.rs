@@ -76,7 +76,8 @@ impl Signs {
                     Lt | Le | Gt | Ge | Eq | Ne => (true, false),
                     // `a * (b > 0)`: a product with 0 or 1
                     ReluGrad => (pos(a), neg(a)),
-                    Pow => (false, false),
+                    // a quotient's sign is a zero's sign bit's to decide
+                    Pow | DivNoNan | Xdivy | Xlogy => (false, false),
                 }
             }
             KInst::Select(_, x, y) => (pos(x) && pos(y), neg(x) && neg(y)),

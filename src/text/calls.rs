@@ -2,12 +2,14 @@
 //! node built; `grad(y, x)` and `fill(value, [dims])` are here too.
 
 use crate::autodiff::{explain_unconnected, gradients, GradientOptions, Unconnected};
-use crate::graph::{checked_product, normalize_axes, Literal, NodeId, Op, Origin};
+use crate::graph::{
+    checked_product, normalize_axes, BinaryOp, Literal, NodeId, Op, Origin, UnaryOp,
+};
 
 use super::error::{Blocker, Expected, NoGradientReason, ParseError, ParseErrorKind};
 use super::lexer::Token;
 use super::parser::Parser;
-use super::syntax::{function, Arg, Func, ALL_AXES};
+use super::syntax::{function, Arg, Func, Sugar, ALL_AXES};
 
 /// The most elements a `fill(...)` constant may have.
 pub const FILL_LIMIT: usize = 1 << 24;
@@ -107,7 +109,44 @@ impl Parser<'_> {
                 self.build(template, &args, at)
             }
             Func::Op(op) => self.build(op, &args, at),
+            Func::Sugar(sugar) => {
+                let nodes: Vec<NodeId> = args
+                    .iter()
+                    .filter_map(|a| match a.value {
+                        Value::Node(id) => Some(id),
+                        _ => None,
+                    })
+                    .collect();
+                let number = args.iter().find_map(|a| match a.value {
+                    Value::Number(v) => Some(v),
+                    _ => None,
+                });
+                match (sugar, &nodes[..]) {
+                    (Sugar::SquaredDifference, &[a, b]) => {
+                        let d = self.node(Op::Binary(BinaryOp::Sub), &[a, b], at)?;
+                        self.node(Op::Unary(UnaryOp::Square), &[d], at)
+                    }
+                    (Sugar::LeakyRelu, &[x]) => self.leaky_relu(x, number, at),
+                    _ => Err(count_error(args.len())),
+                }
+            }
         }
+    }
+
+    /// `where(x > 0, x, alpha * x)`.
+    fn leaky_relu(
+        &mut self,
+        x: NodeId,
+        alpha: Option<f64>,
+        at: Origin,
+    ) -> Result<NodeId, ParseError> {
+        // TensorFlow's alpha is a 32-bit float attribute, in f64 too
+        let alpha = alpha.unwrap_or(0.2) as f32 as f64;
+        let zero = self.constant(Literal::scalar(0.0), at);
+        let alpha = self.constant(Literal::scalar(alpha), at);
+        let pos = self.node(Op::Binary(BinaryOp::Gt), &[x, zero], at)?;
+        let scaled = self.node(Op::Binary(BinaryOp::Mul), &[alpha, x], at)?;
+        self.node(Op::Where, &[pos, x, scaled], at)
     }
 
     /// Skips the surplus arguments of a call, returning how many there are.

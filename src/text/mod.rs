@@ -35,7 +35,8 @@
 //!   `like`), `broadcast_like(g, like)`, `reshape_like(g, like)`,
 //!   `expand_dims(x, [axes])` (axes are positions in the output),
 //!   `count(x)` / `count(x, [axes])` (how many elements a reduction over
-//!   those axes combines), `relu_grad(g, y)` and `mul_no_nan(a, b)`.
+//!   those axes combines), `relu_grad(g, y)`, `mul_no_nan(a, b)` and
+//!   `xdivy(a, b)` (0 where `a` is 0, else `a / b`).
 //! * Every binary operator also has a function name: `add sub mul div less
 //!   less_equal greater greater_equal equal not_equal`.
 //! * `fill(value, [dims])` is a constant of shape `dims` holding one value

@@ -77,7 +77,27 @@ pub(crate) enum Func {
     /// `fill(value, [dims])`: a constant of one value (an extension, so that
     /// large or empty constants print compactly).
     Fill,
+    /// A function that is a composition of operations (printed expanded).
+    Sugar(Sugar),
 }
+
+/// Functions built from other operations, whose values and gradients are
+/// exactly TensorFlow's with no operation of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sugar {
+    /// `squared_difference(a, b)` is `square(a - b)`: TensorFlow's value
+    /// `(a-b)*(a-b)` and gradient `2 g (a - b)`, rounded alike.
+    SquaredDifference,
+    /// `leaky_relu(x[, alpha])` is `where(x > 0, x, alpha * x)` (alpha 0.2 by
+    /// default), TensorFlow's kernel and its select-gradient (alpha at 0).
+    LeakyRelu,
+}
+
+/// The sugar functions by name.
+const SUGAR: [(&str, Sugar); 2] = [
+    ("squared_difference", Sugar::SquaredDifference),
+    ("leaky_relu", Sugar::LeakyRelu),
+];
 
 /// The name of the gradient function.
 pub(crate) const GRAD: &str = "grad";
@@ -122,6 +142,9 @@ pub(crate) fn function(name: &str) -> Option<Func> {
         FILL => return Some(Func::Fill),
         _ => {}
     }
+    if let Some((_, s)) = SUGAR.iter().find(|(n, _)| *n == name) {
+        return Some(Func::Sugar(*s));
+    }
     other_ops()
         .into_iter()
         .find(|op| op.name() == name)
@@ -161,6 +184,8 @@ impl Func {
             Func::Reduce(_) => (&[Expr, Axes, Keepdims], 1),
             Func::Grad => (&[Expr, Name], 2),
             Func::Fill => (&[Number, Dims], 2),
+            Func::Sugar(Sugar::SquaredDifference) => (&[Expr, Expr], 2),
+            Func::Sugar(Sugar::LeakyRelu) => (&[Expr, Number], 1),
             Func::Op(op) => match op {
                 // bindings are written `name := expr`, not called
                 Op::Placeholder { .. } | Op::Constant(_) | Op::Bind { .. } => (&[], 0),
