@@ -689,3 +689,117 @@ fn gradients_with_respect_to_a_binding_ignore_equal_expressions() {
     let want = (2.0 * 0.5 * 0.25f32.cos()) as f64;
     assert!((number(&j["grads"]["x"]) - want).abs() < 1e-6);
 }
+
+/// `softmax` of one row, from the definition.
+fn softmax_row(z: &[f64]) -> Vec<f64> {
+    let s: f64 = z.iter().map(|v| v.exp()).sum();
+    z.iter().map(|v| v.exp() / s).collect()
+}
+
+#[test]
+fn softmax_log_softmax_and_cross_entropy_values_and_gradients() {
+    let z = [[1.0, 2.0, 3.0], [-1.0, 0.0, 5.0]];
+    // labels that do not sum to 1 in the first row
+    let l = [[0.2, 0.3, 0.6], [1.0, 0.0, 0.0]];
+    let p: Vec<Vec<f64>> = z.iter().map(|r| softmax_row(r)).collect();
+    let flat = |m: &[Vec<f64>]| m.iter().flatten().copied().collect::<Vec<f64>>();
+    let zf = "z=[[1, 2, 3], [-1, 0, 5]]";
+    let lf = "l=[[0.2, 0.3, 0.6], [1, 0, 0]]";
+    let f64_args = |program: &'static str| ["--dtype", "f64", "--feed", zf, program];
+    let with_l = |program: &'static str| ["--dtype", "f64", "--feed", zf, "--feed", lf, program];
+    eval_all_engines(&f64_args("softmax(z)"), &[2, 3], &flat(&p), 1e-14, 0.0);
+    let logp: Vec<Vec<f64>> = p
+        .iter()
+        .map(|r| r.iter().map(|v| v.ln()).collect())
+        .collect();
+    eval_all_engines(
+        &f64_args("log_softmax(z, -1)"),
+        &[2, 3],
+        &flat(&logp),
+        1e-14,
+        0.0,
+    );
+    // softmax along axis 0: each column sums to 1
+    let col: Vec<Vec<f64>> = (0..3).map(|j| softmax_row(&[z[0][j], z[1][j]])).collect();
+    let by_rows: Vec<f64> = (0..2)
+        .flat_map(|i| (0..3).map(move |j| (i, j)))
+        .map(|(i, j)| col[j][i])
+        .collect();
+    eval_all_engines(&f64_args("softmax(z, 0)"), &[2, 3], &by_rows, 1e-14, 0.0);
+    // cross-entropy -sum(l log p) per row; gradient to z is p - l even where
+    // l does not sum to 1, and to l it is -log p (TensorFlow's)
+    let ce: Vec<f64> = (0..2)
+        .map(|i| -(0..3).map(|j| l[i][j] * logp[i][j]).sum::<f64>())
+        .collect();
+    eval_all_engines(
+        &with_l("softmax_cross_entropy(l, z)"),
+        &[2],
+        &ce,
+        1e-14,
+        0.0,
+    );
+    let dz: Vec<f64> = (0..6).map(|k| p[k / 3][k % 3] - l[k / 3][k % 3]).collect();
+    let dl: Vec<f64> = flat(&logp).iter().map(|v| -v).collect();
+    for e in ENGINES {
+        let mut args = vec!["--wrt", "l,z"];
+        args.extend_from_slice(&with_l("softmax_cross_entropy(l, z)"));
+        let j = grad_json(e, &args);
+        assert_tensor(&tensor(&j["grads"]["z"]), &[2, 3], &dz, 1e-14, 1e-16, e);
+        assert_tensor(&tensor(&j["grads"]["l"]), &[2, 3], &dl, 1e-14, 1e-16, e);
+    }
+}
+
+#[test]
+fn softmax_and_logsumexp_run_no_interpreter_routine() {
+    // compiled code runs its own loops, not the oracle's: show marks any
+    // library step that would call the interpreter
+    for (program, labels) in [
+        ("softmax_cross_entropy(l, z)", true),
+        ("sum(log_softmax(z) * l)", true),
+        ("sum(softmax(z) * l)", true),
+        ("logsumexp(z, 1)", false),
+        ("logsumexp(z) * sum(l)", true),
+        ("sum(z)", false),
+    ] {
+        let mut args = vec!["show", "--wrt", "z", "--feed", "z=rand(8,5)", program];
+        if labels {
+            args.extend_from_slice(&["--feed", "l=rand(8,5)"]);
+        }
+        let out = ok(&args);
+        assert!(out.contains("kernels ("), "{program}: {out}");
+        assert!(!out.contains("interpreter routine"), "{program}: {out}");
+    }
+}
+
+#[test]
+fn sigmoid_cross_entropy_is_tensorflows_composition() {
+    // max(z, 0) - z l + log(1 + exp(-|z|)); d/dz = sigmoid(z) - l (at 0 too:
+    // 1 - l - 1/2 through the branches TensorFlow's composition takes), d/dl = -z
+    let z: [f64; 4] = [-2.0, 0.0, 3.0, -40.0];
+    let l = [0.3, 1.0, 0.0, 0.5];
+    let value: Vec<f64> = z
+        .iter()
+        .zip(&l)
+        .map(|(&z, &l)| z.max(0.0) - z * l + (-z.abs()).exp().ln_1p())
+        .collect();
+    let dz: Vec<f64> = z.iter().zip(&l).map(|(&z, &l)| sigmoid(z) - l).collect();
+    let dl: Vec<f64> = z.iter().map(|z| -z).collect();
+    let (fz, fl) = (format!("z={}", list(&z)), format!("l={}", list(&l)));
+    let args = [
+        "--dtype",
+        "f64",
+        "--feed",
+        &fz,
+        "--feed",
+        &fl,
+        "sigmoid_cross_entropy(l, z)",
+    ];
+    eval_all_engines(&args, &[4], &value, 1e-14, 0.0);
+    for e in ENGINES {
+        let mut full = vec!["--wrt", "l,z"];
+        full.extend_from_slice(&args);
+        let j = grad_json(e, &full);
+        assert_tensor(&tensor(&j["grads"]["z"]), &[4], &dz, 1e-14, 1e-16, e);
+        assert_tensor(&tensor(&j["grads"]["l"]), &[4], &dl, 0.0, 0.0, e);
+    }
+}

@@ -486,3 +486,35 @@ fn deep_graphs_do_not_overflow_the_stack() {
     assert!((out[0].to_f64_vec()[0] - v).abs() <= 1e-9 * v.abs());
     assert!((out[1].to_f64_vec()[0] - dv).abs() <= 1e-9 * dv.abs().max(1.0));
 }
+
+#[test]
+fn softmax_log_softmax_and_cross_entropy() {
+    // weighted, since softmax sums to 1 along its axis (a constant)
+    let mut r = rng(31);
+    for axis in [0, 1, -1] {
+        let x = uniform(&mut r, &[3, 4], -2.0, 2.0);
+        let w = uniform(&mut r, &[3, 4], -1.0, 1.0);
+        let inputs = vars([x]);
+        check_grad(&format!("softmax(x, {axis}) * w"), &inputs, |g, xs| {
+            xs[0].softmax(axis) * g.constant(&w)
+        });
+        check_grad(&format!("log_softmax(x, {axis}) * w"), &inputs, |g, xs| {
+            xs[0].log_softmax(axis) * g.constant(&w)
+        });
+    }
+    // labels and logits both get gradients; labels sum to 1 per row, where
+    // TensorFlow's gradient to the logits (softmax - labels) is the
+    // derivative (elsewhere it is TensorFlow's convention, tested in
+    // cli_functions.rs)
+    let mut labels = uniform(&mut r, &[2, 3, 4], 0.1, 1.0);
+    for mut row in labels.lanes_mut(ndarray::Axis(2)) {
+        let s = row.sum();
+        row.mapv_inplace(|v| v / s);
+    }
+    let logits = uniform(&mut r, &[2, 3, 4], -3.0, 3.0);
+    check_grad(
+        "softmax_cross_entropy(labels, logits)",
+        &vars([labels, logits]),
+        |_, xs| xs[0].softmax_cross_entropy(xs[1]),
+    );
+}

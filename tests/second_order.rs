@@ -332,3 +332,26 @@ fn hessian_vector_product() {
         .collect();
     assert_close("Hv vs differences of the gradient", &got, &fd, 1e-6, 1e-8);
 }
+
+#[test]
+fn softmax_and_cross_entropy_differentiate_twice() {
+    let mut r = rng(25);
+    let x = uniform(&mut r, &[2, 5], -2.0, 2.0);
+    let w = uniform(&mut r, &[2, 5], -1.0, 1.0);
+    let labels = uniform(&mut r, &[2, 5], 0.0, 1.0);
+    let inputs = vars([x]);
+    // each first derivative weighted again, so that no second derivative is
+    // the derivative of a constant
+    check_grad("softmax''", &inputs, |g, xs| {
+        let w = g.constant(&w);
+        grad(g, xs[0].softmax(-1) * w, xs[0]) * w
+    });
+    check_grad("log_softmax''", &inputs, |g, xs| {
+        let w = g.constant(&w);
+        grad(g, xs[0].log_softmax(0) * w, xs[0]) * w
+    });
+    check_grad("softmax_cross_entropy'' (logits)", &inputs, |g, xs| {
+        let l = g.constant(&labels);
+        grad(g, l.softmax_cross_entropy(xs[0]), xs[0]) * g.constant(&w)
+    });
+}

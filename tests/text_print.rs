@@ -75,9 +75,12 @@ fn variant(op: &Op) -> usize {
         Op::ZerosLike => 17,
         Op::Count { .. } => 18,
         Op::Bind { .. } => 19,
+        Op::Softmax { .. } => 20,
+        Op::LogSoftmax { .. } => 21,
+        Op::SoftmaxCrossEntropy => 22,
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 23;
 
 /// One node of every operation, in every parameter form, on inputs of known shape.
 fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
@@ -115,6 +118,11 @@ fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
         }
     }
     out.push(op(g, Op::Where, &[c, a, b]));
+    for axis in [-1, 0, 1] {
+        out.push(op(g, Op::Softmax { axis }, &[a]));
+        out.push(op(g, Op::LogSoftmax { axis }, &[a]));
+    }
+    out.push(op(g, Op::SoftmaxCrossEntropy, &[a, b]));
     out.push(op(g, Op::Bind { name: "h".into() }, &[b]));
     out.push(op(g, Op::Reshape { dims: vec![3, -1] }, &[a]));
     out.push(op(g, Op::Reshape { dims: vec![6] }, &[a]));

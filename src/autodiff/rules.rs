@@ -4,7 +4,8 @@
 //! Conventions follow TensorFlow's registered gradients.
 
 use crate::graph::{
-    BinaryOp, Graph, GraphError, NodeId, Op, ReduceOp, UnaryOp, SELU_SCALE, SELU_SCALE_ALPHA,
+    normalize_axes, BinaryOp, Graph, GraphError, NodeId, Op, ReduceOp, UnaryOp, SELU_SCALE,
+    SELU_SCALE_ALPHA,
 };
 
 /// Builds gradient expressions in a graph; every method adds (or finds) a node.
@@ -99,6 +100,26 @@ impl Builder<'_> {
                 &[x],
             ),
         }
+    }
+
+    /// `axis` of `x` counted from 0 (negative counts from the end); the
+    /// rank must be known.
+    fn axis(&self, op: &'static str, x: NodeId, axis: i64) -> Result<usize, GraphError> {
+        let rank = self.g.node(x).shape.rank().ok_or(GraphError::UnknownRank {
+            op,
+            detail: "its gradient sums along the axis",
+        })?;
+        Ok(normalize_axes(op, &[axis], Some(rank))?[0])
+    }
+
+    /// `sum(x, axis, keepdims = 1)`.
+    fn sum_kept(&self, x: NodeId, axis: usize) -> Result<NodeId, GraphError> {
+        let sum = Op::Reduce {
+            op: ReduceOp::Sum,
+            axes: Some(vec![axis]),
+            keepdims: true,
+        };
+        self.op(sum, &[x])
     }
 
     /// Swaps the last two axes (the adjoint of a real matrix).
@@ -231,6 +252,35 @@ pub(crate) fn input_grads(
         }
         // d/dx x = 1
         Op::Identity | Op::Bind { .. } => vec![one!(0, g)],
+        // d softmax = (g - sum(g y)) y along the axis, from the output (SoftmaxGrad)
+        Op::Softmax { axis } => {
+            let ax = b.axis("softmax", x, *axis)?;
+            let s = b.sum_kept(b.mul(g, y)?, ax)?;
+            vec![one!(0, b.mul(b.sub(g, s)?, y)?)]
+        }
+        // d log_softmax = g - sum(g) exp(y) along the axis (LogSoftmaxGrad)
+        Op::LogSoftmax { axis } => {
+            let ax = b.axis("log_softmax", x, *axis)?;
+            let s = b.sum_kept(g, ax)?;
+            vec![one!(0, b.sub(g, b.mul(s, b.un(UnaryOp::Exp, y)?)?)?)]
+        }
+        // d/dlogits = g (softmax(logits) - labels), d/dlabels = -g log_softmax(logits),
+        // g broadcast over the class axis (SoftmaxCrossEntropyWithLogits's gradient)
+        Op::SoftmaxCrossEntropy => {
+            let (labels, logits) = (ins[0], ins[1]);
+            let last = b.axis("softmax_cross_entropy", logits, -1)?;
+            let gk = b.op(Op::ExpandDims { axes: vec![last] }, &[g])?;
+            vec![
+                one!(
+                    0,
+                    b.mul(gk, b.neg(b.op(Op::LogSoftmax { axis: -1 }, &[logits])?)?)?
+                ),
+                one!(1, {
+                    let p = b.op(Op::Softmax { axis: -1 }, &[logits])?;
+                    b.mul(gk, b.sub(p, labels)?)?
+                }),
+            ]
+        }
         // sum_to and broadcast_like are each other's adjoints; `like` lends only its shape
         Op::SumTo => vec![one!(0, b.op(Op::BroadcastLike, &[g, x])?), None],
         Op::BroadcastLike => vec![one!(0, b.op(Op::SumTo, &[g, x])?), None],

@@ -11,6 +11,37 @@ use crate::graph::{broadcast_concrete, Op};
 use crate::interp::eval_op;
 use crate::value::Element;
 
+/// What runs a library step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routine {
+    /// A matrix product, through the GEMM.
+    Gemm,
+    /// Data movement: the input copied in some order, or a fill.
+    Copy,
+    /// The interpreter's routine for the operation (reductions no kernel
+    /// absorbs, `sum_to`, `count`): correct, but allocating and not native.
+    Interpreter,
+}
+
+/// The routine that computes the library step `op`.
+pub fn routine(op: &Op) -> Routine {
+    match op {
+        Op::MatMul => Routine::Gemm,
+        Op::Reshape { .. }
+        | Op::ReshapeLike
+        | Op::ExpandDims { .. }
+        | Op::StopGradient
+        | Op::Identity
+        | Op::Bind { .. }
+        | Op::Transpose { .. }
+        | Op::BroadcastTo { .. }
+        | Op::BroadcastLike
+        | Op::OnesLike
+        | Op::ZerosLike => Routine::Copy,
+        _ => Routine::Interpreter,
+    }
+}
+
 /// Computes `op` of `inputs` into `dst` (row-major, of `shape`).
 pub fn run<T: Element>(
     op: &Op,

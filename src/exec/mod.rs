@@ -14,4 +14,5 @@ mod stream;
 pub use compile::{compile, row_blocks, CompileOptions, Executable, RowBlocks, MAX_THREADS};
 pub use engine::{Engine, UnknownEngine, ENGINES};
 pub use executable::PARALLEL_THRESHOLD;
+pub use library::{routine, Routine};
 pub use session::{ExecError, Session};

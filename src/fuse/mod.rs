@@ -10,6 +10,7 @@
 //! through their broadcast pattern (see [`Layout`]).
 
 mod build;
+mod composite;
 mod convex;
 mod layout;
 mod products;
@@ -20,6 +21,7 @@ use crate::graph::{Graph, Node, NodeId, Op};
 use convex::Convexity;
 
 pub(crate) use build::{classify, kernel_reduction};
+pub use composite::expand_composites;
 pub use layout::{layout, layout_with, reduction_strides, Layout};
 pub use products::unit_products;
 
@@ -127,19 +129,21 @@ impl Plan {
     }
 }
 
-/// What a graph becomes before it is planned with `mode`: with
-/// [`Fusion::Fused`], products with a unit dimension are rewritten as
-/// elementwise work ([`unit_products`]); with [`Fusion::Unfused`] it is
-/// unchanged. `exec::compile` and `gradjit show` both plan what this
-/// returns, so they show and run the same plan.
+/// What a graph becomes before it is planned with `mode`: composite
+/// operations are written out as reductions and elementwise work
+/// ([`expand_composites`]); then, with [`Fusion::Fused`], products with a
+/// unit dimension are rewritten as elementwise work ([`unit_products`]).
+/// `exec::compile` and `gradjit show` both plan what this returns, so they
+/// show and run the same plan.
 ///
 /// # Errors
-/// As [`unit_products`].
+/// As [`expand_composites`] and [`unit_products`].
 pub fn prepare(
     graph: Graph,
     roots: Vec<NodeId>,
     mode: Fusion,
 ) -> Result<(Graph, Vec<NodeId>), crate::graph::GraphError> {
+    let (graph, roots) = expand_composites(&graph, &roots)?;
     match mode {
         Fusion::Fused => unit_products(&graph, &roots),
         Fusion::Unfused => Ok((graph, roots)),

@@ -21,6 +21,16 @@ pub enum GraphError {
         /// The size it does not match.
         b: usize,
     },
+    /// Operands that must have one shape and do not.
+    #[error("`{op}`: operands must have the same shape, got {lhs} and {rhs}")]
+    ShapesDiffer {
+        /// The operation.
+        op: &'static str,
+        /// Shape of the first operand.
+        lhs: Shape,
+        /// Shape of the second operand.
+        rhs: Shape,
+    },
     /// Operands of different dtypes.
     #[error("`{op}`: operands have different dtypes ({a} and {b})")]
     DType {

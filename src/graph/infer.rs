@@ -61,6 +61,11 @@ pub fn infer(
             reduce_shape(name, s(0), axes.as_deref(), false)?;
             Shape::scalar()
         }
+        Op::Softmax { axis } | Op::LogSoftmax { axis } => {
+            normalize_axes(name, &[*axis], s(0).rank())?;
+            s(0).clone()
+        }
+        Op::SoftmaxCrossEntropy => cross_entropy_shape(name, s(0), s(1))?,
         Op::Reshape { dims } => reshape_shape(s(0), dims)?,
         Op::Transpose { perm } => transpose_shape(s(0), perm.as_deref())?,
         Op::BroadcastTo { dims } => {
@@ -173,6 +178,34 @@ pub fn normalize_axes(
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// `labels` and `logits` of one shape, the class axis last: the result
+/// has the other axes.
+fn cross_entropy_shape(
+    op: &'static str,
+    labels: &Shape,
+    logits: &Shape,
+) -> Result<Shape, GraphError> {
+    let both = broadcast2(op, labels, logits)?;
+    let same =
+        |s: &Shape| s.rank().is_none_or(|r| Some(r) == both.rank()) && may_broadcast_to(&both, s);
+    if !same(labels) || !same(logits) {
+        return Err(GraphError::ShapesDiffer {
+            op,
+            lhs: labels.clone(),
+            rhs: logits.clone(),
+        });
+    }
+    match both.dims() {
+        None => Ok(Shape::unknown()),
+        Some([]) => Err(GraphError::Axis {
+            op,
+            axis: -1,
+            rank: 0,
+        }),
+        Some([lead @ .., _]) => Ok(Shape::with_dims(lead.to_vec())),
+    }
 }
 
 fn reduce_shape(

@@ -97,12 +97,14 @@ pub struct KernelSpec {
 }
 
 impl KernelSpec {
-    /// The number of operations in the body (not inputs or constants).
+    /// The number of operations: those of the body (not inputs or
+    /// constants) and the reductions (a kernel may be a reduction alone).
     pub fn op_count(&self) -> usize {
         self.body
             .iter()
             .filter(|i| !matches!(i, KInst::Input(_) | KInst::Const(_)))
             .count()
+            + self.reductions.len()
     }
 
     /// Whether the body is a few cheap operations: at most 12 instructions,

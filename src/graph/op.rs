@@ -519,6 +519,24 @@ pub enum Op {
         /// The bound name.
         name: String,
     },
+    /// `softmax(x, axis)`: `exp(x - m) / sum(exp(x - m))` along `axis`, `m`
+    /// the maximum there (TensorFlow's `Softmax` kernel). Native code runs
+    /// it as a max pass and a sum-of-exp pass (`fuse::prepare`).
+    Softmax {
+        /// The axis; negative counts from the end.
+        axis: i64,
+    },
+    /// `log_softmax(x, axis)`: `(x - m) - log(sum(exp(x - m)))` along `axis`
+    /// (TensorFlow's `LogSoftmax` kernel).
+    LogSoftmax {
+        /// The axis; negative counts from the end.
+        axis: i64,
+    },
+    /// `softmax_cross_entropy(labels, logits)`: `-sum(labels *
+    /// log_softmax(logits))` over the last axis, which the result drops
+    /// (TensorFlow's `SoftmaxCrossEntropyWithLogits`, its gradient to the
+    /// logits `softmax(logits) - labels` even where labels do not sum to 1).
+    SoftmaxCrossEntropy,
     /// Internal: `sum_to(g, like)` sums `g` down to the shape of `like`
     /// (undoing a broadcast). Gradient flows to `g` only.
     SumTo,
@@ -559,8 +577,15 @@ impl Op {
             | Op::ExpandDims { .. }
             | Op::OnesLike
             | Op::ZerosLike
-            | Op::Count { .. } => 1,
-            Op::Binary(_) | Op::MatMul | Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => 2,
+            | Op::Count { .. }
+            | Op::Softmax { .. }
+            | Op::LogSoftmax { .. } => 1,
+            Op::Binary(_)
+            | Op::MatMul
+            | Op::SumTo
+            | Op::BroadcastLike
+            | Op::ReshapeLike
+            | Op::SoftmaxCrossEntropy => 2,
             Op::Where => 3,
         }
     }
@@ -588,7 +613,10 @@ impl Op {
             | Op::MatMul
             | Op::Identity
             | Op::Bind { .. }
-            | Op::ExpandDims { .. } => true,
+            | Op::ExpandDims { .. }
+            | Op::Softmax { .. }
+            | Op::LogSoftmax { .. }
+            | Op::SoftmaxCrossEntropy => true,
         }
     }
 
@@ -629,6 +657,9 @@ impl Op {
             Op::OnesLike => "ones_like",
             Op::ZerosLike => "zeros_like",
             Op::Count { .. } => "count",
+            Op::Softmax { .. } => "softmax",
+            Op::LogSoftmax { .. } => "log_softmax",
+            Op::SoftmaxCrossEntropy => "softmax_cross_entropy",
         }
     }
 }

@@ -190,6 +190,22 @@ impl<'g> Tensor<'g> {
         ))
     }
 
+    /// `softmax(x, axis)` (negative counts from the end).
+    pub fn softmax(self, axis: i64) -> Tensor<'g> {
+        self.or_poison(self.graph.try_op(Op::Softmax { axis }, &[self]))
+    }
+
+    /// `log_softmax(x, axis)` (negative counts from the end).
+    pub fn log_softmax(self, axis: i64) -> Tensor<'g> {
+        self.or_poison(self.graph.try_op(Op::LogSoftmax { axis }, &[self]))
+    }
+
+    /// `softmax_cross_entropy(self, logits)`: `self` are the labels, one
+    /// distribution per row of the last axis.
+    pub fn softmax_cross_entropy(self, logits: Tensor<'g>) -> Tensor<'g> {
+        self.or_poison(self.graph.try_op(Op::SoftmaxCrossEntropy, &[self, logits]))
+    }
+
     /// The same value as a node of its own, named `name` (the language's
     /// `name := expr`): hash-consing merges equal expressions, so take
     /// gradients with respect to (or stop at) an intermediate value through

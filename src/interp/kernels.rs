@@ -34,6 +34,9 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
         Op::ExpandDims { axes } => expand_dims(&xs[0], axes),
         Op::OnesLike => Ok(ArrayD::from_elem(xs[0].raw_dim(), T::one())),
         Op::ZerosLike => Ok(ArrayD::from_elem(xs[0].raw_dim(), T::zero())),
+        Op::Softmax { axis } => super::softmax::softmax(&xs[0], *axis, false),
+        Op::LogSoftmax { axis } => super::softmax::softmax(&xs[0], *axis, true),
+        Op::SoftmaxCrossEntropy => super::softmax::cross_entropy(&xs[0], &xs[1]),
         Op::Count { axes } => {
             let shape = xs[0].shape();
             check_axes(axes.as_deref(), shape.len())?;

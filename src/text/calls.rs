@@ -3,7 +3,7 @@
 
 use crate::autodiff::{explain_unconnected, gradients, GradientOptions, Unconnected};
 use crate::graph::{
-    checked_product, normalize_axes, BinaryOp, Literal, NodeId, Op, Origin, UnaryOp,
+    checked_product, normalize_axes, BinaryOp, GraphError, Literal, NodeId, Op, Origin, UnaryOp,
 };
 
 use super::error::{Blocker, Expected, NoGradientReason, ParseError, ParseErrorKind};
@@ -127,10 +127,46 @@ impl Parser<'_> {
                         self.node(Op::Unary(UnaryOp::Square), &[d], at)
                     }
                     (Sugar::LeakyRelu, &[x]) => self.leaky_relu(x, number, at),
+                    (Sugar::SigmoidCrossEntropy, &[labels, logits]) => {
+                        self.sigmoid_cross_entropy(labels, logits, at)
+                    }
                     _ => Err(count_error(args.len())),
                 }
             }
         }
+    }
+
+    /// TensorFlow's `sigmoid_cross_entropy_with_logits`, op for op; labels
+    /// and logits of one shape.
+    fn sigmoid_cross_entropy(
+        &mut self,
+        labels: NodeId,
+        z: NodeId,
+        at: Origin,
+    ) -> Result<NodeId, ParseError> {
+        let (ls, zs) = (self.graph.node(labels).shape, self.graph.node(z).shape);
+        if let (Some(a), Some(b)) = (ls.concrete(), zs.concrete()) {
+            if a != b {
+                let e = GraphError::ShapesDiffer {
+                    op: "sigmoid_cross_entropy",
+                    lhs: ls,
+                    rhs: zs,
+                };
+                return Err(ParseError::at(at, e.into()));
+            }
+        }
+        let b =
+            |s: &mut Self, op: BinaryOp, x: NodeId, y: NodeId| s.node(Op::Binary(op), &[x, y], at);
+        let zero = self.constant(Literal::scalar(0.0), at);
+        let cond = b(self, BinaryOp::Ge, z, zero)?;
+        let relu_z = self.node(Op::Where, &[cond, z, zero], at)?;
+        let neg_z = self.node(Op::Unary(UnaryOp::Neg), &[z], at)?;
+        let neg_abs = self.node(Op::Where, &[cond, neg_z, z], at)?;
+        let zl = b(self, BinaryOp::Mul, z, labels)?;
+        let left = b(self, BinaryOp::Sub, relu_z, zl)?;
+        let e = self.node(Op::Unary(UnaryOp::Exp), &[neg_abs], at)?;
+        let right = self.node(Op::Unary(UnaryOp::Log1p), &[e], at)?;
+        b(self, BinaryOp::Add, left, right)
     }
 
     /// `where(x > 0, x, alpha * x)`.
@@ -193,6 +229,7 @@ impl Parser<'_> {
             Arg::Dims | Arg::Perm => Value::Sizes(self.sizes(function)?),
             Arg::ReshapeDims => Value::Ints(self.reshape_dims()?),
             Arg::Number => Value::Number(self.signed_number(Expected::Number)?),
+            Arg::Axis => Value::Ints(vec![self.integer(Expected::Axes)?.0]),
         };
         Ok(ArgValue {
             value,
@@ -296,6 +333,18 @@ impl Parser<'_> {
                         .unwrap_or_default(),
                 }
             }
+            Op::Softmax { axis } => Op::Softmax {
+                axis: match param(1) {
+                    Some((Value::Ints(a), _)) => a.first().copied().unwrap_or(axis),
+                    _ => axis,
+                },
+            },
+            Op::LogSoftmax { axis } => Op::LogSoftmax {
+                axis: match param(1) {
+                    Some((Value::Ints(a), _)) => a.first().copied().unwrap_or(axis),
+                    _ => axis,
+                },
+            },
             Op::Count { .. } => Op::Count {
                 axes: self.axes(template.name(), &inputs, param(1), 0)?,
             },

@@ -249,6 +249,7 @@ impl<'a> Printer<'a> {
                 axes.iter().map(|a| list_usize(a)).collect()
             }
             Op::Reshape { dims } => vec![list(dims.iter())],
+            Op::Softmax { axis } | Op::LogSoftmax { axis } => vec![axis.to_string()],
             Op::BroadcastTo { dims } | Op::ExpandDims { axes: dims } => vec![list_usize(dims)],
             Op::Unary(_)
             | Op::Binary(_)
@@ -260,7 +261,8 @@ impl<'a> Printer<'a> {
             | Op::BroadcastLike
             | Op::ReshapeLike
             | Op::OnesLike
-            | Op::ZerosLike => vec![],
+            | Op::ZerosLike
+            | Op::SoftmaxCrossEntropy => vec![],
         };
         out.push_str(node.op.name());
         out.push('(');

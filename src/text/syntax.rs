@@ -91,12 +91,17 @@ pub(crate) enum Sugar {
     /// `leaky_relu(x[, alpha])` is `where(x > 0, x, alpha * x)` (alpha 0.2 by
     /// default), TensorFlow's kernel and its select-gradient (alpha at 0).
     LeakyRelu,
+    /// `sigmoid_cross_entropy(labels, logits)` is TensorFlow's own
+    /// composition: `where(z >= 0, z, 0) - z * labels + log1p(exp(where(z >=
+    /// 0, -z, z)))`, its gradient the one autodiff gives that composition.
+    SigmoidCrossEntropy,
 }
 
 /// The sugar functions by name.
-const SUGAR: [(&str, Sugar); 2] = [
+const SUGAR: [(&str, Sugar); 3] = [
     ("squared_difference", Sugar::SquaredDifference),
     ("leaky_relu", Sugar::LeakyRelu),
+    ("sigmoid_cross_entropy", Sugar::SigmoidCrossEntropy),
 ];
 
 /// The name of the gradient function.
@@ -107,7 +112,7 @@ pub(crate) const FILL: &str = "fill";
 pub(crate) const ALL_AXES: &str = "None";
 
 /// The operations callable by name that are not unary, binary or reductions.
-fn other_ops() -> [Op; 14] {
+fn other_ops() -> [Op; 17] {
     [
         Op::Where,
         Op::MatMul,
@@ -123,6 +128,9 @@ fn other_ops() -> [Op; 14] {
         Op::BroadcastTo { dims: Vec::new() },
         Op::ExpandDims { axes: Vec::new() },
         Op::Count { axes: None },
+        Op::Softmax { axis: -1 },
+        Op::LogSoftmax { axis: -1 },
+        Op::SoftmaxCrossEntropy,
     ]
 }
 
@@ -172,6 +180,8 @@ pub(crate) enum Arg {
     Perm,
     /// A number, optionally negative (`fill`).
     Number,
+    /// One axis, optionally negative (`softmax`).
+    Axis,
 }
 
 impl Func {
@@ -184,7 +194,9 @@ impl Func {
             Func::Reduce(_) => (&[Expr, Axes, Keepdims], 1),
             Func::Grad => (&[Expr, Name], 2),
             Func::Fill => (&[Number, Dims], 2),
-            Func::Sugar(Sugar::SquaredDifference) => (&[Expr, Expr], 2),
+            Func::Sugar(Sugar::SquaredDifference | Sugar::SigmoidCrossEntropy) => {
+                (&[Expr, Expr], 2)
+            }
             Func::Sugar(Sugar::LeakyRelu) => (&[Expr, Number], 1),
             Func::Op(op) => match op {
                 // bindings are written `name := expr`, not called
@@ -192,9 +204,13 @@ impl Func {
                 Op::Unary(_) | Op::StopGradient | Op::Identity | Op::OnesLike | Op::ZerosLike => {
                     (&[Expr], 1)
                 }
-                Op::Binary(_) | Op::MatMul | Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => {
-                    (&[Expr, Expr], 2)
-                }
+                Op::Binary(_)
+                | Op::MatMul
+                | Op::SumTo
+                | Op::BroadcastLike
+                | Op::ReshapeLike
+                | Op::SoftmaxCrossEntropy => (&[Expr, Expr], 2),
+                Op::Softmax { .. } | Op::LogSoftmax { .. } => (&[Expr, Axis], 1),
                 Op::Where => (&[Expr, Expr, Expr], 3),
                 Op::Reduce { .. } => (&[Expr, Axes, Keepdims], 1),
                 Op::Reshape { .. } => (&[Expr, ReshapeDims], 2),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use gradjit::dot::{render, DotSpec};
-use gradjit::exec::{row_blocks, RowBlocks};
+use gradjit::exec::{routine, row_blocks, Routine, RowBlocks};
 use gradjit::fuse::{plan, prepare, Fusion, Plan, Step};
 use gradjit::graph::{DType, Shape};
 use gradjit::simplify::{count_ops, extract, Simplified};
@@ -209,11 +209,11 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
             for (n, o, i, w) in &kernels {
                 out.push_str(&format!("  {n}: {o} operations, {i} inputs, {w} outputs\n"));
             }
-            let library: Vec<&str> = p
+            let library: Vec<String> = p
                 .steps
                 .iter()
                 .filter_map(|s| match s {
-                    Step::Library(id) => Some(compiled_name(&compiled, *id)),
+                    Step::Library(id) => Some(library_step(&compiled, *id)),
                     Step::Kernel(_) => None,
                 })
                 .collect();
@@ -285,4 +285,14 @@ fn compiled_name(compiled: &Option<Compiled>, id: NodeId) -> &'static str {
         .as_ref()
         .and_then(|(s, _, _)| s.graph.get(id))
         .map_or("?", |n| n.op.name())
+}
+
+/// A library step's name, marked where the interpreter's routine runs it.
+fn library_step(compiled: &Option<Compiled>, id: NodeId) -> String {
+    let name = compiled_name(compiled, id);
+    let node = compiled.as_ref().and_then(|(s, _, _)| s.graph.get(id));
+    match node.map(|n| routine(&n.op)) {
+        Some(Routine::Interpreter) => format!("{name} (interpreter routine)"),
+        _ => name.to_string(),
+    }
 }
