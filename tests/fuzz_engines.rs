@@ -1,7 +1,18 @@
 //! Differential fuzzing of the engines: random programs in the expression
 //! language, with random feeds (empty and zero-length dimensions, NaN, ±inf,
-//! ±0, large and tiny values), run on every engine; every native engine
-//! must agree with the interpreter, or every engine must fail.
+//! ±0, large and tiny values, values exactly at kinks), run on every engine;
+//! every native engine must agree with the interpreter, or every engine must
+//! fail.
+//!
+//! A case may also carry the same program written another way, as
+//! TensorFlow would build the same graph (see [`Case::same`]): aliases
+//! (`k = h`) replaced by the names they alias, a reshape's `-1` by the size
+//! TensorFlow infers for it (zero-size inputs included), and a gradient
+//! with respect to a name `w` through a bound `k = f(w)` by `f`'s gradient
+//! rule applied to the gradient with respect to `k` (the rules TensorFlow
+//! builds from the op's output reading `k`). The interpreter must give it
+//! the same outcome, within the same tolerance: where the engines share a
+//! departure from TensorFlow, they agree with each other but not with this.
 //!
 //! `cargo fuzz` needs libFuzzer and nightly sanitizers, which this project's
 //! stable toolchain and CI do not have, so this is a deterministic,
@@ -52,7 +63,9 @@
 //! `GRADJIT_FUZZ_CASES` sets a number of cases instead of a duration. A
 //! failing case is printed in the corpus format and written to
 //! `target/fuzz-failures/`; copy it into `tests/fuzz_corpus/engines/`, where
-//! [`corpus_cases_agree`] replays every file on every `cargo test`.
+//! [`corpus_cases_agree`] replays every file on every `cargo test`. A case's
+//! `# same:` line, where it has one, is its TensorFlow-equivalent program
+//! (statements separated by `;`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -76,6 +89,10 @@ struct Case {
     static_shapes: bool,
     feeds: Vec<(String, Vec<usize>, Vec<f64>)>,
     program: String,
+    /// The same program as TensorFlow would build it, written without
+    /// aliases, inferred reshape sizes or gradients through bound ops'
+    /// rules (statements separated by `;`); the corpus format's `# same:`.
+    same: Option<String>,
 }
 
 const APPROX: [&str; 10] = [
@@ -85,6 +102,25 @@ const BINARY: [&str; 14] = [
     "+", "-", "*", "/", "**", "<", "<=", ">", ">=", "==", "!=", "maximum", "minimum", "pow",
 ];
 const REDUCE: [&str; 5] = ["sum", "mean", "max", "min", "logsumexp"];
+/// Ops whose gradient rule, written out, stands for a gradient through a
+/// name bound to their result (see [`Gen::bound_output`]); `pow` is both a
+/// base and an exponent.
+const RULED: [&str; 11] = [
+    "exp",
+    "sqrt",
+    "rsqrt",
+    "reciprocal",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "log",
+    "abs",
+    "pow_base",
+    "pow_exp",
+];
+/// Functions whose gradient is infinite at 0: fed a kink's output, they
+/// send an infinite gradient into it.
+const STEEP: [&str; 4] = ["log", "sqrt", "reciprocal", "rsqrt"];
 /// Dimensions around the vector width (4 f32 / 2 f64 lanes) and the unroll
 /// factor (2), zero and one.
 const DIMS: [usize; 14] = [0, 1, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 65];
@@ -114,12 +150,96 @@ fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         .collect()
 }
 
+/// `reshape(x, dims)`'s dimensions for `x` of dimensions `from`, or `None`
+/// where TensorFlow's Reshape fails; as TensorFlow's kernel computes them:
+/// where `dims` holds a 0, zero-size dimensions are left out of both
+/// products, and the `-1` is their quotient, rounded down.
+fn tf_reshape(from: &[usize], dims: &[i64]) -> Option<Vec<usize>> {
+    if dims.iter().any(|&d| d < -1) || dims.iter().filter(|&&d| d == -1).count() > 1 {
+        return None;
+    }
+    let has_zero = dims.contains(&0);
+    let product: usize = dims
+        .iter()
+        .filter(|&&d| d > 0)
+        .map(|&d| d as usize)
+        .product();
+    let mut input = 1usize;
+    let mut input_has_zero = false;
+    for &d in from {
+        if d > 0 || !has_zero {
+            input *= d;
+        } else {
+            input_has_zero = true;
+        }
+    }
+    let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(u) = dims.iter().position(|&d| d == -1) {
+        let missing = input / product;
+        if !input_has_zero && missing * product != input {
+            return None;
+        }
+        out[u] = missing;
+    }
+    (out.iter().product::<usize>() == from.iter().product::<usize>()).then_some(out)
+}
+
+fn list<T: ToString>(xs: &[T]) -> String {
+    xs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `text` with every whole word `from` replaced by `to`.
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let end = at + from.len();
+        let before = rest[..at].chars().next_back().is_some_and(word);
+        let after = rest[end..].chars().next().is_some_and(word);
+        out.push_str(&rest[..at]);
+        out.push_str(if before || after { from } else { to });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `text` mentions the name `name`.
+fn mentions(text: &str, name: &str) -> bool {
+    replace_word(text, name, "") != text
+}
+
+/// A statement of a generated program, and what it is in the program's
+/// TensorFlow-equivalent form (see [`Case::same`]).
+enum Same {
+    /// The same text.
+    Text,
+    /// Left out (an alias).
+    Dropped,
+    /// Other text.
+    Other(String),
+}
+
 struct Gen {
     rng: SmallRng,
     /// Names in scope with their shapes (`None`: possibly invalid).
     scope: Vec<(String, Option<Vec<usize>>)>,
     inputs: Vec<(String, Vec<usize>)>,
     approx: bool,
+    /// No `grad(...)` in what [`Gen::expr`] generates (see
+    /// [`Gen::bound_output`]).
+    no_grad: bool,
+    /// Bound names so far.
+    names: usize,
+    /// Aliases and the names they stand for.
+    aliases: Vec<(String, String)>,
+    /// Text and its TensorFlow-equivalent form: reshapes with the `-1`
+    /// inferred, in the order generated (inner before outer).
+    rewrites: Vec<(String, String)>,
 }
 
 type Typed = (String, Option<Vec<usize>>);
@@ -127,6 +247,44 @@ type Typed = (String, Option<Vec<usize>>);
 impl Gen {
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.rng.gen_range(0..xs.len())]
+    }
+
+    fn fresh(&mut self) -> String {
+        self.names += 1;
+        format!("t{}", self.names - 1)
+    }
+
+    /// The name `name` stands for: itself, or the name it aliases.
+    fn root(&self, name: &str) -> String {
+        self.aliases
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or_else(|| name.to_string(), |(_, h)| h.clone())
+    }
+
+    /// `k = name`: the same tensor under another name.
+    fn alias(&mut self, name: &str, shape: Option<Vec<usize>>) -> String {
+        let k = self.fresh();
+        let root = self.root(name);
+        self.aliases.push((k.clone(), root));
+        self.scope.push((k.clone(), shape));
+        k
+    }
+
+    /// `a` through a kink (relu, abs, a maximum or minimum with 0, a where)
+    /// into a function whose gradient is infinite at 0: at a kink the
+    /// gradient arriving there is infinite (`log(relu(x))` at x <= 0).
+    fn kink(&mut self, a: &str) -> String {
+        let inner = match self.rng.gen_range(0..5) {
+            0 => format!("relu({a})"),
+            1 => format!("abs({a})"),
+            2 => format!("maximum({a}, 0)"),
+            3 => format!("minimum({a}, 0)"),
+            _ => format!("where(({a} > 0), {a}, 0)"),
+        };
+        let outer = *self.pick(&STEEP);
+        self.approx |= outer == "log";
+        format!("{outer}({inner})")
     }
 
     fn number(&mut self) -> String {
@@ -172,7 +330,7 @@ impl Gen {
             return self.leaf();
         }
         let d = depth - 1;
-        match self.rng.gen_range(0..20) {
+        match self.rng.gen_range(0..21) {
             0..=5 => {
                 let f = self.pick(&UNARY_OPS).name();
                 self.approx |= APPROX.contains(&f);
@@ -215,25 +373,25 @@ impl Gen {
             }
             16 => {
                 let (a, s) = self.expr(d);
-                match s {
-                    Some(s) if s.len() >= 2 && self.rng.gen_bool(0.5) => {
-                        let n: usize = s.iter().product();
-                        let lead = s[0];
-                        if lead > 0 && n % lead == 0 {
-                            (
-                                format!("reshape({a}, [{lead}, -1])"),
-                                Some(vec![lead, n / lead]),
-                            )
-                        } else {
-                            (format!("reshape({a}, [-1])"), Some(vec![n]))
-                        }
-                    }
-                    Some(s) => {
-                        let n: usize = s.iter().product();
-                        (format!("reshape({a}, [-1])"), Some(vec![n]))
-                    }
-                    None => (format!("reshape({a}, [-1])"), None),
+                let Some(s) = s else {
+                    return (format!("reshape({a}, [-1])"), None);
+                };
+                let n: usize = s.iter().product();
+                let dims: Vec<i64> = if self.rng.gen_bool(if n == 0 { 0.7 } else { 0.03 }) {
+                    self.zero_target(&s)
+                } else if s.len() >= 2 && s[0] > 0 && self.rng.gen_bool(0.5) {
+                    vec![s[0] as i64, -1]
+                } else {
+                    vec![-1]
+                };
+                let out = tf_reshape(&s, &dims);
+                let text = format!("reshape({a}, [{}])", list(&dims));
+                if let (Some(out), true) = (&out, dims.contains(&-1)) {
+                    // the same reshape with the size TensorFlow infers
+                    let same = format!("reshape({a}, [{}])", list(out));
+                    self.rewrites.push((text.clone(), same));
                 }
+                (text, out)
             }
             17 => {
                 let (a, s) = self.expr(d);
@@ -270,16 +428,148 @@ impl Gen {
                     None => (format!("stop_gradient({a})"), None),
                 }
             }
+            19 => {
+                let (a, s) = self.expr(d);
+                (self.kink(&a), s)
+            }
+            _ if self.no_grad => self.leaf(),
             _ => {
-                // a gradient with respect to an input
-                let (y, _) = self.expr(d);
-                if self.inputs.is_empty() {
-                    return (y, None);
+                if !self.aliases.is_empty() && self.rng.gen_bool(0.15) {
+                    // with respect to an alias, of what reads the name it
+                    // aliases: the same tensor
+                    let (k, h) = self.aliases[self.rng.gen_range(0..self.aliases.len())].clone();
+                    let s = self.scope.iter().find(|(n, _)| *n == k);
+                    let s = s.and_then(|(_, s)| s.clone());
+                    let (p, _) = self.partner(&s, d);
+                    return (format!("grad(({h} * {p}), {k})"), s);
                 }
-                let (x, s) = self.inputs[self.rng.gen_range(0..self.inputs.len())].clone();
-                (format!("grad({y}, {x})"), Some(s))
+                // a gradient with respect to an input, or a bound name (an
+                // op's result, or an alias)
+                let (x, s) = if self.rng.gen_bool(0.7) {
+                    let (x, s) = self.inputs[self.rng.gen_range(0..self.inputs.len())].clone();
+                    (x, Some(s))
+                } else {
+                    self.scope[self.rng.gen_range(0..self.scope.len())].clone()
+                };
+                let y = if self.rng.gen_bool(0.15) {
+                    self.kink(&x)
+                } else {
+                    self.expr(d).0
+                };
+                (format!("grad({y}, {x})"), s)
             }
         }
+    }
+
+    /// A reshape target with a 0 (and mostly a `-1`) for `s`: for a
+    /// zero-size `s`, TensorFlow infers the `-1` from the nonzero sizes.
+    fn zero_target(&mut self, s: &[usize]) -> Vec<i64> {
+        let nonzero: Vec<usize> = s.iter().copied().filter(|&d| d > 0).collect();
+        let mut dims: Vec<i64> = (0..self.rng.gen_range(0..3))
+            .map(|_| match self.rng.gen_range(0..4) {
+                0 => 0,
+                1 if !nonzero.is_empty() => nonzero[self.rng.gen_range(0..nonzero.len())] as i64,
+                2 => 2,
+                _ => 1,
+            })
+            .collect();
+        if !dims.contains(&0) {
+            let at = self.rng.gen_range(0..=dims.len());
+            dims.insert(at, 0);
+        }
+        if self.rng.gen_bool(0.8) {
+            let at = self.rng.gen_range(0..=dims.len());
+            dims.insert(at, -1);
+        }
+        dims
+    }
+
+    /// Ends the program (pushing its statements to `out`) with a gradient
+    /// through a name bound to an op's result, `k = f(w)`: `grad(y, w)`,
+    /// where `y` reads `w` only through `k`, as the output, or bound to `j`
+    /// and the output `grad(z, k)`, `z` made from `j` (a gradient with
+    /// respect to a bound output, of rules that read it).
+    ///
+    /// In the TensorFlow-equivalent form, `grad(y, w)` is `f`'s gradient
+    /// rule applied to `grad(y, k)`, reading `k` where TensorFlow's rule
+    /// reads the op's output: the chain rule, as `tf.gradients` applies it.
+    /// Where the gradient is the output, the rule is written with public
+    /// operations, as TensorFlow's kernels compute it (ReluGrad is `g * (y >
+    /// 0)`, SqrtGrad is 0 where `g` is); where it is differentiated again,
+    /// with the internal ones the gradient graph holds (`relu_grad`,
+    /// `mul_no_nan`), whose own gradients are TensorFlow's.
+    fn bound_output(&mut self, out: &mut Vec<(String, Same)>) {
+        let (w, ws) = self.scope[self.rng.gen_range(0..self.scope.len())].clone();
+        let f = *self.pick(&RULED);
+        let c = *self.pick(&["2", "3", "0.5", "-1", "1.5", "0", "-2"]);
+        self.approx |= !matches!(f, "sqrt" | "rsqrt" | "reciprocal" | "relu" | "abs");
+        let k = self.fresh();
+        let call = match f {
+            "pow_base" => format!("pow({w}, {c})"),
+            "pow_exp" => format!("pow({c}, {w})"),
+            _ => format!("{f}({w})"),
+        };
+        out.push((format!("{k} = {call}"), Same::Text));
+        self.scope.push((k.clone(), ws.clone()));
+        let kk = if self.rng.gen_bool(0.3) {
+            let a = self.alias(&k, ws.clone());
+            out.push((format!("{a} = {k}"), Same::Dropped));
+            a
+        } else {
+            k.clone()
+        };
+        // y reads w only through k: k, the other inputs, numbers; no
+        // gradients (whose rules could read w)
+        let root = self.root(&w);
+        let mut scope: Vec<Typed> = self
+            .inputs
+            .iter()
+            .filter(|(x, _)| *x != root)
+            .map(|(x, s)| (x.clone(), Some(s.clone())))
+            .collect();
+        scope.push((kk.clone(), ws.clone()));
+        let scope = std::mem::replace(&mut self.scope, scope);
+        self.no_grad = true;
+        let depth = self.rng.gen_range(1..3);
+        let (mut y, _) = self.expr(depth);
+        if !mentions(&y, &kk) {
+            let (p, _) = self.partner(&ws, 1);
+            y = format!("({kk} * {p})");
+        }
+        if self.rng.gen_bool(0.3) {
+            // an infinite gradient into k where k is 0
+            let outer = *self.pick(&STEEP);
+            y = format!("{outer}({y})");
+        }
+        self.no_grad = false;
+        self.scope = scope;
+        let g = format!("grad({y}, {kk})");
+        if self.rng.gen_bool(0.5) {
+            let rule = rule(f, &g, &w, &kk, c, true);
+            out.push((format!("grad({y}, {w})"), Same::Other(rule)));
+            return;
+        }
+        let j = self.fresh();
+        let rule = rule(f, &g, &w, &kk, c, false);
+        out.push((
+            format!("{j} = grad({y}, {w})"),
+            Same::Other(format!("{j} = {rule}")),
+        ));
+        self.scope.push((j.clone(), ws.clone()));
+        let z = match self.rng.gen_range(0..3) {
+            0 => j,
+            1 => {
+                let u = self.pick(&UNARY_OPS).name();
+                self.approx |= APPROX.contains(&u);
+                format!("{u}({j})")
+            }
+            _ => {
+                let (p, _) = self.partner(&ws, 1);
+                format!("({j} * {p})")
+            }
+        };
+        let wrt = if self.rng.gen_bool(0.5) { k } else { kk };
+        out.push((format!("grad({z}, {wrt})"), Same::Text));
     }
 
     fn reduction(&mut self, f: &str, a: String, s: Option<Vec<usize>>) -> Typed {
@@ -319,6 +609,41 @@ impl Gen {
     }
 }
 
+/// `f`'s gradient rule (TensorFlow's, as the spec gives it) for `y = f(x)`
+/// and upstream gradient `g`, reading `y` where TensorFlow reads the op's
+/// output; `c` is `pow`'s constant. `public`: written with the language's
+/// own operations rather than the internal ones.
+fn rule(f: &str, g: &str, x: &str, y: &str, c: &str, public: bool) -> String {
+    // mul_no_nan(a, g): 0 where g is 0 (TensorFlow's SqrtGrad, RsqrtGrad,
+    // ReciprocalGrad), else a * g
+    let no_nan = |a: String| {
+        if public {
+            format!("where(({g} == 0), 0, ({a} * {g}))")
+        } else {
+            format!("mul_no_nan({a}, {g})")
+        }
+    };
+    match f {
+        "exp" => format!("({g} * {y})"),
+        "sqrt" => no_nan(format!("(0.5 / {y})")),
+        "rsqrt" => no_nan(format!("(-0.5 * (({y} * {y}) * {y}))")),
+        "reciprocal" => no_nan(format!("-({y} * {y})")),
+        "tanh" => format!("({g} * (1 - ({y} * {y})))"),
+        "sigmoid" => format!("({g} * ({y} * (1 - {y})))"),
+        // ReluGrad: g * (y > 0), a product (NaN for an infinite g at y <= 0)
+        "relu" if public => format!("({g} * ({y} > 0))"),
+        "relu" => format!("relu_grad({g}, {y})"),
+        "log" => format!("({g} / {x})"),
+        "abs" => format!("({g} * sign({x}))"),
+        "pow_base" => format!("(({g} * {c}) * pow({x}, ({c} - 1)))"),
+        // d/db a^b = a^b log(a), with log(a) taken as 0 where a <= 0
+        "pow_exp" => {
+            format!("(({g} * {y}) * where(({c} > 0), log(where(({c} > 0), {c}, 1)), 0))")
+        }
+        _ => unreachable!("{f} has no rule here"),
+    }
+}
+
 fn perm(rank: usize) -> String {
     let mut p: Vec<usize> = (0..rank).collect();
     p.swap(rank - 1, rank - 2);
@@ -328,8 +653,12 @@ fn perm(rank: usize) -> String {
         .join(", ")
 }
 
-/// A feed value: mostly moderate numbers, some special values.
-fn element(rng: &mut SmallRng) -> f64 {
+/// A feed value: mostly moderate numbers, some special values; with
+/// `kinks`, half of them exactly at a kink (0, -0) or a small integer.
+fn element(rng: &mut SmallRng, kinks: bool) -> f64 {
+    if kinks && rng.gen_bool(0.5) {
+        return [0.0, -0.0, 0.0, 1.0, -1.0, 2.0, -0.5][rng.gen_range(0..7)];
+    }
     const SPECIAL: [f64; 12] = [
         0.0,
         -0.0,
@@ -362,14 +691,21 @@ fn generate(seed: u64) -> Case {
     let mut base: Vec<usize> = (0..rank)
         .map(|_| DIMS[rng.gen_range(0..DIMS.len())])
         .collect();
+    // large inputs test the engines' splitting and blocking, not
+    // TensorFlow's semantics: they get no TensorFlow-equivalent form (it
+    // would cost one more interpreter run where a run costs most)
+    let mut large = true;
     if rank > 0 && rng.gen_bool(0.03) {
         // past the parallel threshold now and then (jit-mt splits)
         base = vec![300, 257];
     } else if rank > 0 && rng.gen_bool(0.03) {
         // a long leading axis now and then (steps run in blocks of rows)
         base[0] = 1100 + rng.gen_range(0..64);
+    } else {
+        large = false;
     }
     let n_inputs = rng.gen_range(1..4);
+    let kinks = rng.gen_bool(0.25);
     let mut inputs = Vec::new();
     let mut feeds = Vec::new();
     for k in 0..n_inputs {
@@ -384,7 +720,7 @@ fn generate(seed: u64) -> Case {
             .map(|&d| if k > 0 && rng.gen_bool(0.3) { 1 } else { d })
             .collect();
         let n: usize = shape.iter().product();
-        let values = (0..n).map(|_| element(&mut rng)).collect();
+        let values = (0..n).map(|_| element(&mut rng, kinks)).collect();
         let name = format!("x{k}");
         inputs.push((name.clone(), shape.clone()));
         feeds.push((name, shape, values));
@@ -397,25 +733,73 @@ fn generate(seed: u64) -> Case {
             .collect(),
         inputs,
         approx: false,
+        no_grad: false,
+        names: 0,
+        aliases: Vec::new(),
+        rewrites: Vec::new(),
     };
-    let mut program = String::new();
-    let statements = g.rng.gen_range(1..5);
-    for i in 0..statements {
+    let mut statements: Vec<(String, Same)> = Vec::new();
+    let count = g.rng.gen_range(1..5);
+    for i in 0..count {
+        let last = i + 1 == count;
+        if last && !large && g.rng.gen_bool(0.05) {
+            g.bound_output(&mut statements);
+            break;
+        }
+        if !last && g.rng.gen_bool(0.1) {
+            // an alias: the same tensor
+            let (h, shape) = g.scope[g.rng.gen_range(0..g.scope.len())].clone();
+            let k = g.alias(&h, shape);
+            statements.push((format!("{k} = {h}"), Same::Dropped));
+            continue;
+        }
         let depth = g.rng.gen_range(1..5);
         let (text, shape) = g.expr(depth);
-        if i + 1 == statements {
-            program.push_str(&text);
+        if last {
+            statements.push((text, Same::Text));
+        } else if g.scope.iter().any(|(n, _)| *n == text) {
+            // a bare name: an alias too
+            let k = g.alias(&text, shape);
+            statements.push((format!("{k} = {text}"), Same::Dropped));
         } else {
-            let name = format!("t{i}");
-            let _ = writeln!(program, "{name} = {text}");
+            let name = g.fresh();
+            statements.push((format!("{name} = {text}"), Same::Text));
             g.scope.push((name, shape));
         }
     }
+    let program: Vec<&str> = statements.iter().map(|(p, _)| p.as_str()).collect();
+    let program = program.join("\n");
     let static_shapes = g.rng.gen_bool(0.5);
+    // the TensorFlow-equivalent form: rules written out, reshapes' -1
+    // inferred (outer reshapes first: their text holds the inner ones),
+    // aliases replaced by what they alias. Only where the inputs' shapes are
+    // static does the parser know a reshape's sizes either way: otherwise
+    // they would let it find, as it parses, a mismatch in a statement that
+    // never runs (the output alone is run)
+    if !static_shapes {
+        g.rewrites.clear();
+    }
+    let mut same = Vec::new();
+    for (text, how) in &statements {
+        let mut t = match how {
+            Same::Text => text.clone(),
+            Same::Dropped => continue,
+            Same::Other(t) => t.clone(),
+        };
+        for (from, to) in g.rewrites.iter().rev() {
+            t = t.replace(from, to);
+        }
+        for (k, h) in &g.aliases {
+            t = replace_word(&t, k, h);
+        }
+        same.push(t);
+    }
+    let same = same.join("; ");
     Case {
         dtype,
         static_shapes,
         feeds,
+        same: (!large && same != program.replace('\n', "; ")).then_some(same),
         program,
     }
 }
@@ -567,6 +951,32 @@ fn check(case: &Case) -> Result<(), String> {
             }
         }
     }
+    // the same program as TensorFlow builds it, on the interpreter
+    let same = case.same.as_ref().map(|program| {
+        let same = Case {
+            program: program.clone(),
+            same: None,
+            ..case.clone()
+        };
+        catch_unwind(AssertUnwindSafe(|| run_engine(&same, Engine::Interp)))
+            .unwrap_or_else(|_| Err("PANIC".to_string()))
+    });
+    match (want, &same) {
+        (_, Some(Err(e))) if e == "PANIC" => {
+            return Err("interp panicked on the same program".to_string())
+        }
+        (Err(e), Some(Ok(_))) => {
+            return Err(format!(
+                "interp fails ({e}) but succeeds on the same program as TensorFlow builds it"
+            ))
+        }
+        (Ok(_), Some(Err(e))) => {
+            return Err(format!(
+                "interp fails on the same program as TensorFlow builds it ({e}), not on this one"
+            ))
+        }
+        _ => {}
+    }
     let want = match want {
         Err(e) => {
             return match outcomes.iter().find(|(_, o)| o.is_ok()) {
@@ -644,58 +1054,82 @@ fn check(case: &Case) -> Result<(), String> {
         let got = got
             .as_ref()
             .map_err(|e| format!("{engine} fails ({e}) but interp succeeds"))?;
-        for (k, (w, h)) in want.iter().zip(got).enumerate() {
-            if w.dtype() != h.dtype() || w.shape() != h.shape() {
-                return Err(format!(
-                    "{engine}: output {k} is {} {:?}, interp gives {} {:?}",
-                    h.dtype(),
-                    h.shape(),
-                    w.dtype(),
-                    w.shape()
-                ));
-            }
-            let (wv, hv) = (w.to_f64_vec(), h.to_f64_vec());
-            // a perturbed run that failed tells nothing
-            let mv: Vec<(Vec<f64>, bool)> = moved
-                .iter()
-                .filter_map(|(m, s)| {
-                    let v = m.as_ref()?.get(k)?;
-                    (v.shape() == w.shape()).then(|| (v.to_f64_vec(), *s))
-                })
-                .collect();
-            let mut bad = Vec::new();
-            for (i, (p, q)) in wv.iter().zip(&hv).enumerate() {
-                let mut unstable = false;
-                let mut spread = 0.0f64;
-                for (m, counts) in &mv {
-                    let p2 = m[i];
-                    unstable |= p.is_finite() != p2.is_finite() || p.is_nan() != p2.is_nan();
-                    if *counts && p.is_finite() && p2.is_finite() {
-                        spread = spread.max((p - p2).abs());
-                    }
+        agree(&engine.to_string(), want, got, &moved, rtol, approx)?;
+    }
+    if let Some(Ok(got)) = &same {
+        agree(
+            "the same program on interp",
+            want,
+            got,
+            &moved,
+            rtol,
+            approx,
+        )
+        .map_err(|e| format!("{e} (written as TensorFlow builds it)"))?;
+    }
+    Ok(())
+}
+
+/// Whether `got` (from `who`) agrees with the interpreter's `want`, within
+/// the module's tolerance; `moved`: the interpreter's perturbed runs, and
+/// whether each one's spread counts.
+fn agree(
+    who: &str,
+    want: &[Value],
+    got: &[Value],
+    moved: &[(Option<Vec<Value>>, bool)],
+    rtol: f64,
+    approx: bool,
+) -> Result<(), String> {
+    for (k, (w, h)) in want.iter().zip(got).enumerate() {
+        if w.dtype() != h.dtype() || w.shape() != h.shape() {
+            return Err(format!(
+                "{who}: output {k} is {} {:?}, interp gives {} {:?}",
+                h.dtype(),
+                h.shape(),
+                w.dtype(),
+                w.shape()
+            ));
+        }
+        let (wv, hv) = (w.to_f64_vec(), h.to_f64_vec());
+        // a perturbed run that failed tells nothing
+        let mv: Vec<(Vec<f64>, bool)> = moved
+            .iter()
+            .filter_map(|(m, s)| {
+                let v = m.as_ref()?.get(k)?;
+                (v.shape() == w.shape()).then(|| (v.to_f64_vec(), *s))
+            })
+            .collect();
+        let mut bad = Vec::new();
+        for (i, (p, q)) in wv.iter().zip(&hv).enumerate() {
+            let mut unstable = false;
+            let mut spread = 0.0f64;
+            for (m, counts) in &mv {
+                let p2 = m[i];
+                unstable |= p.is_finite() != p2.is_finite() || p.is_nan() != p2.is_nan();
+                if *counts && p.is_finite() && p2.is_finite() {
+                    spread = spread.max((p - p2).abs());
                 }
-                let ok = unstable
-                    || (p.is_nan() && q.is_nan())
-                    || p == q
-                    || (p - q).abs() <= rtol * p.abs().max(q.abs()).max(1.0) + 64.0 * spread;
-                if !ok {
-                    bad.push(format!("[{i}] interp {p:e} vs {q:e}"));
-                }
             }
-            let allowed = if approx { wv.len() / 50 } else { 0 };
-            if bad.len() > allowed {
-                bad.truncate(5);
-                return Err(format!(
-                    "{engine}: output {k} differs at {}",
-                    bad.join(", ")
-                ));
+            let ok = unstable
+                || (p.is_nan() && q.is_nan())
+                || p == q
+                || (p - q).abs() <= rtol * p.abs().max(q.abs()).max(1.0) + 64.0 * spread;
+            if !ok {
+                bad.push(format!("[{i}] interp {p:e} vs {q:e}"));
             }
+        }
+        let allowed = if approx { wv.len() / 50 } else { 0 };
+        if bad.len() > allowed {
+            bad.truncate(5);
+            return Err(format!("{who}: output {k} differs at {}", bad.join(", ")));
         }
     }
     Ok(())
 }
 
-/// The corpus format: `#` header lines, then the program.
+/// The corpus format: `#` header lines (`# same:` optional), then the
+/// program.
 fn render(case: &Case) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# dtype: {}", case.dtype);
@@ -704,6 +1138,9 @@ fn render(case: &Case) -> String {
         let vals: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
         let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
         let _ = writeln!(s, "# feed: {name} [{}] {}", dims.join(","), vals.join(" "));
+    }
+    if let Some(same) = &case.same {
+        let _ = writeln!(s, "# same: {same}");
     }
     s.push_str(case.program.trim_end());
     s.push('\n');
@@ -716,6 +1153,7 @@ fn read(text: &str) -> Result<Case, String> {
         static_shapes: false,
         feeds: Vec::new(),
         program: String::new(),
+        same: None,
     };
     for line in text.lines() {
         if let Some(d) = line.strip_prefix("# dtype: ") {
@@ -723,6 +1161,8 @@ fn read(text: &str) -> Result<Case, String> {
                 "f64" => DType::F64,
                 _ => DType::F32,
             };
+        } else if let Some(s) = line.strip_prefix("# same: ") {
+            case.same = Some(s.trim().to_string());
         } else if let Some(s) = line.strip_prefix("# static: ") {
             case.static_shapes = s.trim() == "true";
         } else if let Some(f) = line.strip_prefix("# feed: ") {
@@ -828,6 +1268,26 @@ fn approximations_are_wrapped() {
 }
 
 #[test]
+fn reshape_sizes_are_tensorflows() {
+    assert_eq!(tf_reshape(&[0, 3], &[-1, 0]), Some(vec![3, 0]));
+    assert_eq!(tf_reshape(&[9, 0, 5], &[0, -1, 2]), Some(vec![0, 22, 2]));
+    assert_eq!(tf_reshape(&[0], &[-1, 0]), Some(vec![1, 0]));
+    assert_eq!(tf_reshape(&[0, 3], &[-1, 3]), Some(vec![0, 3]));
+    assert_eq!(tf_reshape(&[2, 3], &[3, -1]), Some(vec![3, 2]));
+    assert_eq!(tf_reshape(&[2, 3], &[-1, 0]), None);
+    assert_eq!(tf_reshape(&[2, 3], &[4, -1]), None);
+}
+
+#[test]
+fn aliases_are_replaced_as_words() {
+    assert_eq!(
+        replace_word("t1 + t11 * grad(t1, x_t1)", "t1", "x0"),
+        "x0 + t11 * grad(x0, x_t1)"
+    );
+    assert!(mentions("(t2 * t3)", "t3") && !mentions("(t2 * t31)", "t3"));
+}
+
+#[test]
 fn corpus_format_round_trips() {
     for seed in 0..20 {
         let case = generate(seed);
@@ -853,6 +1313,20 @@ fn replay() {
                 v.iter().map(Value::to_f64_vec).collect::<Vec<_>>()
             ),
             Err(err) => eprintln!("{e}: error {err}"),
+        }
+    }
+    if let Some(same) = &case.same {
+        let same = Case {
+            program: same.clone(),
+            same: None,
+            ..case.clone()
+        };
+        match run_engine(&same, Engine::Interp) {
+            Ok(v) => eprintln!(
+                "same program, interp: {:?}",
+                v.iter().map(Value::to_f64_vec).collect::<Vec<_>>()
+            ),
+            Err(err) => eprintln!("same program, interp: error {err}"),
         }
     }
     eprintln!("{:?}", check(&case));
