@@ -310,3 +310,90 @@ fn gradients_of_reshape_and_transpose_move_back() {
         );
     }
 }
+
+#[test]
+fn reverse_tile_squeeze_and_expand_dims() {
+    let x = "x=[[1, 2, 3], [4, 5, 6]]";
+    // (program, shape, values), by index arithmetic
+    let cases: [(&str, &[usize], &[f64]); 7] = [
+        ("reverse(x, [1])", &[2, 3], &[3.0, 2.0, 1.0, 6.0, 5.0, 4.0]),
+        (
+            "reverse(x, [0, -1])",
+            &[2, 3],
+            &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+        ),
+        (
+            "tile(x, [2, 1])",
+            &[4, 3],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        ),
+        (
+            "tile(x, [1, 2])",
+            &[2, 6],
+            &[1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 4.0, 5.0, 6.0],
+        ),
+        ("tile(x, [1, 1])", &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        (
+            "squeeze(expand_dims(x, 0))",
+            &[2, 3],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        ),
+        (
+            "expand_dims(x, -1)",
+            &[2, 3, 1],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        ),
+    ];
+    for (program, shape, want) in cases {
+        eval_all_engines(&["--feed", x, program], shape, want, 0.0, 0.0);
+    }
+    // squeeze of named axes, and of every size-1 axis
+    let y = "y=[[[7], [8]]]";
+    eval_all_engines(&["--feed", y, "squeeze(y)"], &[2], &[7.0, 8.0], 0.0, 0.0);
+    eval_all_engines(
+        &["--feed", y, "squeeze(y, [0])"],
+        &[2, 1],
+        &[7.0, 8.0],
+        0.0,
+        0.0,
+    );
+    eval_all_engines(
+        &["--feed", y, "squeeze(y, -1)"],
+        &[1, 2],
+        &[7.0, 8.0],
+        0.0,
+        0.0,
+    );
+    // gradients: reverse's is the reversed upstream, tile's sums the copies
+    // (w weights each element so no two copies weigh the same)
+    let w = "w=[[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], [13, 14, 15, 16, 17, 18], [19, 20, 21, 22, 23, 24]]";
+    let program = "sum(tile(x, [2, 2]) * w) + sum(reverse(x, [1]) * x)";
+    // d/dx[i][j] of the tile term: w[i][j] + w[i][j+3] + w[i+2][j] + w[i+2][j+3];
+    // of sum(reverse(x) * x): 2 * x[i][2-j]
+    let xv = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+    let wv = |r: usize, c: usize| (r * 6 + c + 1) as f64;
+    let want: Vec<f64> = (0..6)
+        .map(|k| {
+            let (i, j) = (k / 3, k % 3);
+            wv(i, j) + wv(i, j + 3) + wv(i + 2, j) + wv(i + 2, j + 3) + 2.0 * xv[i][2 - j]
+        })
+        .collect();
+    for e in ENGINES {
+        let j = grad_json(
+            e,
+            &[
+                "--dtype", "f64", "--wrt", "x", "--feed", x, "--feed", w, program,
+            ],
+        );
+        assert_tensor(&tensor(&j["grads"]["x"]), &[2, 3], &want, 0.0, 0.0, e);
+    }
+    // errors name the function
+    for (program, what) in [
+        ("squeeze(x, 1)", "squeeze"),
+        ("tile(x, [2])", "tile"),
+        ("reverse(x, [2])", "reverse"),
+    ] {
+        let line = fail(&["eval", "--feed", x, program]);
+        assert_mentions(&line, &[what]);
+    }
+}

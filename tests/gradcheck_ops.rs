@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{check_grad, check_grad_any_rank, distinct, rng, signed, uniform, vars, Input};
+use common::{
+    check_grad, check_grad_any_rank, check_grad_static, distinct, rng, signed, uniform, vars, Input,
+};
 use gradjit::graph::{BinaryOp, ReduceOp, UnaryOp, BINARY_OPS, REDUCE_OPS, UNARY_OPS};
 use gradjit::{Graph, Op, Tensor};
 use ndarray::ArrayD;
@@ -517,4 +519,24 @@ fn softmax_log_softmax_and_cross_entropy() {
         &vars([labels, logits]),
         |_, xs| xs[0].softmax_cross_entropy(xs[1]),
     );
+}
+
+#[test]
+fn reverse_and_tile() {
+    let mut r = rng(32);
+    let x = uniform(&mut r, &[3, 4], -2.0, 2.0);
+    let w = uniform(&mut r, &[6, 4], -1.0, 1.0);
+    check_grad("reverse(x, [0, 1])", &vars([x.clone()]), |g, xs| {
+        node(g, Op::Reverse { axes: vec![0, 1] }, &[xs[0]]) * xs[0]
+    });
+    // its gradient reshapes the upstream by the operand's shape
+    check_grad_static("tile(x, [2, 1]) * w", &vars([x]), |g, xs| {
+        node(
+            g,
+            Op::Tile {
+                multiples: vec![2, 1],
+            },
+            &[xs[0]],
+        ) * g.constant(&w)
+    });
 }

@@ -78,9 +78,11 @@ fn variant(op: &Op) -> usize {
         Op::Softmax { .. } => 20,
         Op::LogSoftmax { .. } => 21,
         Op::SoftmaxCrossEntropy => 22,
+        Op::Reverse { .. } => 23,
+        Op::Tile { .. } => 24,
     }
 }
-const VARIANTS: usize = 23;
+const VARIANTS: usize = 25;
 
 /// One node of every operation, in every parameter form, on inputs of known shape.
 fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
@@ -123,6 +125,23 @@ fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
         out.push(op(g, Op::LogSoftmax { axis }, &[a]));
     }
     out.push(op(g, Op::SoftmaxCrossEntropy, &[a, b]));
+    for axes in [vec![], vec![0], vec![1], vec![0, 1]] {
+        out.push(op(g, Op::Reverse { axes }, &[a]));
+    }
+    out.push(op(
+        g,
+        Op::Tile {
+            multiples: vec![2, 1],
+        },
+        &[a],
+    ));
+    out.push(op(
+        g,
+        Op::Tile {
+            multiples: vec![0, 3],
+        },
+        &[a],
+    ));
     out.push(op(g, Op::Bind { name: "h".into() }, &[b]));
     out.push(op(g, Op::Reshape { dims: vec![3, -1] }, &[a]));
     out.push(op(g, Op::Reshape { dims: vec![6] }, &[a]));

@@ -281,6 +281,32 @@ pub(crate) fn input_grads(
                 }),
             ]
         }
+        // reverse the gradient along the same axes
+        Op::Reverse { axes } => vec![one!(0, b.op(Op::Reverse { axes: axes.clone() }, &[g])?)],
+        // each copy's gradient summed back: g as [m0, d0, m1, d1, ...] summed
+        // over the multiples' axes (TensorFlow's TileGrad)
+        Op::Tile { multiples } => vec![one!(0, {
+            let dims =
+                b.g.node(x)
+                    .shape
+                    .concrete()
+                    .ok_or(GraphError::UnknownRank {
+                        op: "tile",
+                        detail: "its gradient needs the operand's shape",
+                    })?;
+            let split: Vec<i64> = multiples
+                .iter()
+                .zip(&dims)
+                .flat_map(|(&m, &d)| [m as i64, d as i64])
+                .collect();
+            let copies = b.op(Op::Reshape { dims: split }, &[g])?;
+            let sum = Op::Reduce {
+                op: ReduceOp::Sum,
+                axes: Some((0..dims.len()).map(|i| 2 * i).collect()),
+                keepdims: false,
+            };
+            b.op(sum, &[copies])?
+        })],
         // sum_to and broadcast_like are each other's adjoints; `like` lends only its shape
         Op::SumTo => vec![one!(0, b.op(Op::BroadcastLike, &[g, x])?), None],
         Op::BroadcastLike => vec![one!(0, b.op(Op::SumTo, &[g, x])?), None],

@@ -37,7 +37,9 @@ pub fn routine(op: &Op) -> Routine {
         | Op::BroadcastTo { .. }
         | Op::BroadcastLike
         | Op::OnesLike
-        | Op::ZerosLike => Routine::Copy,
+        | Op::ZerosLike
+        | Op::Reverse { .. }
+        | Op::Tile { .. } => Routine::Copy,
         _ => Routine::Interpreter,
     }
 }
@@ -66,6 +68,16 @@ pub fn run<T: Element>(
             None => x.view().reversed_axes(),
         }),
         (Op::BroadcastTo { .. } | Op::BroadcastLike, [x, ..]) => x.broadcast(IxDyn(shape)),
+        (Op::Reverse { axes }, [x]) => {
+            let mut v = x.view();
+            for &a in axes {
+                if a >= v.ndim() {
+                    return Err(ExecError::Internal("reverse axis"));
+                }
+                v.invert_axis(Axis(a));
+            }
+            Some(v)
+        }
         (Op::OnesLike | Op::ZerosLike, _) => {
             let v = if matches!(op, Op::OnesLike) {
                 T::one()
@@ -79,6 +91,9 @@ pub fn run<T: Element>(
     };
     if let Some(v) = moved {
         return copy_in_order(&v, dst);
+    }
+    if let (Op::Tile { multiples }, [x]) = (op, inputs) {
+        return tile_into(x, multiples, dst);
     }
     // the rest (reductions the kernels do not absorb, `sum_to`, `count`)
     // through the interpreter's routine, which allocates its result
@@ -107,6 +122,34 @@ pub fn accumulate_product<T: Element>(
         (Op::MatMul, [a, b]) => matmul_into(a, b, dst, shape, true),
         _ => Err(ExecError::Internal("accumulated step is not a product")),
     }
+}
+
+/// `tile(x, multiples)` into `dst`: `x` viewed as `[1, d0, 1, d1, ...]`
+/// and broadcast to `[m0, d0, m1, d1, ...]` is the result in row-major
+/// order.
+fn tile_into<T: Element>(
+    x: &ArrayViewD<'_, T>,
+    multiples: &[usize],
+    dst: &mut [T],
+) -> Result<(), ExecError> {
+    if multiples.len() != x.ndim() {
+        return Err(ExecError::Internal("tile multiples"));
+    }
+    let spread: Vec<usize> = x.shape().iter().flat_map(|&d| [1, d]).collect();
+    let split: Vec<usize> = multiples
+        .iter()
+        .zip(x.shape())
+        .flat_map(|(&m, &d)| [m, d])
+        .collect();
+    let std = x.as_standard_layout();
+    let spread = std
+        .view()
+        .into_shape_with_order(IxDyn(&spread))
+        .map_err(|_| ExecError::Internal("tile view"))?;
+    let v = spread
+        .broadcast(IxDyn(&split))
+        .ok_or(ExecError::Internal("tile broadcast"))?;
+    copy_in_order(&v, dst)
 }
 
 /// Writes the elements of `v` in row-major order into `dst` (of the same

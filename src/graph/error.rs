@@ -21,6 +21,22 @@ pub enum GraphError {
         /// The size it does not match.
         b: usize,
     },
+    /// `squeeze` of an axis whose size is not 1.
+    #[error("`squeeze`: axis {axis} has size {size}, not 1")]
+    Squeeze {
+        /// The axis.
+        axis: usize,
+        /// Its size.
+        size: usize,
+    },
+    /// `tile` with a number of multiples other than the operand's rank.
+    #[error("`tile`: {got} multiples for a tensor of rank {rank} (one per axis)")]
+    Multiples {
+        /// Multiples given.
+        got: usize,
+        /// The operand's rank.
+        rank: usize,
+    },
     /// Operands that must have one shape and do not.
     #[error("`{op}`: operands must have the same shape, got {lhs} and {rhs}")]
     ShapesDiffer {

@@ -66,6 +66,11 @@ pub fn infer(
             s(0).clone()
         }
         Op::SoftmaxCrossEntropy => cross_entropy_shape(name, s(0), s(1))?,
+        Op::Reverse { axes } => {
+            reduce_shape(name, s(0), Some(axes), true)?;
+            s(0).clone()
+        }
+        Op::Tile { multiples } => tile_shape(s(0), multiples)?,
         Op::Reshape { dims } => reshape_shape(s(0), dims)?,
         Op::Transpose { perm } => transpose_shape(s(0), perm.as_deref())?,
         Op::BroadcastTo { dims } => {
@@ -178,6 +183,29 @@ pub fn normalize_axes(
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// `x` repeated `multiples[i]` times along axis `i`: one multiple per axis.
+fn tile_shape(x: &Shape, multiples: &[usize]) -> Result<Shape, GraphError> {
+    match x.dims() {
+        None => Ok(Shape::with_dims(vec![None; multiples.len()])),
+        Some(d) if d.len() != multiples.len() => Err(GraphError::Multiples {
+            got: multiples.len(),
+            rank: d.len(),
+        }),
+        Some(d) => d
+            .iter()
+            .zip(multiples)
+            .map(|(&n, &m)| match n {
+                Some(n) => n.checked_mul(m).map(Some).ok_or(GraphError::TooLarge {
+                    op: "tile",
+                    shape: x.clone(),
+                }),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Shape::with_dims),
+    }
 }
 
 /// `labels` and `logits` of one shape, the class axis last: the result

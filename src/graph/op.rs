@@ -537,6 +537,18 @@ pub enum Op {
     /// (TensorFlow's `SoftmaxCrossEntropyWithLogits`, its gradient to the
     /// logits `softmax(logits) - labels` even where labels do not sum to 1).
     SoftmaxCrossEntropy,
+    /// `reverse(x, axes)`: the elements in reverse order along each axis
+    /// (`tf.reverse`).
+    Reverse {
+        /// Sorted, distinct axes.
+        axes: Vec<usize>,
+    },
+    /// `tile(x, multiples)`: `x` repeated `multiples[i]` times along axis `i`
+    /// (`tf.tile`).
+    Tile {
+        /// One count per axis.
+        multiples: Vec<usize>,
+    },
     /// Internal: `sum_to(g, like)` sums `g` down to the shape of `like`
     /// (undoing a broadcast). Gradient flows to `g` only.
     SumTo,
@@ -579,7 +591,9 @@ impl Op {
             | Op::ZerosLike
             | Op::Count { .. }
             | Op::Softmax { .. }
-            | Op::LogSoftmax { .. } => 1,
+            | Op::LogSoftmax { .. }
+            | Op::Reverse { .. }
+            | Op::Tile { .. } => 1,
             Op::Binary(_)
             | Op::MatMul
             | Op::SumTo
@@ -616,7 +630,9 @@ impl Op {
             | Op::ExpandDims { .. }
             | Op::Softmax { .. }
             | Op::LogSoftmax { .. }
-            | Op::SoftmaxCrossEntropy => true,
+            | Op::SoftmaxCrossEntropy
+            | Op::Reverse { .. }
+            | Op::Tile { .. } => true,
         }
     }
 
@@ -660,6 +676,8 @@ impl Op {
             Op::Softmax { .. } => "softmax",
             Op::LogSoftmax { .. } => "log_softmax",
             Op::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Op::Reverse { .. } => "reverse",
+            Op::Tile { .. } => "tile",
         }
     }
 }

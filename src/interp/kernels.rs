@@ -37,6 +37,8 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
         Op::Softmax { axis } => super::softmax::softmax(&xs[0], *axis, false),
         Op::LogSoftmax { axis } => super::softmax::softmax(&xs[0], *axis, true),
         Op::SoftmaxCrossEntropy => super::softmax::cross_entropy(&xs[0], &xs[1]),
+        Op::Reverse { axes } => reverse(&xs[0], axes),
+        Op::Tile { multiples } => tile(&xs[0], multiples),
         Op::Count { axes } => {
             let shape = xs[0].shape();
             check_axes(axes.as_deref(), shape.len())?;
@@ -47,6 +49,38 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
             Ok(ArrayD::from_elem(IxDyn(&[]), T::from_f64(n as f64)))
         }
     }
+}
+
+fn reverse<T: Element>(x: &ArrayViewD<'_, T>, axes: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    check_axes(Some(axes), x.ndim())?;
+    let mut v = x.view();
+    for &a in axes {
+        v.invert_axis(Axis(a));
+    }
+    Ok(v.as_standard_layout().into_owned())
+}
+
+/// Element `i` of the result is element `i mod dims` of `x`.
+fn tile<T: Element>(x: &ArrayViewD<'_, T>, multiples: &[usize]) -> Result<ArrayD<T>, KernelError> {
+    if multiples.len() != x.ndim() {
+        return Err(format!(
+            "{} multiples for a tensor of rank {}",
+            multiples.len(),
+            x.ndim()
+        ));
+    }
+    let dims: Vec<usize> = x
+        .shape()
+        .iter()
+        .zip(multiples)
+        .map(|(d, m)| d * m)
+        .collect();
+    let mut out = ArrayD::zeros(IxDyn(&dims));
+    for (idx, o) in out.indexed_iter_mut() {
+        let at: Vec<usize> = (0..x.ndim()).map(|k| idx[k] % x.shape()[k]).collect();
+        *o = x[IxDyn(&at)];
+    }
+    Ok(out)
 }
 
 fn unary<T: Element>(op: UnaryOp, x: &ArrayViewD<'_, T>) -> ArrayD<T> {

@@ -127,6 +127,11 @@ impl Parser<'_> {
                         self.node(Op::Unary(UnaryOp::Square), &[d], at)
                     }
                     (Sugar::LeakyRelu, &[x]) => self.leaky_relu(x, number, at),
+                    (Sugar::Squeeze, &[x]) => {
+                        let axes =
+                            self.axes("squeeze", &nodes, args.get(1).map(|a| (&a.value, a.at)), 0)?;
+                        self.squeeze(x, axes, at)
+                    }
                     (Sugar::SigmoidCrossEntropy, &[labels, logits]) => {
                         self.sigmoid_cross_entropy(labels, logits, at)
                     }
@@ -167,6 +172,37 @@ impl Parser<'_> {
         let e = self.node(Op::Unary(UnaryOp::Exp), &[neg_abs], at)?;
         let right = self.node(Op::Unary(UnaryOp::Log1p), &[e], at)?;
         b(self, BinaryOp::Add, left, right)
+    }
+
+    /// `reshape(x, dims)`, `dims` `x`'s dimensions without the squeezed
+    /// size-1 axes (every size-1 axis when `axes` is `None`).
+    fn squeeze(
+        &mut self,
+        x: NodeId,
+        axes: Option<Vec<usize>>,
+        at: Origin,
+    ) -> Result<NodeId, ParseError> {
+        let err = |e: GraphError| ParseError::at(at, e.into());
+        let dims = self.graph.node(x).shape.concrete().ok_or_else(|| {
+            err(GraphError::UnknownRank {
+                op: "squeeze",
+                detail: "it needs the operand's shape",
+            })
+        })?;
+        let squeezed = |a: usize| axes.as_ref().is_none_or(|ax| ax.contains(&a));
+        if let Some(&axis) = axes.iter().flatten().find(|&&a| dims[a] != 1) {
+            return Err(err(GraphError::Squeeze {
+                axis,
+                size: dims[axis],
+            }));
+        }
+        let kept: Vec<i64> = dims
+            .iter()
+            .enumerate()
+            .filter(|&(a, &d)| !(d == 1 && squeezed(a)))
+            .map(|(_, &d)| d as i64)
+            .collect();
+        self.node(Op::Reshape { dims: kept }, &[x], at)
     }
 
     /// `where(x > 0, x, alpha * x)`.
@@ -343,6 +379,17 @@ impl Parser<'_> {
                 axis: match param(1) {
                     Some((Value::Ints(a), _)) => a.first().copied().unwrap_or(axis),
                     _ => axis,
+                },
+            },
+            Op::Reverse { .. } => Op::Reverse {
+                axes: self
+                    .axes(template.name(), &inputs, param(1), 0)?
+                    .unwrap_or_default(),
+            },
+            Op::Tile { .. } => Op::Tile {
+                multiples: match param(1) {
+                    Some((Value::Sizes(m), _)) => m.clone(),
+                    _ => Vec::new(),
                 },
             },
             Op::Count { .. } => Op::Count {

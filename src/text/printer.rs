@@ -250,7 +250,10 @@ impl<'a> Printer<'a> {
             }
             Op::Reshape { dims } => vec![list(dims.iter())],
             Op::Softmax { axis } | Op::LogSoftmax { axis } => vec![axis.to_string()],
-            Op::BroadcastTo { dims } | Op::ExpandDims { axes: dims } => vec![list_usize(dims)],
+            Op::BroadcastTo { dims }
+            | Op::ExpandDims { axes: dims }
+            | Op::Reverse { axes: dims }
+            | Op::Tile { multiples: dims } => vec![list_usize(dims)],
             Op::Unary(_)
             | Op::Binary(_)
             | Op::Where

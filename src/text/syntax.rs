@@ -95,10 +95,15 @@ pub(crate) enum Sugar {
     /// composition: `where(z >= 0, z, 0) - z * labels + log1p(exp(where(z >=
     /// 0, -z, z)))`, its gradient the one autodiff gives that composition.
     SigmoidCrossEntropy,
+    /// `squeeze(x[, axes])` is a reshape to `x`'s shape without those size-1
+    /// axes (without every size-1 axis when none are named); it needs `x`'s
+    /// shape when the program is read.
+    Squeeze,
 }
 
 /// The sugar functions by name.
-const SUGAR: [(&str, Sugar); 3] = [
+const SUGAR: [(&str, Sugar); 4] = [
+    ("squeeze", Sugar::Squeeze),
     ("squared_difference", Sugar::SquaredDifference),
     ("leaky_relu", Sugar::LeakyRelu),
     ("sigmoid_cross_entropy", Sugar::SigmoidCrossEntropy),
@@ -112,7 +117,7 @@ pub(crate) const FILL: &str = "fill";
 pub(crate) const ALL_AXES: &str = "None";
 
 /// The operations callable by name that are not unary, binary or reductions.
-fn other_ops() -> [Op; 17] {
+fn other_ops() -> [Op; 19] {
     [
         Op::Where,
         Op::MatMul,
@@ -131,6 +136,10 @@ fn other_ops() -> [Op; 17] {
         Op::Softmax { axis: -1 },
         Op::LogSoftmax { axis: -1 },
         Op::SoftmaxCrossEntropy,
+        Op::Reverse { axes: Vec::new() },
+        Op::Tile {
+            multiples: Vec::new(),
+        },
     ]
 }
 
@@ -198,6 +207,7 @@ impl Func {
                 (&[Expr, Expr], 2)
             }
             Func::Sugar(Sugar::LeakyRelu) => (&[Expr, Number], 1),
+            Func::Sugar(Sugar::Squeeze) => (&[Expr, AxisList], 1),
             Func::Op(op) => match op {
                 // bindings are written `name := expr`, not called
                 Op::Placeholder { .. } | Op::Constant(_) | Op::Bind { .. } => (&[], 0),
@@ -211,6 +221,8 @@ impl Func {
                 | Op::ReshapeLike
                 | Op::SoftmaxCrossEntropy => (&[Expr, Expr], 2),
                 Op::Softmax { .. } | Op::LogSoftmax { .. } => (&[Expr, Axis], 1),
+                Op::Reverse { .. } => (&[Expr, AxisList], 2),
+                Op::Tile { .. } => (&[Expr, Dims], 2),
                 Op::Where => (&[Expr, Expr, Expr], 3),
                 Op::Reduce { .. } => (&[Expr, Axes, Keepdims], 1),
                 Op::Reshape { .. } => (&[Expr, ReshapeDims], 2),

@@ -178,6 +178,16 @@ where
     }
 }
 
+/// [`check_grad`] with static shapes only, for functions whose gradient
+/// needs the operand's shape when it is built (`tile`).
+#[track_caller]
+pub fn check_grad_static<F>(name: &str, inputs: &[Input], build: F)
+where
+    F: for<'g> Fn(&'g Graph, &[Tensor<'g>]) -> Tensor<'g>,
+{
+    check_once(name, inputs, Tol::default(), Static::Shapes, &build);
+}
+
 /// [`check_grad`], also with placeholders of unknown rank (for functions
 /// whose ops accept that: no matmul, no negative axes, no permutations).
 #[track_caller]
