@@ -397,3 +397,69 @@ fn reverse_tile_squeeze_and_expand_dims() {
         assert_mentions(&line, &[what]);
     }
 }
+
+#[test]
+fn cumsum_in_every_mode_and_its_gradient() {
+    let x = "x=[[1, 2, 3], [4, 5, 6]]";
+    // (program, values), running sums by hand
+    let cases: [(&str, [f64; 6]); 5] = [
+        ("cumsum(x, 1)", [1.0, 3.0, 6.0, 4.0, 9.0, 15.0]),
+        ("cumsum(x, -1, 1)", [0.0, 1.0, 3.0, 0.0, 4.0, 9.0]),
+        ("cumsum(x, 1, 0, 1)", [6.0, 5.0, 3.0, 15.0, 11.0, 6.0]),
+        ("cumsum(x, 1, 1, 1)", [5.0, 3.0, 0.0, 11.0, 6.0, 0.0]),
+        ("cumsum(x, 0)", [1.0, 2.0, 3.0, 5.0, 7.0, 9.0]),
+    ];
+    for (program, want) in cases {
+        eval_all_engines(&["--feed", x, program], &[2, 3], &want, 0.0, 0.0);
+    }
+    // d/dx[j] of sum(cumsum(x) * w) along a row is the sum of w[k] for k >= j
+    let w = "w=[[1, 10, 100], [1000, 10000, 100000]]";
+    let want = [111.0, 110.0, 100.0, 111000.0, 110000.0, 100000.0];
+    for e in ENGINES {
+        let j = grad_json(
+            e,
+            &[
+                "--dtype",
+                "f64",
+                "--wrt",
+                "x",
+                "--feed",
+                x,
+                "--feed",
+                w,
+                "sum(cumsum(x, 1) * w)",
+            ],
+        );
+        assert_tensor(&tensor(&j["grads"]["x"]), &[2, 3], &want, 0.0, 0.0, e);
+    }
+    let line = fail(&["eval", "--feed", x, "cumsum(x, 1, 2)"]);
+    assert_mentions(&line, &["cumsum", "2"]);
+}
+
+#[test]
+fn argmax_and_argmin_give_the_first_extreme_and_no_gradient() {
+    let x = "x=[[1, 3, 3], [4, 0, 6]]";
+    let cases: [(&str, &[usize], &[f64]); 4] = [
+        ("argmax(x, 1)", &[2], &[1.0, 2.0]),
+        ("argmin(x, -1)", &[2], &[0.0, 1.0]),
+        ("argmax(x, 0)", &[3], &[1.0, 0.0, 1.0]),
+        ("argmin(x, 0)", &[3], &[0.0, 1.0, 0.0]),
+    ];
+    for (program, shape, want) in cases {
+        eval_all_engines(&["--feed", x, program], shape, want, 0.0, 0.0);
+    }
+    let j = grad_json("jit", &["--wrt", "x", "--feed", x, "argmax(x, 1)"]);
+    assert_eq!(j["grads"]["x"], Json::Null, "{j}");
+    // an empty axis has no extreme: an error at run time on every engine
+    for e in ENGINES {
+        let line = fail(&[
+            "eval",
+            "--engine",
+            e,
+            "--feed",
+            "y=[[], []]",
+            "argmax(y, 1)",
+        ]);
+        assert_mentions(&line, &["argmax", "empty"]);
+    }
+}

@@ -540,3 +540,22 @@ fn reverse_and_tile() {
         ) * g.constant(&w)
     });
 }
+
+#[test]
+fn cumsum_in_every_mode() {
+    let mut r = rng(33);
+    let x = uniform(&mut r, &[3, 4], -2.0, 2.0);
+    let w = uniform(&mut r, &[3, 4], -1.0, 1.0);
+    for axis in [0, 1] {
+        for (exclusive, reverse) in [(false, false), (true, false), (false, true), (true, true)] {
+            let op = Op::Cumsum {
+                axis,
+                exclusive,
+                reverse,
+            };
+            check_grad(&format!("{op:?} * w"), &vars([x.clone()]), |g, xs| {
+                node(g, op.clone(), &[xs[0]]) * g.constant(&w)
+            });
+        }
+    }
+}

@@ -80,9 +80,11 @@ fn variant(op: &Op) -> usize {
         Op::SoftmaxCrossEntropy => 22,
         Op::Reverse { .. } => 23,
         Op::Tile { .. } => 24,
+        Op::Cumsum { .. } => 25,
+        Op::ArgExtreme { .. } => 26,
     }
 }
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 27;
 
 /// One node of every operation, in every parameter form, on inputs of known shape.
 fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
@@ -142,6 +144,17 @@ fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
         },
         &[a],
     ));
+    for (axis, exclusive, reverse) in [(0, false, false), (1, true, false), (1, true, true)] {
+        let cumsum = Op::Cumsum {
+            axis,
+            exclusive,
+            reverse,
+        };
+        out.push(op(g, cumsum, &[a]));
+    }
+    for (axis, min) in [(1, false), (0, true)] {
+        out.push(op(g, Op::ArgExtreme { axis, min }, &[a]));
+    }
     out.push(op(g, Op::Bind { name: "h".into() }, &[b]));
     out.push(op(g, Op::Reshape { dims: vec![3, -1] }, &[a]));
     out.push(op(g, Op::Reshape { dims: vec![6] }, &[a]));

@@ -281,6 +281,21 @@ pub(crate) fn input_grads(
                 }),
             ]
         }
+        // the sums run the other way (TensorFlow's CumsumGrad)
+        Op::Cumsum {
+            axis,
+            exclusive,
+            reverse,
+        } => {
+            let back = Op::Cumsum {
+                axis: *axis,
+                exclusive: *exclusive,
+                reverse: !*reverse,
+            };
+            vec![one!(0, b.op(back, &[g])?)]
+        }
+        // indices have no gradient
+        Op::ArgExtreme { .. } => vec![None],
         // reverse the gradient along the same axes
         Op::Reverse { axes } => vec![one!(0, b.op(Op::Reverse { axes: axes.clone() }, &[g])?)],
         // each copy's gradient summed back: g as [m0, d0, m1, d1, ...] summed

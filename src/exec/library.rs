@@ -18,6 +18,8 @@ pub enum Routine {
     Gemm,
     /// Data movement: the input copied in some order, or a fill.
     Copy,
+    /// A loop of its own over lanes of one axis (`cumsum`, `argmax`).
+    Scan,
     /// The interpreter's routine for the operation (reductions no kernel
     /// absorbs, `sum_to`, `count`): correct, but allocating and not native.
     Interpreter,
@@ -40,6 +42,7 @@ pub fn routine(op: &Op) -> Routine {
         | Op::ZerosLike
         | Op::Reverse { .. }
         | Op::Tile { .. } => Routine::Copy,
+        Op::Cumsum { .. } | Op::ArgExtreme { .. } => Routine::Scan,
         _ => Routine::Interpreter,
     }
 }
@@ -92,8 +95,20 @@ pub fn run<T: Element>(
     if let Some(v) = moved {
         return copy_in_order(&v, dst);
     }
-    if let (Op::Tile { multiples }, [x]) = (op, inputs) {
-        return tile_into(x, multiples, dst);
+    match (op, inputs) {
+        (Op::Tile { multiples }, [x]) => return tile_into(x, multiples, dst),
+        (
+            Op::Cumsum {
+                axis,
+                exclusive,
+                reverse,
+            },
+            [x],
+        ) => return super::scan::cumsum_into(x, *axis, *exclusive, *reverse, dst, shape),
+        (Op::ArgExtreme { axis, min }, [x]) => {
+            return super::scan::arg_extreme_into(x, *axis, *min, dst, shape)
+        }
+        _ => {}
     }
     // the rest (reductions the kernels do not absorb, `sum_to`, `count`)
     // through the interpreter's routine, which allocates its result

@@ -8,6 +8,7 @@ mod executable;
 mod layout;
 mod library;
 mod rows;
+mod scan;
 mod session;
 mod stream;
 

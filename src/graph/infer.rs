@@ -71,6 +71,11 @@ pub fn infer(
             s(0).clone()
         }
         Op::Tile { multiples } => tile_shape(s(0), multiples)?,
+        Op::Cumsum { axis, .. } => {
+            reduce_shape(name, s(0), Some(&[*axis]), true)?;
+            s(0).clone()
+        }
+        Op::ArgExtreme { axis, .. } => reduce_shape(name, s(0), Some(&[*axis]), false)?,
         Op::Reshape { dims } => reshape_shape(s(0), dims)?,
         Op::Transpose { perm } => transpose_shape(s(0), perm.as_deref())?,
         Op::BroadcastTo { dims } => {

@@ -549,6 +549,25 @@ pub enum Op {
         /// One count per axis.
         multiples: Vec<usize>,
     },
+    /// `cumsum(x, axis, exclusive, reverse)`: running sums along `axis`
+    /// (`tf.cumsum`).
+    Cumsum {
+        /// The axis.
+        axis: usize,
+        /// Each sum leaves out its own element.
+        exclusive: bool,
+        /// Sums run from the end.
+        reverse: bool,
+    },
+    /// `argmax(x, axis)` (or `argmin` with `min`): the index of the first
+    /// largest (smallest) element along `axis`, as a float; the axis is
+    /// dropped. No gradient.
+    ArgExtreme {
+        /// The axis.
+        axis: usize,
+        /// The smallest instead of the largest.
+        min: bool,
+    },
     /// Internal: `sum_to(g, like)` sums `g` down to the shape of `like`
     /// (undoing a broadcast). Gradient flows to `g` only.
     SumTo,
@@ -593,7 +612,9 @@ impl Op {
             | Op::Softmax { .. }
             | Op::LogSoftmax { .. }
             | Op::Reverse { .. }
-            | Op::Tile { .. } => 1,
+            | Op::Tile { .. }
+            | Op::Cumsum { .. }
+            | Op::ArgExtreme { .. } => 1,
             Op::Binary(_)
             | Op::MatMul
             | Op::SumTo
@@ -632,7 +653,10 @@ impl Op {
             | Op::LogSoftmax { .. }
             | Op::SoftmaxCrossEntropy
             | Op::Reverse { .. }
-            | Op::Tile { .. } => true,
+            | Op::Tile { .. }
+            | Op::Cumsum { .. } => true,
+            // indices have no gradient (TensorFlow registers none)
+            Op::ArgExtreme { .. } => false,
         }
     }
 
@@ -678,6 +702,9 @@ impl Op {
             Op::SoftmaxCrossEntropy => "softmax_cross_entropy",
             Op::Reverse { .. } => "reverse",
             Op::Tile { .. } => "tile",
+            Op::Cumsum { .. } => "cumsum",
+            Op::ArgExtreme { min: false, .. } => "argmax",
+            Op::ArgExtreme { min: true, .. } => "argmin",
         }
     }
 }

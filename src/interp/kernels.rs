@@ -38,6 +38,12 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
         Op::LogSoftmax { axis } => super::softmax::softmax(&xs[0], *axis, true),
         Op::SoftmaxCrossEntropy => super::softmax::cross_entropy(&xs[0], &xs[1]),
         Op::Reverse { axes } => reverse(&xs[0], axes),
+        Op::Cumsum {
+            axis,
+            exclusive,
+            reverse,
+        } => super::scan::cumsum(&xs[0], *axis, *exclusive, *reverse),
+        Op::ArgExtreme { axis, min } => super::scan::arg_extreme(&xs[0], *axis, *min),
         Op::Tile { multiples } => tile(&xs[0], multiples),
         Op::Count { axes } => {
             let shape = xs[0].shape();

@@ -3,6 +3,7 @@
 //! is tested against, so it favours obvious correctness over speed.
 
 mod kernels;
+mod scan;
 mod softmax;
 
 use std::collections::HashMap;

@@ -172,27 +172,31 @@ pub fn binary(b: &mut FunctionBuilder, m: &MathImports, op: BinaryOp, x: Value, 
             b.ins().fmul(x, mask)
         }
         BinaryOp::MulNoNan => {
-            let zero = k(b, 0.0);
             let p = b.ins().fmul(x, y);
-            select_cmp(b, FloatCC::Equal, y, zero, zero, p)
+            zero_where_zero(b, y, p)
         }
         BinaryOp::DivNoNan => {
-            let zero = k(b, 0.0);
             let q = b.ins().fdiv(x, y);
-            select_cmp(b, FloatCC::Equal, y, zero, zero, q)
+            zero_where_zero(b, y, q)
         }
         BinaryOp::Xlogy => {
-            let zero = k(b, 0.0);
             let l = emit_unary(b, m, MathFn::Log, y);
             let p = b.ins().fmul(x, l);
-            select_cmp(b, FloatCC::Equal, x, zero, zero, p)
+            zero_where_zero(b, x, p)
         }
         BinaryOp::Xdivy => {
-            let zero = k(b, 0.0);
             let q = b.ins().fdiv(x, y);
-            select_cmp(b, FloatCC::Equal, x, zero, zero, q)
+            zero_where_zero(b, x, q)
         }
     }
+}
+
+/// `v`, or +0 where `test` is zero: the guard of the no-NaN forms
+/// (`mul_no_nan`, `div_no_nan`, `xlogy`, `xdivy`).
+fn zero_where_zero(b: &mut FunctionBuilder, test: Value, v: Value) -> Value {
+    let ty = b.func.dfg.value_type(v);
+    let zero = constant(b, ty, 0.0);
+    select_cmp(b, FloatCC::Equal, test, zero, zero, v)
 }
 
 /// Lowers `where(c, x, y)`: `x` where `c` is nonzero (NaN counts as nonzero).

@@ -31,6 +31,16 @@ enum Value {
     Number(f64),
 }
 
+/// The tensor arguments of a call, in order.
+fn tensor_args(args: &[ArgValue]) -> Vec<NodeId> {
+    args.iter()
+        .filter_map(|a| match a.value {
+            Value::Node(id) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Parser<'_> {
     /// A call of the function `name` written at `at`; the current token is `(`.
     pub(super) fn call(&mut self, name: String, at: Origin) -> Result<NodeId, ParseError> {
@@ -110,13 +120,7 @@ impl Parser<'_> {
             }
             Func::Op(op) => self.build(op, &args, at),
             Func::Sugar(sugar) => {
-                let nodes: Vec<NodeId> = args
-                    .iter()
-                    .filter_map(|a| match a.value {
-                        Value::Node(id) => Some(id),
-                        _ => None,
-                    })
-                    .collect();
+                let nodes = tensor_args(&args);
                 let number = args.iter().find_map(|a| match a.value {
                     Value::Number(v) => Some(v),
                     _ => None,
@@ -266,6 +270,17 @@ impl Parser<'_> {
             Arg::ReshapeDims => Value::Ints(self.reshape_dims()?),
             Arg::Number => Value::Number(self.signed_number(Expected::Number)?),
             Arg::Axis => Value::Ints(vec![self.integer(Expected::Axes)?.0]),
+            Arg::Flag => match self.integer(Expected::Keepdims)? {
+                (1, _) => Value::Keepdims(true),
+                (0, _) => Value::Keepdims(false),
+                (value, at) => {
+                    let kind = ParseErrorKind::BadFlag {
+                        function: function.to_string(),
+                        value,
+                    };
+                    return Err(ParseError::at(at, kind));
+                }
+            },
         };
         Ok(ArgValue {
             value,
@@ -325,13 +340,7 @@ impl Parser<'_> {
     /// Builds the node of a call from its parsed arguments: `template` is the
     /// operation with its parameters (axes, dims, permutation) still to fill in.
     fn build(&mut self, template: Op, args: &[ArgValue], at: Origin) -> Result<NodeId, ParseError> {
-        let inputs: Vec<NodeId> = args
-            .iter()
-            .filter_map(|a| match a.value {
-                Value::Node(id) => Some(id),
-                _ => None,
-            })
-            .collect();
+        let inputs = tensor_args(args);
         let param = |i: usize| args.get(i).map(|a| (&a.value, a.at));
         let op = match template {
             Op::Reduce { op, .. } => Op::Reduce {
@@ -392,6 +401,15 @@ impl Parser<'_> {
                     _ => Vec::new(),
                 },
             },
+            Op::Cumsum { .. } => Op::Cumsum {
+                axis: self.one_axis(template.name(), &inputs, param(1))?,
+                exclusive: matches!(param(2), Some((Value::Keepdims(true), _))),
+                reverse: matches!(param(3), Some((Value::Keepdims(true), _))),
+            },
+            Op::ArgExtreme { min, .. } => Op::ArgExtreme {
+                axis: self.one_axis(template.name(), &inputs, param(1))?,
+                min,
+            },
             Op::Count { .. } => Op::Count {
                 axes: self.axes(template.name(), &inputs, param(1), 0)?,
             },
@@ -421,6 +439,27 @@ impl Parser<'_> {
         normalize_axes(op, raw.0, rank)
             .map(Some)
             .map_err(|e| ParseError::at(raw.1, e.into()))
+    }
+
+    /// The one axis of `cumsum`, `argmax`, ...: it needs the operand's rank
+    /// where it is negative.
+    fn one_axis(
+        &self,
+        op: &'static str,
+        inputs: &[NodeId],
+        arg: Option<(&Value, Origin)>,
+    ) -> Result<usize, ParseError> {
+        let at = arg.map_or(Origin { line: 1, column: 1 }, |(_, at)| at);
+        match self.axes(op, inputs, arg, 0)?.as_deref() {
+            Some(&[a]) => Ok(a),
+            _ => Err(ParseError::at(
+                at,
+                ParseErrorKind::UnexpectedToken {
+                    expected: Expected::Axes,
+                    found: Token::Eof,
+                },
+            )),
+        }
     }
 
     /// `grad(y, x)`: the symbolic gradient of `sum(y)` with respect to `x`.

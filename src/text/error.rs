@@ -76,6 +76,14 @@ pub enum ParseErrorKind {
         /// How many were given.
         got: usize,
     },
+    /// A flag argument (cumsum's exclusive, reverse) other than `1` or `0`.
+    #[error("`{function}`: a flag must be 1 or 0, got {value}")]
+    BadFlag {
+        /// The function.
+        function: String,
+        /// The value given.
+        value: i64,
+    },
     /// A keepdims argument other than `1` or `0`.
     #[error("keepdims must be 1 or 0, got {0}")]
     BadKeepdims(i64),

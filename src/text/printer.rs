@@ -250,6 +250,16 @@ impl<'a> Printer<'a> {
             }
             Op::Reshape { dims } => vec![list(dims.iter())],
             Op::Softmax { axis } | Op::LogSoftmax { axis } => vec![axis.to_string()],
+            Op::Cumsum {
+                axis,
+                exclusive,
+                reverse,
+            } => vec![
+                axis.to_string(),
+                u8::from(*exclusive).to_string(),
+                u8::from(*reverse).to_string(),
+            ],
+            Op::ArgExtreme { axis, .. } => vec![axis.to_string()],
             Op::BroadcastTo { dims }
             | Op::ExpandDims { axes: dims }
             | Op::Reverse { axes: dims }

@@ -117,7 +117,7 @@ pub(crate) const FILL: &str = "fill";
 pub(crate) const ALL_AXES: &str = "None";
 
 /// The operations callable by name that are not unary, binary or reductions.
-fn other_ops() -> [Op; 19] {
+fn other_ops() -> [Op; 22] {
     [
         Op::Where,
         Op::MatMul,
@@ -140,6 +140,16 @@ fn other_ops() -> [Op; 19] {
         Op::Tile {
             multiples: Vec::new(),
         },
+        Op::Cumsum {
+            axis: 0,
+            exclusive: false,
+            reverse: false,
+        },
+        Op::ArgExtreme {
+            axis: 0,
+            min: false,
+        },
+        Op::ArgExtreme { axis: 0, min: true },
     ]
 }
 
@@ -191,6 +201,8 @@ pub(crate) enum Arg {
     Number,
     /// One axis, optionally negative (`softmax`).
     Axis,
+    /// `1` or `0` (`cumsum`'s exclusive and reverse).
+    Flag,
 }
 
 impl Func {
@@ -223,6 +235,8 @@ impl Func {
                 Op::Softmax { .. } | Op::LogSoftmax { .. } => (&[Expr, Axis], 1),
                 Op::Reverse { .. } => (&[Expr, AxisList], 2),
                 Op::Tile { .. } => (&[Expr, Dims], 2),
+                Op::Cumsum { .. } => (&[Expr, Axis, Flag, Flag], 2),
+                Op::ArgExtreme { .. } => (&[Expr, Axis], 2),
                 Op::Where => (&[Expr, Expr, Expr], 3),
                 Op::Reduce { .. } => (&[Expr, Axes, Keepdims], 1),
                 Op::Reshape { .. } => (&[Expr, ReshapeDims], 2),
