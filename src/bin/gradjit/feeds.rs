@@ -1,5 +1,6 @@
 //! Values given on the command line: JSON numbers and arrays, `.npy` files,
-//! and `rand(...)` / `randsign(...)` for large inputs without a file.
+//! and `rand(...)` / `randsign(...)` / `randint(K, ...)` for large inputs
+//! without a file.
 
 use std::io::Cursor;
 
@@ -17,12 +18,16 @@ pub fn parse_value(text: &str, seed_name: &str) -> Result<ArrayD<f64>, CliError>
     if let Some(path) = t.strip_prefix('@') {
         return read_npy(path);
     }
-    for (prefix, sign_only) in [("randsign(", true), ("rand(", false)] {
+    for (prefix, draw) in [
+        ("randsign(", Draw::Sign),
+        ("randint(", Draw::Int),
+        ("rand(", Draw::Uniform),
+    ] {
         if let Some(rest) = t.strip_prefix(prefix) {
             let inner = rest
                 .strip_suffix(')')
                 .ok_or_else(|| CliError::new(format!("`{t}`: missing `)`")))?;
-            return random(inner, sign_only, seed_name);
+            return random(inner, draw, seed_name);
         }
     }
     let json: serde_json::Value = serde_json::from_str(t)
@@ -99,11 +104,23 @@ fn read_npy(path: &str) -> Result<ArrayD<f64>, CliError> {
     )))
 }
 
-fn random(dims: &str, sign_only: bool, seed_name: &str) -> Result<ArrayD<f64>, CliError> {
-    let shape: Vec<usize> = if dims.trim().is_empty() {
+/// What a random feed draws.
+#[derive(Clone, Copy)]
+enum Draw {
+    /// Uniform in [-1, 1].
+    Uniform,
+    /// -1 or +1.
+    Sign,
+    /// Integers in [0, K), K the first argument (labels, indices).
+    Int,
+}
+
+fn random(args: &str, draw: Draw, seed_name: &str) -> Result<ArrayD<f64>, CliError> {
+    // the dimensions, after randint's bound
+    let mut shape: Vec<usize> = if args.trim().is_empty() {
         vec![]
     } else {
-        dims.split(',')
+        args.split(',')
             .map(|d| {
                 d.trim()
                     .parse::<usize>()
@@ -111,21 +128,32 @@ fn random(dims: &str, sign_only: bool, seed_name: &str) -> Result<ArrayD<f64>, C
             })
             .collect::<Result<_, _>>()?
     };
+    let bound = match draw {
+        Draw::Int => match shape.first() {
+            Some(&k) if k > 0 => shape.remove(0),
+            _ => {
+                return Err(CliError::new(format!(
+                "randint({args}): the first argument is how many integers to draw from, at least 1"
+            )))
+            }
+        },
+        Draw::Uniform | Draw::Sign => 0,
+    };
     let n = gradjit::graph::checked_product(&shape)
         .filter(|&n| n <= 1 << 31)
-        .ok_or_else(|| CliError::new(format!("rand({dims}) is too large")))?;
+        .ok_or_else(|| CliError::new(format!("rand({args}) is too large")))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(fnv1a(seed_name));
     let data: Vec<f64> = (0..n)
-        .map(|_| {
-            if sign_only {
+        .map(|_| match draw {
+            Draw::Sign => {
                 if rng.gen::<bool>() {
                     1.0
                 } else {
                     -1.0
                 }
-            } else {
-                rng.gen_range(-1.0..=1.0)
             }
+            Draw::Uniform => rng.gen_range(-1.0..=1.0),
+            Draw::Int => rng.gen_range(0..bound) as f64,
         })
         .collect();
     ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| CliError::new(e.to_string()))
@@ -166,5 +194,16 @@ mod tests {
         let s = parse_value("randsign(100)", "t").unwrap();
         assert!(s.iter().all(|v| *v == 1.0 || *v == -1.0));
         assert!(parse_value("rand(3,x)", "x").is_err());
+        // randint(K, dims): integers in [0, K), every one of them drawn
+        let l = parse_value("randint(3, 200)", "labels").unwrap();
+        assert_eq!(l.shape(), &[200]);
+        assert!(l.iter().all(|&v| v == v.trunc() && (0.0..3.0).contains(&v)));
+        assert!((0..3).all(|k| l.iter().any(|&v| v == k as f64)));
+        assert_eq!(
+            parse_value("randint(5)", "k").unwrap().shape(),
+            &[] as &[usize]
+        );
+        assert!(parse_value("randint(0, 4)", "k").is_err());
+        assert!(parse_value("randint()", "k").is_err());
     }
 }
