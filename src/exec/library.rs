@@ -111,7 +111,11 @@ pub fn run<T: Element>(
         _ => {}
     }
     // the rest (reductions the kernels do not absorb, `sum_to`, `count`)
-    // through the interpreter's routine, which allocates its result
+    // through the interpreter's routine, which allocates its result; a step
+    // `routine` promises native code for never gets here
+    if routine(op) != Routine::Interpreter {
+        return Err(ExecError::Internal("a native library step has no routine"));
+    }
     let r = eval_op(op, inputs).map_err(|detail| ExecError::Library {
         op: op.name(),
         detail,
