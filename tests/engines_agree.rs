@@ -1,4 +1,4 @@
-//! The benchmark programs and the seed programs, with their gradients, on
+//! The benchmark programs (B1–B6) and the seed programs, with their gradients, on
 //! every engine: each agrees with the interpreter; B3 and B4 in f64 also
 //! agree with central finite differences through the native engine.
 
@@ -54,7 +54,13 @@ fn build(src: &str, inputs: &[(&str, &[usize])], wrt: &[&str], dtype: DType, see
         .iter()
         .map(|(n, s)| {
             let len: usize = s.iter().product();
-            let data: Vec<f64> = (0..len).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            // class labels are integers, the rest uniform in [-1, 1)
+            let data: Vec<f64> = (0..len)
+                .map(|_| match *n {
+                    "labels" => f64::from(rng.gen_range(0..10u8)),
+                    _ => rng.gen_range(-1.0..1.0),
+                })
+                .collect();
             let a = ArrayD::from_shape_vec(s.to_vec(), data).expect("sizes");
             (id(n), Value::from_f64_array(a, dtype))
         })
@@ -82,6 +88,12 @@ const B1: &str = "y = x*x + 3*x\ngrad(y, x)";
 const B2: &str = "y = sum(tanh(a*x + b) * sigmoid(c*x) + exp(-x*x))";
 const B3: &str = "loss = mean(softplus(-t * (X @ w + b)))";
 const B4: &str = "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2)";
+const B5: &str = "h = relu(X @ W1 + b1); logits = h @ W2 + b2
+loss = mean(sparse_softmax_cross_entropy(labels, logits))";
+const B6: &str = "c1 = relu(conv2d(X, K1, 1, \"SAME\") + k1); p1 = max_pool2d(c1, 2)
+c2 = relu(conv2d(p1, K2, 1, \"SAME\") + k2); p2 = max_pool2d(c2, 2)
+logits = reshape(p2, [-1, 1568]) @ W + b
+loss = mean(sparse_softmax_cross_entropy(labels, logits))";
 
 fn cases(dtype: DType) -> Vec<(&'static str, Case)> {
     cases_with_rows(dtype, 67)
@@ -137,6 +149,42 @@ fn cases_with_rows(dtype: DType, n: usize) -> Vec<(&'static str, Case)> {
                 &["W1", "b1", "W2", "b2"],
                 dtype,
                 4,
+            ),
+        ),
+        (
+            "B5",
+            build(
+                B5,
+                &[
+                    ("X", &[n, 784]),
+                    ("W1", &[784, 128]),
+                    ("b1", &[128]),
+                    ("W2", &[128, 10]),
+                    ("b2", &[10]),
+                    ("labels", &[n]),
+                ],
+                &["W1", "b1", "W2", "b2"],
+                dtype,
+                6,
+            ),
+        ),
+        (
+            "B6",
+            build(
+                B6,
+                &[
+                    ("X", &[3, 28, 28, 1]),
+                    ("K1", &[3, 3, 1, 16]),
+                    ("k1", &[16]),
+                    ("K2", &[3, 3, 16, 32]),
+                    ("k2", &[32]),
+                    ("W", &[1568, 10]),
+                    ("b", &[10]),
+                    ("labels", &[3]),
+                ],
+                &["K1", "k1", "K2", "k2", "W", "b"],
+                dtype,
+                7,
             ),
         ),
         (

@@ -760,3 +760,540 @@ fn an_overrun_faults() {
         assert_eq!(status.signal(), Some(libc::SIGSEGV), "{mode}: {status:?}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Library steps of version 2 on guarded feeds and outputs
+//
+// Gathers, slices, padding, concatenation, convolutions and poolings (and
+// their gradient operations) run as library steps, which the harness above
+// cannot call one by one (`gradjit::exec`'s library is private). They are
+// reached through whole executables instead: the executor reads a
+// contiguous feed in place and writes a fetched step's result straight into
+// the caller's output, so with feeds and outputs in guarded memory a read
+// or write past either end of those buffers faults. Temporaries between
+// steps (and the im2col matrix of a convolution) are the executor's own
+// allocations and are not guarded; those steps are written in safe Rust,
+// whose bounds checks stand in for the guard pages there.
+
+/// A placeholder of the graph and the values it is fed.
+struct FeedOf {
+    node: NodeId,
+    name: &'static str,
+    shape: Vec<usize>,
+    data: Vec<f64>,
+}
+
+fn placeholder<T: Elem>(g: &Graph, name: &'static str, shape: &[usize]) -> NodeId {
+    g.add_placeholder(name, T::DT, Shape::known(shape)).unwrap()
+}
+
+/// Uniform values in [-2, 2), rounded to quarters so that ties occur.
+fn quarters(rng: &mut SmallRng, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| (rng.gen_range(-8..8) as f64) / 4.0)
+        .collect()
+}
+
+/// Compiles `fetch` for each native engine (`jit`, `jit-mt` on 2 threads,
+/// `jit-unfused`), runs it with every feed and every output in guarded
+/// memory, flush against the page after and against the page before, and
+/// checks the results against the interpreter.
+fn guarded_library<T: Elem + gradjit::value::Element + WrapMut>(
+    g: &Graph,
+    fetch: &[NodeId],
+    feeds: &[FeedOf],
+    what: &str,
+) {
+    use gradjit::exec::Engine;
+    let values: Vec<Value> = feeds
+        .iter()
+        .map(|f| {
+            let a = ArrayD::from_shape_vec(IxDyn(&f.shape), f.data.clone()).unwrap();
+            Value::from_f64_array(a, T::DT)
+        })
+        .collect();
+    let want = gradjit::Session::new(g)
+        .run(
+            &fetch.iter().map(|&f| g.tensor(f)).collect::<Vec<_>>(),
+            &feeds
+                .iter()
+                .zip(&values)
+                .map(|(f, v)| (g.tensor(f.node), v.view()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_else(|e| panic!("{what}: interpreter: {e}"));
+    let shapes: Vec<(NodeId, Vec<usize>)> =
+        feeds.iter().map(|f| (f.node, f.shape.clone())).collect();
+    let rtol = if T::DT == DType::F32 { 1e-4 } else { 1e-10 };
+    for engine in [Engine::Jit, Engine::JitMt, Engine::JitUnfused] {
+        let exe = compile(
+            g,
+            fetch,
+            &shapes,
+            &CompileOptions::for_engine(engine, Some(2)),
+        )
+        .unwrap_or_else(|e| panic!("{what} on {engine}: {e}"));
+        // the operations under test run as library steps, not folded away
+        assert!(
+            exe.library_steps() > 0,
+            "{what} on {engine}: no library step"
+        );
+        for flush in [Flush::End, Flush::Start] {
+            let ins: Vec<(Guarded<T>, Vec<usize>)> = exe
+                .inputs()
+                .iter()
+                .map(|(name, shape)| {
+                    let f = feeds.iter().find(|f| f.name == name).expect("a fed input");
+                    assert_eq!(&f.shape, shape, "{what}: the shape of {name}");
+                    let mut b = Guarded::<T>::new(f.data.len(), flush);
+                    let mut it = f.data.iter();
+                    b.fill(|| T::make(*it.next().unwrap()));
+                    (b, shape.clone())
+                })
+                .collect();
+            let views: Vec<ValueView<'_>> = ins
+                .iter()
+                .map(|(b, s)| T::wrap_view(ArrayViewD::from_shape(IxDyn(s), b.as_slice()).unwrap()))
+                .collect();
+            let out_shapes: Vec<Vec<usize>> = exe.output_shapes().to_vec();
+            let mut outs: Vec<Guarded<T>> = out_shapes
+                .iter()
+                .map(|s| Guarded::new(s.iter().product(), flush))
+                .collect();
+            {
+                let mut mv: Vec<ValueViewMut<'_>> = outs
+                    .iter_mut()
+                    .zip(&out_shapes)
+                    .map(|(o, s)| {
+                        T::wrap_view_mut(
+                            ArrayViewMutD::from_shape(IxDyn(s), o.as_mut_slice()).unwrap(),
+                        )
+                    })
+                    .collect();
+                exe.run_into(&views, &mut mv)
+                    .unwrap_or_else(|e| panic!("{what} on {engine}: {e}"));
+            }
+            for (k, (w, o)) in want.iter().zip(&outs).enumerate() {
+                assert_eq!(w.shape(), &out_shapes[k][..], "{what}: output {k} shape");
+                let h: Vec<f64> = o.as_slice().iter().map(|v| v.wide()).collect();
+                for (i, (p, q)) in w.to_f64_vec().iter().zip(&h).enumerate() {
+                    assert!(
+                        close(*p, *q, rtol),
+                        "{what} on {engine} ({flush:?}): output {k}[{i}] {p} vs {q}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `gather` along each axis with the first and the last index, indices
+/// only at the edges of `params`, repeated; and its scatter-add gradient.
+#[test]
+fn guarded_gather_and_its_gradient() {
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let mut rng = SmallRng::seed_from_u64(71);
+        for n in [1usize, 2, 3, 5, 17] {
+            let last = (n - 1) as f64;
+            let index_sets: Vec<Vec<f64>> = vec![
+                vec![0.0],
+                vec![last],
+                vec![last, 0.0],
+                vec![0.0, last, 0.0, last, last],
+                (0..n).rev().map(|i| i as f64).collect(),
+            ];
+            for (pshape, axis) in [
+                (vec![n], 0),
+                (vec![n, 3], 0),
+                (vec![3, n], 1),
+                (vec![2, n, 5], 1),
+                (vec![2, 3, n], 2),
+            ] {
+                for idx in &index_sets {
+                    let g = Graph::new();
+                    let p = placeholder::<T>(&g, "p", &pshape);
+                    let i = placeholder::<T>(&g, "i", &[idx.len()]);
+                    let y = g.add_node(Op::Gather { axis }, &[p, i]).unwrap();
+                    let ys = g.node(y).shape.concrete().expect("concrete");
+                    let gy = placeholder::<T>(&g, "gy", &ys);
+                    let like = placeholder::<T>(&g, "like", &pshape);
+                    let d = g.add_node(Op::GatherGrad { axis }, &[gy, i, like]).unwrap();
+                    let np: usize = pshape.iter().product();
+                    let feeds = vec![
+                        FeedOf {
+                            node: p,
+                            name: "p",
+                            shape: pshape.clone(),
+                            data: quarters(&mut rng, np),
+                        },
+                        FeedOf {
+                            node: i,
+                            name: "i",
+                            shape: vec![idx.len()],
+                            data: idx.clone(),
+                        },
+                        FeedOf {
+                            node: gy,
+                            name: "gy",
+                            shape: ys.clone(),
+                            data: quarters(&mut rng, ys.iter().product()),
+                        },
+                        FeedOf {
+                            node: like,
+                            name: "like",
+                            shape: pshape.clone(),
+                            data: vec![0.0; np],
+                        },
+                    ];
+                    let what = format!("gather({pshape:?}, {idx:?}, {axis})");
+                    guarded_library::<T>(&g, &[y, d], &feeds, &what);
+                    // a 2-D block of indices, and one_hot of edge indices
+                    let g = Graph::new();
+                    let i2 = placeholder::<T>(&g, "i", &[2, 2]);
+                    let p2 = placeholder::<T>(&g, "p", &pshape);
+                    let y2 = g.add_node(Op::Gather { axis }, &[p2, i2]).unwrap();
+                    let oh = g.add_node(Op::OneHot { depth: n }, &[i2]).unwrap();
+                    let feeds = vec![
+                        FeedOf {
+                            node: p2,
+                            name: "p",
+                            shape: pshape.clone(),
+                            data: quarters(&mut rng, np),
+                        },
+                        FeedOf {
+                            node: i2,
+                            name: "i",
+                            shape: vec![2, 2],
+                            data: vec![last, 0.0, 0.0, last],
+                        },
+                    ];
+                    guarded_library::<T>(&g, &[y2, oh], &feeds, &format!("2-D {what}"));
+                }
+            }
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}
+
+fn range(start: Option<i64>, stop: Option<i64>, step: i64) -> gradjit::graph::SliceItem {
+    gradjit::graph::SliceItem::Range { start, stop, step }
+}
+
+/// Slices with negative steps, slices reaching both ends (and clamped past
+/// them), integer items at both ends, empty slices; and their gradient.
+#[test]
+fn guarded_slices_and_their_gradient() {
+    use gradjit::graph::SliceItem::{self, Index};
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let mut rng = SmallRng::seed_from_u64(72);
+        let all = SliceItem::ALL;
+        let cases: Vec<(Vec<usize>, Vec<SliceItem>)> = vec![
+            (vec![7], vec![range(None, None, -1)]),
+            (vec![7], vec![range(None, None, -2)]),
+            (vec![7], vec![range(None, None, 3)]),
+            (vec![7], vec![range(Some(-1), Some(-8), -1)]),
+            (vec![7], vec![range(Some(6), None, -3)]),
+            (vec![7], vec![range(Some(-100), Some(100), 1)]),
+            (vec![7], vec![range(Some(100), Some(-100), -1)]),
+            (vec![7], vec![range(Some(0), Some(7), 6)]),
+            (vec![7], vec![range(Some(3), Some(3), 1)]),
+            (vec![7], vec![Index(0)]),
+            (vec![7], vec![Index(-1)]),
+            (vec![1], vec![range(None, None, -1)]),
+            (
+                vec![5, 4],
+                vec![range(None, None, -1), range(None, None, -1)],
+            ),
+            (vec![5, 4], vec![Index(-1), range(None, None, -3)]),
+            (vec![5, 4], vec![all, Index(3)]),
+            (vec![5, 4], vec![Index(0), Index(0)]),
+            (vec![5, 4], vec![Index(4), Index(3)]),
+            (
+                vec![5, 4],
+                vec![range(Some(4), Some(0), -4), range(Some(-1), None, 1)],
+            ),
+            (vec![3, 4, 5], vec![all, all, range(None, None, -1)]),
+            (
+                vec![3, 4, 5],
+                vec![
+                    range(None, None, -2),
+                    Index(-1),
+                    range(Some(4), Some(-6), -2),
+                ],
+            ),
+            (vec![3, 4, 5], vec![Index(2), range(Some(1), Some(4), 2)]),
+            (
+                vec![2, 3, 33],
+                vec![all, range(None, None, -1), range(Some(32), None, -1)],
+            ),
+        ];
+        for (shape, items) in cases {
+            let g = Graph::new();
+            let x = placeholder::<T>(&g, "x", &shape);
+            let y = g
+                .add_node(
+                    Op::Slice {
+                        items: items.clone(),
+                    },
+                    &[x],
+                )
+                .unwrap();
+            let ys = g.node(y).shape.concrete().expect("concrete");
+            let gy = placeholder::<T>(&g, "gy", &ys);
+            let like = placeholder::<T>(&g, "like", &shape);
+            let d = g
+                .add_node(
+                    Op::SliceGrad {
+                        items: items.clone(),
+                    },
+                    &[gy, like],
+                )
+                .unwrap();
+            let n: usize = shape.iter().product();
+            let feeds = vec![
+                FeedOf {
+                    node: x,
+                    name: "x",
+                    shape: shape.clone(),
+                    data: quarters(&mut rng, n),
+                },
+                FeedOf {
+                    node: gy,
+                    name: "gy",
+                    shape: ys.clone(),
+                    data: quarters(&mut rng, ys.iter().product()),
+                },
+                FeedOf {
+                    node: like,
+                    name: "like",
+                    shape: shape.clone(),
+                    data: vec![0.0; n],
+                },
+            ];
+            guarded_library::<T>(&g, &[y, d], &feeds, &format!("{shape:?}[{items:?}]"));
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}
+
+/// Padding before, after, both, neither, on every axis, of empty inputs.
+#[test]
+fn guarded_pad() {
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let mut rng = SmallRng::seed_from_u64(73);
+        for (shape, widths) in [
+            (vec![5], vec![(0, 0)]),
+            (vec![5], vec![(3, 0)]),
+            (vec![5], vec![(0, 3)]),
+            (vec![1], vec![(1, 1)]),
+            (vec![3, 4], vec![(0, 0), (2, 1)]),
+            (vec![3, 4], vec![(1, 0), (0, 3)]),
+            (vec![3, 4], vec![(2, 2), (2, 2)]),
+            (vec![2, 3, 9], vec![(0, 1), (1, 0), (4, 5)]),
+            (vec![0, 3], vec![(1, 1), (0, 0)]),
+            (vec![3, 0], vec![(0, 0), (2, 0)]),
+            (vec![2, 33], vec![(0, 0), (0, 1)]),
+        ] {
+            let g = Graph::new();
+            let x = placeholder::<T>(&g, "x", &shape);
+            let y = g
+                .add_node(
+                    Op::Pad {
+                        widths: widths.clone(),
+                    },
+                    &[x],
+                )
+                .unwrap();
+            let n: usize = shape.iter().product();
+            let feeds = vec![FeedOf {
+                node: x,
+                name: "x",
+                shape: shape.clone(),
+                data: quarters(&mut rng, n),
+            }];
+            guarded_library::<T>(&g, &[y], &feeds, &format!("pad({shape:?}, {widths:?})"));
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}
+
+/// Concatenation along the first, a middle and the last axis, of two and
+/// three operands, one of them empty along the axis.
+#[test]
+fn guarded_concat() {
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let mut rng = SmallRng::seed_from_u64(74);
+        for (shapes, axis) in [
+            (vec![vec![3], vec![1]], 0),
+            (vec![vec![2, 3], vec![1, 3], vec![4, 3]], 0),
+            (vec![vec![2, 3], vec![2, 1], vec![2, 5]], 1),
+            (vec![vec![2, 3, 4], vec![2, 1, 4]], 1),
+            (vec![vec![2, 3, 4], vec![2, 3, 1], vec![2, 3, 7]], 2),
+            (vec![vec![2, 0], vec![2, 3]], 1),
+            (vec![vec![2, 3], vec![2, 0]], 1),
+            (vec![vec![0, 3], vec![0, 3]], 0),
+            (vec![vec![1, 33], vec![1, 1]], 1),
+        ] {
+            let g = Graph::new();
+            let names = ["a", "b", "c"];
+            let mut feeds = Vec::new();
+            for (k, s) in shapes.iter().enumerate() {
+                let node = placeholder::<T>(&g, names[k], s);
+                let n: usize = s.iter().product();
+                feeds.push(FeedOf {
+                    node,
+                    name: names[k],
+                    shape: s.clone(),
+                    data: quarters(&mut rng, n),
+                });
+            }
+            let ids: Vec<NodeId> = feeds.iter().map(|f| f.node).collect();
+            let y = g.add_node(Op::Concat { axis }, &ids).unwrap();
+            guarded_library::<T>(&g, &[y], &feeds, &format!("concat({shapes:?}, {axis})"));
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}
+
+/// `conv2d` with `"SAME"` padding at every border (odd and even filters,
+/// the odd element after), strides that leave a tail of rows and columns,
+/// filters as large as the input; its gradients to the input and the
+/// filter; a bias added by a kernel reading the step's result.
+#[test]
+fn guarded_conv2d_and_its_gradients() {
+    use gradjit::graph::Padding;
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let mut rng = SmallRng::seed_from_u64(75);
+        for (xs, fs, strides, padding) in [
+            ([1, 5, 5, 1], [3, 3, 1, 1], [1, 1], Padding::Same),
+            ([2, 5, 7, 3], [3, 2, 3, 4], [1, 1], Padding::Same),
+            ([2, 5, 7, 3], [2, 2, 3, 2], [1, 1], Padding::Same),
+            ([2, 6, 6, 2], [4, 4, 2, 3], [1, 1], Padding::Same),
+            ([1, 7, 8, 2], [3, 3, 2, 2], [2, 3], Padding::Same),
+            ([1, 7, 8, 2], [3, 3, 2, 2], [2, 3], Padding::Valid),
+            ([2, 7, 7, 1], [2, 2, 1, 5], [3, 3], Padding::Valid),
+            ([1, 2, 3, 2], [4, 5, 2, 1], [1, 1], Padding::Same),
+            ([1, 3, 4, 2], [3, 4, 2, 3], [1, 1], Padding::Valid),
+            ([1, 1, 1, 1], [1, 1, 1, 1], [1, 1], Padding::Same),
+            ([1, 9, 9, 16], [3, 3, 16, 32], [1, 1], Padding::Same),
+        ] {
+            let g = Graph::new();
+            let x = placeholder::<T>(&g, "x", &xs);
+            let f = placeholder::<T>(&g, "f", &fs);
+            let op = Op::Conv2d { strides, padding };
+            let y = g.add_node(op, &[x, f]).unwrap();
+            let ys = g.node(y).shape.concrete().expect("concrete");
+            let gy = placeholder::<T>(&g, "gy", &ys);
+            let dx = g
+                .add_node(Op::Conv2dBackpropInput { strides, padding }, &[gy, f, x])
+                .unwrap();
+            let df = g
+                .add_node(Op::Conv2dBackpropFilter { strides, padding }, &[x, gy, f])
+                .unwrap();
+            let b = placeholder::<T>(&g, "b", &fs[3..]);
+            let biased = g.add_node(Op::Binary(BinaryOp::Add), &[y, b]).unwrap();
+            let feeds = vec![
+                FeedOf {
+                    node: x,
+                    name: "x",
+                    shape: xs.to_vec(),
+                    data: quarters(&mut rng, xs.iter().product()),
+                },
+                FeedOf {
+                    node: f,
+                    name: "f",
+                    shape: fs.to_vec(),
+                    data: quarters(&mut rng, fs.iter().product()),
+                },
+                FeedOf {
+                    node: gy,
+                    name: "gy",
+                    shape: ys.clone(),
+                    data: quarters(&mut rng, ys.iter().product()),
+                },
+                FeedOf {
+                    node: b,
+                    name: "b",
+                    shape: vec![fs[3]],
+                    data: quarters(&mut rng, fs[3]),
+                },
+            ];
+            let what = format!("conv2d({xs:?}, {fs:?}, {strides:?}, {padding:?})");
+            guarded_library::<T>(&g, &[y, dx, df], &feeds, &what);
+            guarded_library::<T>(&g, &[biased], &feeds, &format!("{what} + b"));
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}
+
+/// `max_pool2d` and `avg_pool2d` with `"SAME"` windows reaching over every
+/// border, overlapping windows, windows that stop short of the last rows
+/// and columns, windows larger than the input; their gradients (and
+/// `max_pool2d`'s second-order operation), on values with ties.
+#[test]
+fn guarded_pooling_and_its_gradients() {
+    use gradjit::graph::{Padding, Window};
+    fn go<T: Elem + gradjit::value::Element + WrapMut>() {
+        let mut rng = SmallRng::seed_from_u64(76);
+        for (xs, ksize, strides, padding) in [
+            ([1, 5, 5, 1], [2, 2], [2, 2], Padding::Same),
+            ([2, 5, 7, 3], [3, 3], [2, 2], Padding::Same),
+            ([2, 5, 7, 3], [2, 3], [1, 2], Padding::Same),
+            ([2, 5, 7, 3], [3, 3], [1, 1], Padding::Same),
+            ([2, 5, 7, 3], [2, 2], [2, 2], Padding::Valid),
+            ([2, 5, 7, 3], [3, 2], [1, 1], Padding::Valid),
+            ([1, 7, 8, 2], [3, 3], [3, 3], Padding::Valid),
+            ([1, 2, 3, 5], [4, 5], [1, 1], Padding::Same),
+            ([1, 1, 1, 1], [1, 1], [1, 1], Padding::Valid),
+            ([1, 8, 8, 33], [2, 2], [2, 2], Padding::Same),
+        ] {
+            let window = Window {
+                ksize,
+                strides,
+                padding,
+            };
+            let g = Graph::new();
+            let x = placeholder::<T>(&g, "x", &xs);
+            let mp = g.add_node(Op::MaxPool2d { window }, &[x]).unwrap();
+            let ap = g.add_node(Op::AvgPool2d { window }, &[x]).unwrap();
+            let ys = g.node(mp).shape.concrete().expect("concrete");
+            let gy = placeholder::<T>(&g, "gy", &ys);
+            let gg = placeholder::<T>(&g, "gg", &xs);
+            let mg = g.add_node(Op::MaxPoolGrad { window }, &[x, gy]).unwrap();
+            let ag = g.add_node(Op::AvgPoolGrad { window }, &[gy, x]).unwrap();
+            let mgg = g
+                .add_node(Op::MaxPoolGradGrad { window }, &[x, gg])
+                .unwrap();
+            let n: usize = xs.iter().product();
+            let feeds = vec![
+                FeedOf {
+                    node: x,
+                    name: "x",
+                    shape: xs.to_vec(),
+                    data: quarters(&mut rng, n),
+                },
+                FeedOf {
+                    node: gy,
+                    name: "gy",
+                    shape: ys.clone(),
+                    data: quarters(&mut rng, ys.iter().product()),
+                },
+                FeedOf {
+                    node: gg,
+                    name: "gg",
+                    shape: xs.to_vec(),
+                    data: quarters(&mut rng, n),
+                },
+            ];
+            let what = format!("pooling {xs:?} {window:?}");
+            guarded_library::<T>(&g, &[mp, ap, mg, ag, mgg], &feeds, &what);
+        }
+    }
+    go::<f32>();
+    go::<f64>();
+}

@@ -127,8 +127,7 @@ fn calls_without_general_products_allocate_nothing() {
             ],
         ),
         // transposes, reshapes and broadcasts as library steps (the output
-        // alone: the gradients of broadcasts are sums that run as library
-        // steps through the interpreter's routine, which allocates)
+        // alone)
         (
             "y = transpose(reshape(broadcast_to(v, [6, 4]), [4, 6]), [1, 0]) * 2 + transpose(A)",
             &[],

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use gradjit::graph::{
-    BinaryOp, DType, Graph, Literal, NodeId, Op, ReduceOp, Shape, UnaryOp, BINARY_OPS, REDUCE_OPS,
-    UNARY_OPS,
+    BinaryOp, DType, Graph, Literal, NodeId, Op, Padding, ReduceOp, Shape, SliceItem, UnaryOp,
+    Window, BINARY_OPS, REDUCE_OPS, UNARY_OPS,
 };
 use gradjit::interp::evaluate;
 use gradjit::text::{parse, print_program, ParseOptions};
@@ -82,9 +82,26 @@ fn variant(op: &Op) -> usize {
         Op::Tile { .. } => 24,
         Op::Cumsum { .. } => 25,
         Op::ArgExtreme { .. } => 26,
+        Op::Slice { .. } => 27,
+        Op::SliceGrad { .. } => 28,
+        Op::Pad { .. } => 29,
+        Op::Concat { .. } => 30,
+        Op::Gather { .. } => 31,
+        Op::GatherGrad { .. } => 32,
+        Op::OneHot { .. } => 33,
+        Op::LabelOneHot { .. } => 34,
+        Op::SparseSoftmaxCrossEntropy => 35,
+        Op::Conv2d { .. } => 36,
+        Op::Conv2dBackpropInput { .. } => 37,
+        Op::Conv2dBackpropFilter { .. } => 38,
+        Op::MaxPool2d { .. } => 39,
+        Op::MaxPoolGrad { .. } => 40,
+        Op::MaxPoolGradGrad { .. } => 41,
+        Op::AvgPool2d { .. } => 42,
+        Op::AvgPoolGrad { .. } => 43,
     }
 }
-const VARIANTS: usize = 27;
+const VARIANTS: usize = 44;
 
 /// One node of every operation, in every parameter form, on inputs of known shape.
 fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
@@ -155,6 +172,73 @@ fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
     for (axis, min) in [(1, false), (0, true)] {
         out.push(op(g, Op::ArgExtreme { axis, min }, &[a]));
     }
+    let range = |start, stop, step| SliceItem::Range { start, stop, step };
+    for items in [
+        vec![SliceItem::Index(1)],
+        vec![SliceItem::Index(-1), range(None, None, -1)],
+        vec![range(Some(1), None, 1), range(Some(-1), Some(0), -2)],
+        vec![SliceItem::ALL, SliceItem::Index(0)],
+    ] {
+        out.push(op(
+            g,
+            Op::Slice {
+                items: items.clone(),
+            },
+            &[a],
+        ));
+        let sliced = op(
+            g,
+            Op::Slice {
+                items: items.clone(),
+            },
+            &[b],
+        );
+        out.push(op(g, Op::SliceGrad { items }, &[sliced, a]));
+    }
+    // indexing binds tighter than negation and powers
+    let neg = un(g, UnaryOp::Neg, a);
+    out.push(op(
+        g,
+        Op::Slice {
+            items: vec![SliceItem::Index(0)],
+        },
+        &[neg],
+    ));
+    let widths = vec![(1, 0), (0, 2)];
+    out.push(op(g, Op::Pad { widths }, &[a]));
+    out.push(op(g, Op::Concat { axis: 0 }, &[a]));
+    out.push(op(g, Op::Concat { axis: 1 }, &[a, b, a]));
+    let idx = input(g, "idx", dtype, &[4]);
+    out.push(op(g, Op::Gather { axis: 0 }, &[a, idx]));
+    let gathered = op(g, Op::Gather { axis: 1 }, &[a, idx]);
+    out.push(gathered);
+    out.push(op(g, Op::GatherGrad { axis: 1 }, &[gathered, idx, a]));
+    out.push(op(g, Op::OneHot { depth: 3 }, &[idx]));
+    out.push(op(g, Op::LabelOneHot { depth: 5 }, &[idx]));
+    let labels = input(g, "labels", dtype, &[2]);
+    out.push(op(g, Op::SparseSoftmaxCrossEntropy, &[labels, a]));
+    let img = input(g, "img", dtype, &[2, 5, 4, 3]);
+    let filt = input(g, "filt", dtype, &[3, 2, 3, 4]);
+    for (strides, padding) in [([1, 1], Padding::Valid), ([2, 1], Padding::Same)] {
+        let conv = op(g, Op::Conv2d { strides, padding }, &[img, filt]);
+        out.push(conv);
+        let back = Op::Conv2dBackpropInput { strides, padding };
+        out.push(op(g, back, &[conv, filt, img]));
+        let back = Op::Conv2dBackpropFilter { strides, padding };
+        out.push(op(g, back, &[img, conv, filt]));
+    }
+    let window = Window {
+        ksize: [3, 2],
+        strides: [2, 1],
+        padding: Padding::Same,
+    };
+    let pooled = op(g, Op::MaxPool2d { window }, &[img]);
+    out.push(pooled);
+    out.push(op(g, Op::MaxPoolGrad { window }, &[img, pooled]));
+    out.push(op(g, Op::MaxPoolGradGrad { window }, &[img, img]));
+    let avg = op(g, Op::AvgPool2d { window }, &[img]);
+    out.push(avg);
+    out.push(op(g, Op::AvgPoolGrad { window }, &[avg, img]));
     out.push(op(g, Op::Bind { name: "h".into() }, &[b]));
     out.push(op(g, Op::Reshape { dims: vec![3, -1] }, &[a]));
     out.push(op(g, Op::Reshape { dims: vec![6] }, &[a]));

@@ -40,8 +40,18 @@ pub fn random(shape: &[usize], seed: u64, signs: bool) -> Value {
     Value::F32(ArrayD::from_shape_vec(shape.to_vec(), data).expect("sizes match"))
 }
 
+/// Class labels: integers drawn uniformly from `[0, classes)`, from a fixed seed.
+pub fn labels(shape: &[usize], seed: u64, classes: u32) -> Value {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = (0..n).map(|_| rng.gen_range(0..classes) as f32).collect();
+    Value::F32(ArrayD::from_shape_vec(shape.to_vec(), data).expect("sizes match"))
+}
+
 /// Parses `src`, adds the gradients of its output with respect to `wrt`
-/// (or fetches the output alone), and makes the feeds.
+/// (or fetches the output alone), and makes the feeds: an input named
+/// `labels` holds class labels in `[0, 10)` (B5, B6), the others uniform
+/// values (or signs, where their flag says so).
 pub fn case(src: &str, inputs: &[(&str, Vec<usize>, bool)], wrt: &[&str]) -> Case {
     let graph = Graph::new();
     let shapes: HashMap<String, Shape> = inputs
@@ -75,7 +85,14 @@ pub fn case(src: &str, inputs: &[(&str, Vec<usize>, bool)], wrt: &[&str]) -> Cas
     let feeds = inputs
         .iter()
         .enumerate()
-        .map(|(i, (n, s, signs))| (name(n), random(s, 1000 + i as u64, *signs)))
+        .map(|(i, (n, s, signs))| {
+            let seed = 1000 + i as u64;
+            let value = match *n {
+                "labels" => labels(s, seed, 10),
+                _ => random(s, seed, *signs),
+            };
+            (name(n), value)
+        })
         .collect();
     Case {
         graph,

@@ -8,6 +8,8 @@ use crate::graph::{
     SELU_SCALE_ALPHA,
 };
 
+mod restructure;
+
 /// Builds gradient expressions in a graph; every method adds (or finds) a node.
 pub(crate) struct Builder<'g> {
     pub g: &'g Graph,
@@ -305,7 +307,7 @@ pub(crate) fn input_grads(
                 b.g.node(x)
                     .shape
                     .concrete()
-                    .ok_or(GraphError::UnknownRank {
+                    .ok_or(GraphError::UnknownSize {
                         op: "tile",
                         detail: "its gradient needs the operand's shape",
                     })?;
@@ -326,6 +328,48 @@ pub(crate) fn input_grads(
         Op::SumTo => vec![one!(0, b.op(Op::BroadcastLike, &[g, x])?), None],
         Op::BroadcastLike => vec![one!(0, b.op(Op::SumTo, &[g, x])?), None],
         Op::ReshapeLike => vec![one!(0, b.op(Op::ReshapeLike, &[g, x])?), None],
+        Op::Slice { items } => vec![one!(0, b.slice_grad(items, g, x)?)],
+        Op::SliceGrad { items } => vec![one!(0, b.slice_of(items, g)?), None],
+        Op::Pad { widths } => vec![one!(0, b.pad_grad(widths, g)?)],
+        Op::Concat { axis } => b.concat_grads(*axis, ins, g, w)?,
+        // the upstream gradient added up at each index; none to the indices
+        Op::Gather { axis } => {
+            let back = Op::GatherGrad { axis: *axis };
+            vec![one!(0, b.op(back, &[g, ins[1], x])?), None]
+        }
+        Op::GatherGrad { axis } => {
+            let back = Op::Gather { axis: *axis };
+            vec![one!(0, b.op(back, &[g, ins[1]])?), None, None]
+        }
+        Op::OneHot { .. } | Op::LabelOneHot { .. } => vec![None],
+        Op::Conv2d { .. } | Op::Conv2dBackpropInput { .. } | Op::Conv2dBackpropFilter { .. } => {
+            b.conv_grads(&node.op, ins, g, w)?
+        }
+        Op::MaxPool2d { window } => {
+            vec![one!(0, b.op(Op::MaxPoolGrad { window: *window }, &[x, g])?)]
+        }
+        // to x a connected zero (TensorFlow's _MaxPoolGradGrad, _MaxPoolGradGradGrad)
+        Op::MaxPoolGrad { window } => vec![
+            one!(0, b.zeros_like(x)?),
+            one!(1, b.op(Op::MaxPoolGradGrad { window: *window }, &[x, g])?),
+        ],
+        Op::MaxPoolGradGrad { window } => vec![
+            one!(0, b.zeros_like(x)?),
+            one!(1, b.op(Op::MaxPoolGrad { window: *window }, &[x, g])?),
+        ],
+        Op::AvgPool2d { window } => {
+            vec![one!(0, b.op(Op::AvgPoolGrad { window: *window }, &[g, x])?)]
+        }
+        Op::AvgPoolGrad { window } => {
+            vec![
+                one!(0, b.op(Op::AvgPool2d { window: *window }, &[g])?),
+                None,
+            ]
+        }
+        Op::SparseSoftmaxCrossEntropy => vec![
+            None,
+            one!(1, b.sparse_cross_entropy_grad(ins[0], ins[1], g)?),
+        ],
     };
     Ok(grads)
 }

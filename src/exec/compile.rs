@@ -91,8 +91,8 @@ enum TypedExec {
 /// nothing after its first call (`tests/no_alloc.rs`), with two exceptions
 /// inside library routines: a general matrix product's packing buffer
 /// (`matrixmultiply` takes one per product, and per block of rows for a
-/// product in a row-blocked run, see [`Executable::row_blocks`]) and a reduction that no kernel
-/// absorbs (computed by the interpreter's routine). It is `Send + Sync`:
+/// product in a row-blocked run, see [`Executable::row_blocks`]) and the
+/// windows matrix of a convolution (im2col). It is `Send + Sync`:
 /// concurrent calls each take their own workspace.
 pub struct Executable {
     inputs: Vec<(String, Vec<usize>)>,

@@ -2,13 +2,16 @@
 //! go to a real GEMM (`matrixmultiply`, through `ndarray`) writing straight
 //! into the destination, with transposed operands read as strided views;
 //! reshapes, transposes and broadcasts copy their input into the destination
-//! in order; everything else uses the interpreter's routine.
+//! in order; slices, padding, concatenation and gathers move elements by
+//! index ([`super::restructure`]); convolutions are GEMMs over the
+//! windows and poolings walk them ([`super::window`]); reductions no kernel
+//! absorbs combine elements into their result ([`super::reduce`]). No step
+//! runs the interpreter's routines.
 
 use ndarray::{ArrayViewD, ArrayViewMut2, Axis, Ix2, IxDyn};
 
-use super::ExecError;
-use crate::graph::{broadcast_concrete, Op};
-use crate::interp::eval_op;
+use super::{reduce, restructure, window, ExecError};
+use crate::graph::{broadcast_concrete, Op, ReduceOp};
 use crate::value::Element;
 
 /// What runs a library step.
@@ -20,15 +23,30 @@ pub enum Routine {
     Copy,
     /// A loop of its own over lanes of one axis (`cumsum`, `argmax`).
     Scan,
-    /// The interpreter's routine for the operation (reductions no kernel
-    /// absorbs, `sum_to`, `count`): correct, but allocating and not native.
-    Interpreter,
+    /// Elements combined into the result element they reduce to
+    /// (reductions no kernel absorbs, `sum_to`, `count`).
+    Reduce,
+    /// Windows walked over an image (pooling and its gradients).
+    Window,
+    /// Elements moved by index (`gather`, its gradient, `one_hot`), every
+    /// index checked before anything is read.
+    Index,
 }
 
-/// The routine that computes the library step `op`.
-pub fn routine(op: &Op) -> Routine {
-    match op {
-        Op::MatMul => Routine::Gemm,
+/// The routine that computes the library step `op`; `None` for the
+/// operations that never are one (leaves; elementwise work, which kernels
+/// do; the composites `fuse` writes out as kernels).
+pub fn routine(op: &Op) -> Option<Routine> {
+    Some(match op {
+        Op::MatMul
+        | Op::Conv2d { .. }
+        | Op::Conv2dBackpropInput { .. }
+        | Op::Conv2dBackpropFilter { .. } => Routine::Gemm,
+        Op::MaxPool2d { .. }
+        | Op::MaxPoolGrad { .. }
+        | Op::MaxPoolGradGrad { .. }
+        | Op::AvgPool2d { .. }
+        | Op::AvgPoolGrad { .. } => Routine::Window,
         Op::Reshape { .. }
         | Op::ReshapeLike
         | Op::ExpandDims { .. }
@@ -41,10 +59,35 @@ pub fn routine(op: &Op) -> Routine {
         | Op::OnesLike
         | Op::ZerosLike
         | Op::Reverse { .. }
-        | Op::Tile { .. } => Routine::Copy,
+        | Op::Tile { .. }
+        | Op::Slice { .. }
+        | Op::SliceGrad { .. }
+        | Op::Pad { .. }
+        | Op::Concat { .. } => Routine::Copy,
+        Op::Gather { .. } | Op::GatherGrad { .. } | Op::OneHot { .. } | Op::LabelOneHot { .. } => {
+            Routine::Index
+        }
         Op::Cumsum { .. } | Op::ArgExtreme { .. } => Routine::Scan,
-        _ => Routine::Interpreter,
-    }
+        Op::Reduce {
+            op: ReduceOp::Sum | ReduceOp::Mean | ReduceOp::Max | ReduceOp::Min,
+            ..
+        }
+        | Op::SumTo
+        | Op::Count { .. } => Routine::Reduce,
+        Op::Placeholder { .. }
+        | Op::Constant(_)
+        | Op::Unary(_)
+        | Op::Binary(_)
+        | Op::Where
+        | Op::Reduce {
+            op: ReduceOp::LogSumExp,
+            ..
+        }
+        | Op::Softmax { .. }
+        | Op::LogSoftmax { .. }
+        | Op::SoftmaxCrossEntropy
+        | Op::SparseSoftmaxCrossEntropy => return None,
+    })
 }
 
 /// Computes `op` of `inputs` into `dst` (row-major, of `shape`).
@@ -108,25 +151,58 @@ pub fn run<T: Element>(
         (Op::ArgExtreme { axis, min }, [x]) => {
             return super::scan::arg_extreme_into(x, *axis, *min, dst, shape)
         }
+        (&Op::Conv2d { strides, padding }, [x, f]) => {
+            return window::conv2d_into(x, f, strides, padding, dst)
+        }
+        (&Op::Conv2dBackpropInput { strides, padding }, [g, f, like]) => {
+            return window::conv2d_backprop_input_into(g, f, strides, padding, dst, like.shape())
+        }
+        (&Op::Conv2dBackpropFilter { strides, padding }, [x, g, like]) => {
+            return window::conv2d_backprop_filter_into(x, g, strides, padding, dst, like.shape())
+        }
+        (Op::MaxPool2d { window: win }, [x]) => return window::max_pool_into(x, win, dst),
+        (Op::MaxPoolGrad { window: win }, [x, g]) => {
+            return window::max_pool_grad_into(x, g, win, dst)
+        }
+        (Op::MaxPoolGradGrad { window: win }, [x, gg]) => {
+            return window::max_pool_grad_grad_into(x, gg, win, dst)
+        }
+        (Op::AvgPool2d { window: win }, [x]) => return window::avg_pool_into(x, win, dst),
+        (Op::AvgPoolGrad { window: win }, [g, like]) => {
+            return window::avg_pool_grad_into(g, like.shape(), win, dst)
+        }
+        (Op::Reduce { op, axes, .. }, [x]) => {
+            return reduce::reduce_into(*op, x, axes.as_deref(), dst)
+        }
+        (Op::SumTo, [g, like]) => return reduce::sum_to_into(g, like.shape(), dst),
+        (Op::Count { axes }, [x]) => {
+            let n: usize = match axes {
+                None => x.len(),
+                Some(ax) => ax
+                    .iter()
+                    .map(|&a| x.shape().get(a).copied().unwrap_or(1))
+                    .product(),
+            };
+            dst.fill(T::from_f64(n as f64));
+            return Ok(());
+        }
+        (Op::Slice { items }, [x]) => return restructure::slice_into(x, items, dst, shape),
+        (Op::SliceGrad { items }, [g, _]) => {
+            return restructure::slice_grad_into(g, items, dst, shape)
+        }
+        (Op::Pad { widths }, [x]) => return restructure::pad_into(x, widths, dst, shape),
+        (Op::Concat { axis }, xs) => return restructure::concat_into(xs, *axis, dst, shape),
+        (Op::Gather { axis }, [p, i]) => return restructure::gather_into(p, i, *axis, dst),
+        (Op::GatherGrad { axis }, [g, i, _]) => {
+            return restructure::gather_grad_into(g, i, *axis, dst, shape)
+        }
+        (Op::OneHot { depth }, [i]) => return restructure::one_hot_into(i, *depth, false, dst),
+        (Op::LabelOneHot { depth }, [i]) => return restructure::one_hot_into(i, *depth, true, dst),
         _ => {}
     }
-    // the rest (reductions the kernels do not absorb, `sum_to`, `count`)
-    // through the interpreter's routine, which allocates its result; a step
-    // `routine` promises native code for never gets here
-    if routine(op) != Routine::Interpreter {
-        return Err(ExecError::Internal("a native library step has no routine"));
-    }
-    let r = eval_op(op, inputs).map_err(|detail| ExecError::Library {
-        op: op.name(),
-        detail,
-    })?;
-    if r.shape() != shape || r.len() != dst.len() {
-        return Err(ExecError::Internal("library result shape"));
-    }
-    for (d, v) in dst.iter_mut().zip(r.iter()) {
-        *d = *v;
-    }
-    Ok(())
+    Err(ExecError::Internal(
+        "a library step without a native routine",
+    ))
 }
 
 /// `dst += a @ b` (a row block's share of a product that contracts the
@@ -266,7 +342,7 @@ fn matmul_into<T: Element>(
 /// `c = a @ b` (or `c += a @ b` with `accumulate`) for one pair of
 /// matrices, `c` row-major: streamed when `b` is one column and the layout
 /// allows, else the GEMM.
-fn product_2d<T: Element>(
+pub(super) fn product_2d<T: Element>(
     a: &ndarray::ArrayView2<'_, T>,
     b: &ndarray::ArrayView2<'_, T>,
     c: &mut [T],

@@ -7,10 +7,13 @@ mod engine;
 mod executable;
 mod layout;
 mod library;
+mod reduce;
+mod restructure;
 mod rows;
 mod scan;
 mod session;
 mod stream;
+mod window;
 
 pub use compile::{compile, row_blocks, CompileOptions, Executable, RowBlocks, MAX_THREADS};
 pub use engine::{Engine, UnknownEngine, ENGINES};

@@ -1,6 +1,6 @@
 //! Operations with a gradient of their own but no native code of their
-//! own: `logsumexp`, `softmax`, `log_softmax` and the softmax
-//! cross-entropy are written out as reductions and elementwise work, which
+//! own: `logsumexp`, `softmax`, `log_softmax` and the two softmax
+//! cross-entropies are written out as reductions and elementwise work, which
 //! fusion turns into kernels — a max pass, then a sum-of-exp pass, per lane
 //! — so that compiled code never runs the interpreter's routines for them.
 //!
@@ -65,6 +65,25 @@ pub fn expand_composites(
                 let terms = e.bin(BinaryOp::Sub, e.log_sum_exp(sh, ax)?, sh)?;
                 let p = e.bin(BinaryOp::Mul, labels, terms)?;
                 e.reduce(ReduceOp::Sum, p, Some(vec![ax]), false)?
+            }
+            // log(sum(exp(shifted))) - shifted[label], the label's term
+            // picked by a select (so no 0 * inf elsewhere)
+            Op::SparseSoftmaxCrossEntropy => {
+                let (labels, logits) = (ins[0], ins[1]);
+                let ax = e.axis("sparse_softmax_cross_entropy", logits, -1)?;
+                let depth = out.node(logits).shape.dims().and_then(|d| d[ax]).ok_or(
+                    GraphError::UnknownSize {
+                        op: "sparse_softmax_cross_entropy",
+                        detail: "native code needs the number of classes",
+                    },
+                )?;
+                let hot = out.add_node(Op::LabelOneHot { depth }, &[labels])?;
+                let sh = e.shifted(logits, ax)?;
+                let zero = out.add_scalar(0.0, node.dtype);
+                let at_label = out.add_node(Op::Where, &[hot, sh, zero])?;
+                let picked = e.reduce(ReduceOp::Sum, at_label, Some(vec![ax]), true)?;
+                let r = e.bin(BinaryOp::Sub, e.log_sum_exp(sh, ax)?, picked)?;
+                e.drop_kept(r, "sparse_softmax_cross_entropy")?
             }
             Op::Reduce { op, axes, keepdims } => e.reduce(*op, ins[0], axes.clone(), *keepdims)?,
             op => out.add_node(op.clone(), &ins)?,
@@ -147,8 +166,13 @@ impl Expand<'_> {
         if keepdims {
             return Ok(r);
         }
-        let dims = self.node.shape.concrete().ok_or(GraphError::UnknownRank {
-            op: "logsumexp",
+        self.drop_kept(r, "logsumexp")
+    }
+
+    /// `r` reshaped to the node's shape, without the reduced axes it kept.
+    fn drop_kept(&self, r: NodeId, op: &'static str) -> Result<NodeId, GraphError> {
+        let dims = self.node.shape.concrete().ok_or(GraphError::UnknownSize {
+            op,
             detail: "native code needs its concrete shape",
         })?;
         self.g.add_node(

@@ -37,6 +37,66 @@ pub enum GraphError {
         /// The operand's rank.
         rank: usize,
     },
+    /// More slice items than the operand has axes.
+    #[error("`slice`: {items} indices for a tensor of rank {rank}")]
+    SliceItems {
+        /// Items given (the ellipsis expanded).
+        items: usize,
+        /// The operand's rank.
+        rank: usize,
+    },
+    /// An integer index outside its axis.
+    #[error("`slice`: index {index} is outside axis {axis} of size {size}")]
+    SliceIndex {
+        /// The index as written.
+        index: i64,
+        /// The axis.
+        axis: usize,
+        /// Its size.
+        size: usize,
+    },
+    /// A slice step of 0.
+    #[error("`slice`: the step of axis {axis} is 0")]
+    SliceStep {
+        /// The axis.
+        axis: usize,
+    },
+    /// `pad` with a number of widths other than the operand's rank.
+    #[error("`pad`: {got} pairs of widths for a tensor of rank {rank} (one per axis)")]
+    PadWidths {
+        /// Pairs given.
+        got: usize,
+        /// The operand's rank.
+        rank: usize,
+    },
+    /// `concat` operands whose shapes differ off the axis.
+    #[error("`concat`: operand {index} has shape {rhs}, which does not match {lhs} except along axis {axis}")]
+    ConcatShapes {
+        /// The axis.
+        axis: usize,
+        /// The first operand's shape.
+        lhs: Shape,
+        /// The mismatching operand's shape.
+        rhs: Shape,
+        /// Its position in the list.
+        index: usize,
+    },
+    /// `sparse_softmax_cross_entropy` labels not of the logits' shape without its last axis.
+    #[error("`sparse_softmax_cross_entropy`: labels of shape {labels} for logits of shape {logits} (labels must have the logits' shape without the last axis)")]
+    SparseLabels {
+        /// The labels' shape.
+        labels: Shape,
+        /// The logits' shape.
+        logits: Shape,
+    },
+    /// A convolution or pooling whose shapes or window do not fit.
+    #[error("`{op}`: {detail}")]
+    Window {
+        /// The operation.
+        op: &'static str,
+        /// What does not fit.
+        detail: String,
+    },
     /// Operands that must have one shape and do not.
     #[error("`{op}`: operands must have the same shape, got {lhs} and {rhs}")]
     ShapesDiffer {
@@ -81,6 +141,15 @@ pub enum GraphError {
         /// The operation.
         op: &'static str,
         /// What it needed the rank for.
+        detail: &'static str,
+    },
+    /// An operation that needs sizes known when the graph is built (a
+    /// gradient that slices or reshapes by them).
+    #[error("`{op}` needs operand sizes known when the graph is built ({detail})")]
+    UnknownSize {
+        /// The operation.
+        op: &'static str,
+        /// What it needed the sizes for.
         detail: &'static str,
     },
     /// A reshape whose sizes cannot match.

@@ -4,6 +4,8 @@
 use super::error::GraphError;
 use super::op::Op;
 use super::shape::{broadcast_static, fits_in_memory, may_broadcast_to, reshape_dims, Dim, Shape};
+use super::structure::{concat_shape, gather_shape, one_hot_shape, pad_shape, slice_shape};
+use super::window::{conv_shape, window_shape, Window};
 use super::DType;
 
 /// An input's dtype and static shape, as inference sees it.
@@ -18,7 +20,7 @@ pub fn infer(
     dtype: DType,
     placeholder_shape: Option<&Shape>,
 ) -> Result<(DType, Shape), GraphError> {
-    if inputs.len() != op.arity() {
+    if !op.takes(inputs.len()) {
         return Err(GraphError::Arity {
             op: op.name(),
             expected: op.arity(),
@@ -122,6 +124,61 @@ pub fn infer(
             s(1).clone()
         }
         Op::ExpandDims { axes } => expand_shape(s(0), axes)?,
+        Op::Slice { items } => slice_shape(items, s(0))?,
+        Op::SliceGrad { items } => {
+            let sliced = slice_shape(items, s(1))?;
+            if !may_broadcast_to(s(0), &sliced) || !may_broadcast_to(&sliced, s(0)) {
+                return Err(GraphError::ShapesDiffer {
+                    op: name,
+                    lhs: s(0).clone(),
+                    rhs: sliced,
+                });
+            }
+            s(1).clone()
+        }
+        Op::Pad { widths } => pad_shape(s(0), widths)?,
+        Op::Concat { axis } => {
+            let shapes: Vec<&Shape> = inputs.iter().map(|i| i.1).collect();
+            concat_shape(*axis, &shapes)?
+        }
+        Op::Gather { axis } => gather_shape(*axis, s(0), s(1))?,
+        Op::GatherGrad { axis } => {
+            let gathered = gather_shape(*axis, s(2), s(1))?;
+            if !may_broadcast_to(s(0), &gathered) || !may_broadcast_to(&gathered, s(0)) {
+                return Err(GraphError::ShapesDiffer {
+                    op: name,
+                    lhs: s(0).clone(),
+                    rhs: gathered,
+                });
+            }
+            s(2).clone()
+        }
+        Op::OneHot { depth } | Op::LabelOneHot { depth } => one_hot_shape(s(0), *depth),
+        Op::SparseSoftmaxCrossEntropy => sparse_labels_shape(s(0), s(1))?,
+        Op::Conv2d { strides, padding } => conv_shape(s(0), s(1), *strides, *padding)?,
+        Op::Conv2dBackpropInput { strides, padding } => {
+            let y = conv_shape(s(2), s(1), *strides, *padding)?;
+            same_shape(name, s(0), &y)?;
+            s(2).clone()
+        }
+        Op::Conv2dBackpropFilter { strides, padding } => {
+            let y = conv_shape(s(0), s(2), *strides, *padding)?;
+            same_shape(name, s(1), &y)?;
+            s(2).clone()
+        }
+        Op::MaxPool2d { window } | Op::AvgPool2d { window } => pooled(name, s(0), window)?,
+        Op::MaxPoolGrad { window } => {
+            same_shape(name, s(1), &pooled(name, s(0), window)?)?;
+            s(0).clone()
+        }
+        Op::MaxPoolGradGrad { window } => {
+            same_shape(name, s(1), s(0))?;
+            pooled(name, s(0), window)?
+        }
+        Op::AvgPoolGrad { window } => {
+            same_shape(name, s(0), &pooled(name, s(1), window)?)?;
+            s(1).clone()
+        }
     };
     if let Some(d) = shape.dims() {
         let known: Vec<usize> = d.iter().flatten().copied().collect();
@@ -130,6 +187,41 @@ pub fn infer(
         }
     }
     Ok((dt, shape))
+}
+
+/// Two shapes that must be one where known.
+fn same_shape(op: &'static str, a: &Shape, b: &Shape) -> Result<(), GraphError> {
+    if may_broadcast_to(a, b) && may_broadcast_to(b, a) {
+        return Ok(());
+    }
+    Err(GraphError::ShapesDiffer {
+        op,
+        lhs: a.clone(),
+        rhs: b.clone(),
+    })
+}
+
+/// A pooling's output: the windows' grid, `x`'s channels.
+fn pooled(op: &'static str, x: &Shape, window: &Window) -> Result<Shape, GraphError> {
+    let channels = x.dims().and_then(|d| d.get(3).copied()).flatten();
+    window_shape(op, x, window, channels)
+}
+
+/// Labels of the logits' shape without its last axis, which is the result's.
+fn sparse_labels_shape(labels: &Shape, logits: &Shape) -> Result<Shape, GraphError> {
+    let bad = || GraphError::SparseLabels {
+        labels: labels.clone(),
+        logits: logits.clone(),
+    };
+    let rows = match logits.dims() {
+        None => return Ok(labels.clone()),
+        Some([]) => return Err(bad()),
+        Some([lead @ .., _]) => Shape::with_dims(lead.to_vec()),
+    };
+    if !may_broadcast_to(labels, &rows) || !may_broadcast_to(&rows, labels) {
+        return Err(bad());
+    }
+    Ok(rows)
 }
 
 fn dims_as_i64(s: &Shape) -> Vec<i64> {

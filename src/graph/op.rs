@@ -2,6 +2,8 @@
 
 use super::dtype::Real;
 use super::literal::Literal;
+use super::structure::SliceItem;
+use super::window::{Padding, Window};
 
 /// Declares the unary operations once: each variant with its doc, its
 /// language name (which is also its `Tensor` method), so that a new one gets
@@ -458,6 +460,38 @@ impl ReduceOp {
     }
 }
 
+impl ReduceOp {
+    /// Reduces a slice of values as the interpreter does: sums (and the
+    /// sums inside `mean` and `logsumexp`) pairwise, so that their rounding
+    /// error grows with the logarithm of the count rather than the count;
+    /// `max` and `min` as [`ReduceOp::eval`].
+    pub fn eval_pairwise<T: Real>(self, values: &[T]) -> T {
+        match self {
+            ReduceOp::Sum => pairwise_sum(values),
+            ReduceOp::Mean => pairwise_sum(values) / T::from_f64(values.len() as f64),
+            ReduceOp::Max | ReduceOp::Min => self.eval(values.iter().copied()),
+            ReduceOp::LogSumExp => {
+                let m = ReduceOp::Max.eval(values.iter().copied());
+                if !m.is_finite() {
+                    return m;
+                }
+                let e: Vec<T> = values.iter().map(|&v| (v - m).exp()).collect();
+                m + pairwise_sum(&e).ln()
+            }
+        }
+    }
+}
+
+/// The pairwise (cascade) sum: runs of at most eight added in order from
+/// +0, then the two halves' sums added, recursively.
+pub fn pairwise_sum<T: Real>(values: &[T]) -> T {
+    if values.len() <= 8 {
+        return values.iter().fold(T::zero(), |a, &b| a + b);
+    }
+    let (l, r) = values.split_at(values.len() / 2);
+    pairwise_sum(l) + pairwise_sum(r)
+}
+
 /// An operation: what a node computes from its inputs.
 ///
 /// One closed enum, so that every pass (gradients, folding, fusion, lowering,
@@ -568,6 +602,126 @@ pub enum Op {
         /// The smallest instead of the largest.
         min: bool,
     },
+    /// `x[items]`: NumPy's basic indexing (`tf.strided_slice`); an integer
+    /// item drops its axis, axes past the items are whole.
+    Slice {
+        /// One item per leading axis.
+        items: Vec<SliceItem>,
+    },
+    /// Internal: `slice_grad(g, like, [items])` is zeros of `like`'s shape
+    /// with `g` written where `like[items]` reads (the gradient of a slice).
+    /// Gradient flows to `g` only.
+    SliceGrad {
+        /// The slice's items.
+        items: Vec<SliceItem>,
+    },
+    /// `pad(x, widths)`: `x` with `before` zeros ahead of and `after` zeros
+    /// behind each axis (`tf.pad`, mode `CONSTANT`).
+    Pad {
+        /// `(before, after)` per axis.
+        widths: Vec<(usize, usize)>,
+    },
+    /// `concat([a, b, ...], axis)`: the operands, which agree off the axis,
+    /// one after the other along it (`tf.concat`). Any positive number of inputs.
+    Concat {
+        /// The axis.
+        axis: usize,
+    },
+    /// `gather(params, indices, axis)`: `params` read at each index along
+    /// `axis`, shape `params.shape[:axis] + indices.shape +
+    /// params.shape[axis+1:]` (`tf.gather`); an index that is not an integer
+    /// in `[0, n)` is an error at run time. No gradient to the indices.
+    Gather {
+        /// The axis indexed.
+        axis: usize,
+    },
+    /// Internal: `gather_grad(g, indices, like, axis)` is zeros of `like`'s
+    /// shape with each slice of `g` added at its index along `axis` (repeated
+    /// indices add up): `gather`'s gradient, made dense. Gradient flows to
+    /// `g` only.
+    GatherGrad {
+        /// The axis indexed.
+        axis: usize,
+    },
+    /// `one_hot(indices, depth)`: shape `indices.shape + [depth]`, 1 at each
+    /// index and 0 elsewhere; an integer outside `[0, depth)` gives a row of
+    /// zeros (`tf.one_hot`), a non-integer is an error. No gradient.
+    OneHot {
+        /// The number of classes.
+        depth: usize,
+    },
+    /// Internal: `label_one_hot(labels, depth)` is `one_hot` whose index
+    /// outside `[0, depth)` is an error naming
+    /// `sparse_softmax_cross_entropy`, whose labels it encodes. No gradient.
+    LabelOneHot {
+        /// The number of classes.
+        depth: usize,
+    },
+    /// `sparse_softmax_cross_entropy(labels, logits)`: `logsumexp(logits) -
+    /// logits[label]` per row of the last axis (TensorFlow's
+    /// `SparseSoftmaxCrossEntropyWithLogits`), labels of the logits' shape
+    /// without it; a label outside `[0, classes)` is an error at run time.
+    /// No gradient to the labels.
+    SparseSoftmaxCrossEntropy,
+    /// `conv2d(x, filter, strides, padding)`: `x` `[batch, height, width,
+    /// channels]`, `filter` `[kh, kw, channels, out]` (`tf.nn.conv2d`, NHWC).
+    Conv2d {
+        /// `[height, width]` steps.
+        strides: [usize; 2],
+        /// The border rule.
+        padding: Padding,
+    },
+    /// Internal: `conv2d_backprop_input(g, filter, like, strides, padding)`,
+    /// `conv2d`'s gradient to an input of `like`'s shape (TensorFlow's
+    /// `Conv2DBackpropInput`). No gradient to `like`.
+    Conv2dBackpropInput {
+        /// `[height, width]` steps.
+        strides: [usize; 2],
+        /// The border rule.
+        padding: Padding,
+    },
+    /// Internal: `conv2d_backprop_filter(x, g, like, strides, padding)`,
+    /// `conv2d`'s gradient to a filter of `like`'s shape (TensorFlow's
+    /// `Conv2DBackpropFilter`). No gradient to `like`.
+    Conv2dBackpropFilter {
+        /// `[height, width]` steps.
+        strides: [usize; 2],
+        /// The border rule.
+        padding: Padding,
+    },
+    /// `max_pool2d(x, ksize, strides, padding)`: each window's largest
+    /// element (`tf.nn.max_pool2d`, NHWC).
+    MaxPool2d {
+        /// The windows.
+        window: Window,
+    },
+    /// Internal: `max_pool_grad(x, g, ...)`, `max_pool2d`'s gradient: each
+    /// window's gradient to its first maximum in row-major order, overlapping
+    /// windows adding up (TensorFlow's `MaxPoolGrad`). Its gradient to `x`
+    /// is zero.
+    MaxPoolGrad {
+        /// The windows.
+        window: Window,
+    },
+    /// Internal: `max_pool_grad_grad(x, gg, ...)`: each window reads `gg` at
+    /// its first maximum (TensorFlow's `MaxPoolGradGrad`). Its gradient to
+    /// `x` is zero.
+    MaxPoolGradGrad {
+        /// The windows.
+        window: Window,
+    },
+    /// `avg_pool2d(x, ksize, strides, padding)`: each window's mean over the
+    /// elements inside the input (`tf.nn.avg_pool2d`, NHWC).
+    AvgPool2d {
+        /// The windows.
+        window: Window,
+    },
+    /// Internal: `avg_pool_grad(g, like, ...)`, `avg_pool2d`'s gradient to
+    /// an input of `like`'s shape (TensorFlow's `AvgPoolGrad`).
+    AvgPoolGrad {
+        /// The windows.
+        window: Window,
+    },
     /// Internal: `sum_to(g, like)` sums `g` down to the shape of `like`
     /// (undoing a broadcast). Gradient flows to `g` only.
     SumTo,
@@ -593,9 +747,11 @@ pub enum Op {
 }
 
 impl Op {
-    /// The number of inputs this operation takes.
+    /// The number of inputs this operation takes; `concat` takes any
+    /// positive number ([`Op::takes`]).
     pub fn arity(&self) -> usize {
         match self {
+            Op::Concat { .. } => 1,
             Op::Placeholder { .. } | Op::Constant(_) => 0,
             Op::Unary(_)
             | Op::Reduce { .. }
@@ -614,14 +770,38 @@ impl Op {
             | Op::Reverse { .. }
             | Op::Tile { .. }
             | Op::Cumsum { .. }
-            | Op::ArgExtreme { .. } => 1,
+            | Op::ArgExtreme { .. }
+            | Op::Slice { .. }
+            | Op::Pad { .. }
+            | Op::OneHot { .. }
+            | Op::LabelOneHot { .. }
+            | Op::MaxPool2d { .. }
+            | Op::AvgPool2d { .. } => 1,
             Op::Binary(_)
             | Op::MatMul
             | Op::SumTo
             | Op::BroadcastLike
             | Op::ReshapeLike
-            | Op::SoftmaxCrossEntropy => 2,
-            Op::Where => 3,
+            | Op::SoftmaxCrossEntropy
+            | Op::SliceGrad { .. }
+            | Op::Gather { .. }
+            | Op::SparseSoftmaxCrossEntropy
+            | Op::Conv2d { .. }
+            | Op::MaxPoolGrad { .. }
+            | Op::MaxPoolGradGrad { .. }
+            | Op::AvgPoolGrad { .. } => 2,
+            Op::Where
+            | Op::GatherGrad { .. }
+            | Op::Conv2dBackpropInput { .. }
+            | Op::Conv2dBackpropFilter { .. } => 3,
+        }
+    }
+
+    /// Whether this operation takes `n` inputs.
+    pub fn takes(&self, n: usize) -> bool {
+        match self {
+            Op::Concat { .. } => n >= 1,
+            _ => n == self.arity(),
         }
     }
 
@@ -634,13 +814,24 @@ impl Op {
             | Op::StopGradient
             | Op::OnesLike
             | Op::ZerosLike
-            | Op::Count { .. } => false,
+            | Op::Count { .. }
+            | Op::OneHot { .. }
+            | Op::LabelOneHot { .. } => false,
             Op::Unary(u) => u.facts().differentiable,
             Op::Binary(b) => b.facts().differentiable,
             // the condition of `where` has no gradient
             Op::Where => i > 0,
             // the second input only lends its shape
-            Op::SumTo | Op::BroadcastLike | Op::ReshapeLike => i == 0,
+            Op::SumTo
+            | Op::BroadcastLike
+            | Op::ReshapeLike
+            | Op::SliceGrad { .. }
+            | Op::AvgPoolGrad { .. } => i == 0,
+            Op::Conv2dBackpropInput { .. } | Op::Conv2dBackpropFilter { .. } => i < 2,
+            // indices have no gradient: to the params (of gather) or the
+            // upstream gradient (of its gradient), to the logits
+            Op::Gather { .. } | Op::GatherGrad { .. } => i == 0,
+            Op::SparseSoftmaxCrossEntropy => i == 1,
             Op::Reduce { .. }
             | Op::Reshape { .. }
             | Op::Transpose { .. }
@@ -654,7 +845,16 @@ impl Op {
             | Op::SoftmaxCrossEntropy
             | Op::Reverse { .. }
             | Op::Tile { .. }
-            | Op::Cumsum { .. } => true,
+            | Op::Cumsum { .. }
+            | Op::Slice { .. }
+            | Op::Pad { .. }
+            | Op::Concat { .. }
+            | Op::Conv2d { .. }
+            | Op::MaxPool2d { .. }
+            | Op::AvgPool2d { .. }
+            // to `x` a connected zero, as TensorFlow's
+            | Op::MaxPoolGrad { .. }
+            | Op::MaxPoolGradGrad { .. } => true,
             // indices have no gradient (TensorFlow registers none)
             Op::ArgExtreme { .. } => false,
         }
@@ -705,6 +905,23 @@ impl Op {
             Op::Cumsum { .. } => "cumsum",
             Op::ArgExtreme { min: false, .. } => "argmax",
             Op::ArgExtreme { min: true, .. } => "argmin",
+            Op::Slice { .. } => "slice",
+            Op::SliceGrad { .. } => "slice_grad",
+            Op::Pad { .. } => "pad",
+            Op::Concat { .. } => "concat",
+            Op::Gather { .. } => "gather",
+            Op::GatherGrad { .. } => "gather_grad",
+            Op::OneHot { .. } => "one_hot",
+            Op::LabelOneHot { .. } => "label_one_hot",
+            Op::SparseSoftmaxCrossEntropy => "sparse_softmax_cross_entropy",
+            Op::Conv2d { .. } => "conv2d",
+            Op::Conv2dBackpropInput { .. } => "conv2d_backprop_input",
+            Op::Conv2dBackpropFilter { .. } => "conv2d_backprop_filter",
+            Op::MaxPool2d { .. } => "max_pool2d",
+            Op::MaxPoolGrad { .. } => "max_pool_grad",
+            Op::MaxPoolGradGrad { .. } => "max_pool_grad_grad",
+            Op::AvgPool2d { .. } => "avg_pool2d",
+            Op::AvgPoolGrad { .. } => "avg_pool_grad",
         }
     }
 }

@@ -4,8 +4,8 @@
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 use crate::graph::{
-    broadcast_concrete, broadcasts_to, checked_product, reshape_dims, select, BinaryOp, Op,
-    ReduceOp, UnaryOp,
+    broadcast_concrete, broadcasts_to, checked_product, pairwise_sum, reshape_dims, select,
+    BinaryOp, Op, ReduceOp, UnaryOp,
 };
 use crate::value::Element;
 
@@ -45,6 +45,23 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
         } => super::scan::cumsum(&xs[0], *axis, *exclusive, *reverse),
         Op::ArgExtreme { axis, min } => super::scan::arg_extreme(&xs[0], *axis, *min),
         Op::Tile { multiples } => tile(&xs[0], multiples),
+        Op::Slice { .. }
+        | Op::SliceGrad { .. }
+        | Op::Pad { .. }
+        | Op::Concat { .. }
+        | Op::Gather { .. }
+        | Op::GatherGrad { .. }
+        | Op::OneHot { .. }
+        | Op::LabelOneHot { .. }
+        | Op::SparseSoftmaxCrossEntropy => restructure(op, xs),
+        Op::Conv2d { .. }
+        | Op::Conv2dBackpropInput { .. }
+        | Op::Conv2dBackpropFilter { .. }
+        | Op::MaxPool2d { .. }
+        | Op::MaxPoolGrad { .. }
+        | Op::MaxPoolGradGrad { .. }
+        | Op::AvgPool2d { .. }
+        | Op::AvgPoolGrad { .. } => windowed(op, xs),
         Op::Count { axes } => {
             let shape = xs[0].shape();
             check_axes(axes.as_deref(), shape.len())?;
@@ -54,6 +71,45 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
             };
             Ok(ArrayD::from_elem(IxDyn(&[]), T::from_f64(n as f64)))
         }
+    }
+}
+
+/// The operations of [`super::structure`], their operands' shapes checked
+/// by shape inference first.
+fn restructure<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T>, KernelError> {
+    use super::structure as s;
+    let dims = s::result_dims(op, xs)?;
+    match (op, xs) {
+        (Op::Slice { items }, [x]) => s::slice(x, items),
+        (Op::SliceGrad { items }, [g, like]) => s::slice_grad(g, like.shape(), items),
+        (Op::Pad { widths }, [x]) => s::pad(x, widths, &dims),
+        (Op::Concat { axis }, xs) => s::concat(xs, *axis),
+        (Op::Gather { axis }, [p, i]) => s::gather(p, i, *axis, &dims),
+        (Op::GatherGrad { axis }, [g, i, like]) => s::gather_grad(g, i, like.shape(), *axis),
+        (Op::OneHot { depth }, [i]) => s::one_hot(i, *depth, false),
+        (Op::LabelOneHot { depth }, [i]) => s::one_hot(i, *depth, true),
+        (Op::SparseSoftmaxCrossEntropy, [l, z]) => s::sparse_cross_entropy(l, z, &dims),
+        _ => Err(format!("`{}` got {} inputs", op.name(), xs.len())),
+    }
+}
+
+/// Convolutions and poolings ([`super::window`]).
+fn windowed<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T>, KernelError> {
+    use super::window as w;
+    match (op, xs) {
+        (&Op::Conv2d { strides, padding }, [x, f]) => w::conv2d(x, f, strides, padding),
+        (&Op::Conv2dBackpropInput { strides, padding }, [g, f, like]) => {
+            w::conv2d_backprop_input(g, f, like.shape(), strides, padding)
+        }
+        (&Op::Conv2dBackpropFilter { strides, padding }, [x, g, like]) => {
+            w::conv2d_backprop_filter(x, g, like.shape(), strides, padding)
+        }
+        (Op::MaxPool2d { window }, [x]) => w::max_pool(x, window),
+        (Op::MaxPoolGrad { window }, [x, g]) => w::max_pool_grad(x, g, window),
+        (Op::MaxPoolGradGrad { window }, [x, gg]) => w::max_pool_grad_grad(x, gg, window),
+        (Op::AvgPool2d { window }, [x]) => w::avg_pool(x, window),
+        (Op::AvgPoolGrad { window }, [g, like]) => w::avg_pool_grad(g, like.shape(), window),
+        _ => Err(format!("`{}` got {} inputs", op.name(), xs.len())),
     }
 }
 
@@ -186,7 +242,7 @@ pub fn reduce<T: Element>(
         .map_err(|e| format!("internal reshape failed: {e}"))?;
     let data: Vec<T> = flat
         .outer_iter()
-        .map(|row| op.eval(row.iter().copied()))
+        .map(|row| op.eval_pairwise(&row.to_vec()))
         .collect();
     let out_shape: Vec<usize> = (0..rank)
         .filter_map(|i| match (is_reduced(i), keepdims) {
@@ -314,10 +370,19 @@ fn matmul<T: Element>(
     let bv = bv.as_standard_layout();
     let a3 = av.to_shape((nb, m, k)).map_err(|e| e.to_string())?;
     let b3 = bv.to_shape((nb, k, n)).map_err(|e| e.to_string())?;
+    // a loop of its own, not the GEMM native code uses: each element the
+    // pairwise sum of its k products
     let mut out = ndarray::Array3::<T>::zeros((nb, m, n));
+    let mut products = vec![T::zero(); k];
     for i in 0..nb {
-        let prod = a3.index_axis(Axis(0), i).dot(&b3.index_axis(Axis(0), i));
-        out.index_axis_mut(Axis(0), i).assign(&prod);
+        for r in 0..m {
+            for c in 0..n {
+                for (kk, p) in products.iter_mut().enumerate() {
+                    *p = a3[[i, r, kk]] * b3[[i, kk, c]];
+                }
+                out[[i, r, c]] = pairwise_sum(&products);
+            }
+        }
     }
     out.into_shape_with_order(IxDyn(&full(batch, m, n)))
         .map_err(|e| e.to_string())

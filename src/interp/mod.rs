@@ -1,10 +1,18 @@
 //! The reference interpreter: evaluates exactly the nodes the fetches need,
 //! one operation at a time, on `ndarray`. It is the oracle every other engine
 //! is tested against, so it favours obvious correctness over speed.
+//!
+//! So that the oracle is not the subject, it shares no arithmetic with
+//! native code: its matrix product is a loop of its own (not the GEMM), and
+//! its sums (reductions, softmax, the cross-entropies, each product's dot)
+//! are pairwise ([`crate::graph::pairwise_sum`]), so a long f32 sum in the
+//! oracle is not the outlier the native engines are compared with.
 
 mod kernels;
 mod scan;
 mod softmax;
+mod structure;
+mod window;
 
 use std::collections::HashMap;
 

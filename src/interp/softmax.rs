@@ -5,7 +5,7 @@
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 use super::kernels::KernelError;
-use crate::graph::{normalize_axes, BinaryOp};
+use crate::graph::{normalize_axes, pairwise_sum, BinaryOp};
 use crate::value::Element;
 
 fn lane_max<'a, T: Element>(lane: impl Iterator<Item = &'a T>) -> T {
@@ -30,7 +30,7 @@ pub fn softmax<T: Element>(
     for mut lane in out.lanes_mut(Axis(ax)) {
         let m = lane_max(lane.iter());
         lane.mapv_inplace(|v| v - m);
-        let s = lane.iter().fold(T::zero(), |acc, &v| acc + v.exp());
+        let s = pairwise_sum(&lane.iter().map(|v| v.exp()).collect::<Vec<T>>());
         if log {
             let l = s.ln();
             lane.mapv_inplace(|v| v - l);
@@ -65,12 +65,14 @@ pub fn cross_entropy<T: Element>(
         .and(logits.lanes(last))
         .for_each(|o, l, z| {
             let m = lane_max(z.iter());
-            let s = z.iter().fold(T::zero(), |acc, &v| acc + (v - m).exp());
+            let s = pairwise_sum(&z.iter().map(|&v| (v - m).exp()).collect::<Vec<T>>());
             let lse = s.ln();
-            *o = l
+            let terms: Vec<T> = l
                 .iter()
                 .zip(z.iter())
-                .fold(T::zero(), |acc, (&li, &zi)| acc + li * (lse - (zi - m)));
+                .map(|(&li, &zi)| li * (lse - (zi - m)))
+                .collect();
+            *o = pairwise_sum(&terms);
         });
     Ok(out)
 }

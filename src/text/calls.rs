@@ -3,12 +3,14 @@
 
 use crate::autodiff::{explain_unconnected, gradients, GradientOptions, Unconnected};
 use crate::graph::{
-    checked_product, normalize_axes, BinaryOp, GraphError, Literal, NodeId, Op, Origin, UnaryOp,
+    checked_product, normalize_axes, BinaryOp, GraphError, Literal, NodeId, Op, Origin, Padding,
+    UnaryOp, Window,
 };
 
 use super::error::{Blocker, Expected, NoGradientReason, ParseError, ParseErrorKind};
 use super::lexer::Token;
 use super::parser::Parser;
+use super::structure::RawItem;
 use super::syntax::{function, Arg, Func, Sugar, ALL_AXES};
 
 /// The most elements a `fill(...)` constant may have.
@@ -29,14 +31,20 @@ enum Value {
     Sizes(Vec<usize>),
     Keepdims(bool),
     Number(f64),
+    Nodes(Vec<NodeId>),
+    Items(Vec<RawItem>),
+    Widths(Vec<(usize, usize)>),
+    Pair([usize; 2]),
+    Padding(Padding),
 }
 
 /// The tensor arguments of a call, in order.
 fn tensor_args(args: &[ArgValue]) -> Vec<NodeId> {
     args.iter()
-        .filter_map(|a| match a.value {
-            Value::Node(id) => Some(id),
-            _ => None,
+        .flat_map(|a| match &a.value {
+            Value::Node(id) => vec![*id],
+            Value::Nodes(ids) => ids.clone(),
+            _ => Vec::new(),
         })
         .collect()
 }
@@ -139,6 +147,17 @@ impl Parser<'_> {
                     (Sugar::SigmoidCrossEntropy, &[labels, logits]) => {
                         self.sigmoid_cross_entropy(labels, logits, at)
                     }
+                    (Sugar::Stack, xs) if !xs.is_empty() => {
+                        let axis = match args.get(1) {
+                            Some(ArgValue {
+                                value: Value::Ints(a),
+                                at,
+                                ..
+                            }) => a.first().map(|&v| (v, *at)),
+                            _ => None,
+                        };
+                        self.stack(xs, axis, at)
+                    }
                     _ => Err(count_error(args.len())),
                 }
             }
@@ -188,7 +207,7 @@ impl Parser<'_> {
     ) -> Result<NodeId, ParseError> {
         let err = |e: GraphError| ParseError::at(at, e.into());
         let dims = self.graph.node(x).shape.concrete().ok_or_else(|| {
-            err(GraphError::UnknownRank {
+            err(GraphError::UnknownSize {
                 op: "squeeze",
                 detail: "it needs the operand's shape",
             })
@@ -270,6 +289,30 @@ impl Parser<'_> {
             Arg::ReshapeDims => Value::Ints(self.reshape_dims()?),
             Arg::Number => Value::Number(self.signed_number(Expected::Number)?),
             Arg::Axis => Value::Ints(vec![self.integer(Expected::Axes)?.0]),
+            Arg::ExprList => Value::Nodes(self.expr_list()?),
+            Arg::Pair => Value::Pair(self.pair(function)?),
+            Arg::Padding => match self.peek().clone() {
+                Token::Str(s) => match Padding::from_name(&s) {
+                    Some(p) => {
+                        self.advance();
+                        Value::Padding(p)
+                    }
+                    None => return Err(ParseError::at(at, ParseErrorKind::BadPadding(s))),
+                },
+                _ => return Err(self.unexpected(Expected::Padding)),
+            },
+            Arg::SliceItems => Value::Items(self.slice_items()?),
+            Arg::PadWidths => Value::Widths(self.pad_widths()?),
+            Arg::Size => match self.integer(Expected::Size)? {
+                (v, at) if v < 0 => {
+                    let kind = ParseErrorKind::NegativeEntry {
+                        function: function.to_string(),
+                        value: v,
+                    };
+                    return Err(ParseError::at(at, kind));
+                }
+                (v, _) => Value::Sizes(vec![v as usize]),
+            },
             Arg::Flag => match self.integer(Expected::Keepdims)? {
                 (1, _) => Value::Keepdims(true),
                 (0, _) => Value::Keepdims(false),
@@ -301,6 +344,31 @@ impl Parser<'_> {
             (found, _) => Err(ParseError::at(
                 at,
                 ParseErrorKind::GradWrtNotName(found.clone()),
+            )),
+        }
+    }
+
+    /// A positive integer for both axes, or `[height, width]`.
+    fn pair(&mut self, function: &str) -> Result<[usize; 2], ParseError> {
+        let at = self.origin(0);
+        let values = if *self.peek() == Token::LBracket {
+            self.sizes(function)?
+        } else {
+            let (v, at) = self.integer(Expected::Pair)?;
+            let v = usize::try_from(v).map_err(|_| {
+                let kind = ParseErrorKind::NegativeEntry {
+                    function: function.to_string(),
+                    value: v,
+                };
+                ParseError::at(at, kind)
+            })?;
+            vec![v, v]
+        };
+        match values[..] {
+            [h, w] if h > 0 && w > 0 => Ok([h, w]),
+            _ => Err(ParseError::at(
+                at,
+                ParseErrorKind::BadPair(function.to_string()),
             )),
         }
     }
@@ -342,6 +410,23 @@ impl Parser<'_> {
     fn build(&mut self, template: Op, args: &[ArgValue], at: Origin) -> Result<NodeId, ParseError> {
         let inputs = tensor_args(args);
         let param = |i: usize| args.get(i).map(|a| (&a.value, a.at));
+        let pair = |p: Option<(&Value, Origin)>| match p {
+            Some((Value::Pair(v), _)) => Some(*v),
+            _ => None,
+        };
+        let padding = |p: Option<(&Value, Origin)>| match p {
+            Some((Value::Padding(v), _)) => *v,
+            _ => Padding::Valid,
+        };
+        // strides default to the window's size, as TensorFlow's pooling
+        let window = |k, s, p| {
+            let ksize = pair(k).unwrap_or([1, 1]);
+            Window {
+                ksize,
+                strides: pair(s).unwrap_or(ksize),
+                padding: padding(p),
+            }
+        };
         let op = match template {
             Op::Reduce { op, .. } => Op::Reduce {
                 op,
@@ -412,6 +497,73 @@ impl Parser<'_> {
             },
             Op::Count { .. } => Op::Count {
                 axes: self.axes(template.name(), &inputs, param(1), 0)?,
+            },
+            Op::Conv2d { .. } => Op::Conv2d {
+                strides: pair(param(2)).unwrap_or([1, 1]),
+                padding: padding(param(3)),
+            },
+            Op::Conv2dBackpropInput { .. } => Op::Conv2dBackpropInput {
+                strides: pair(param(3)).unwrap_or([1, 1]),
+                padding: padding(param(4)),
+            },
+            Op::Conv2dBackpropFilter { .. } => Op::Conv2dBackpropFilter {
+                strides: pair(param(3)).unwrap_or([1, 1]),
+                padding: padding(param(4)),
+            },
+            Op::MaxPool2d { .. } => Op::MaxPool2d {
+                window: window(param(1), param(2), param(3)),
+            },
+            Op::AvgPool2d { .. } => Op::AvgPool2d {
+                window: window(param(1), param(2), param(3)),
+            },
+            Op::MaxPoolGrad { .. } => Op::MaxPoolGrad {
+                window: window(param(2), param(3), param(4)),
+            },
+            Op::MaxPoolGradGrad { .. } => Op::MaxPoolGradGrad {
+                window: window(param(2), param(3), param(4)),
+            },
+            Op::AvgPoolGrad { .. } => Op::AvgPoolGrad {
+                window: window(param(2), param(3), param(4)),
+            },
+            Op::SliceGrad { .. } => {
+                let raw = match param(2) {
+                    Some((Value::Items(r), _)) => r.clone(),
+                    _ => Vec::new(),
+                };
+                let like = inputs.get(1).copied().unwrap_or(NodeId(0));
+                Op::SliceGrad {
+                    items: self.expand_ellipsis(&raw, like, at)?,
+                }
+            }
+            Op::Pad { .. } => Op::Pad {
+                widths: match param(1) {
+                    Some((Value::Widths(w), _)) => w.clone(),
+                    _ => Vec::new(),
+                },
+            },
+            Op::Concat { .. } => Op::Concat {
+                axis: self.one_axis(template.name(), &inputs, param(1))?,
+            },
+            Op::Gather { .. } => Op::Gather {
+                axis: match param(2) {
+                    Some(p) => self.one_axis(template.name(), &inputs, Some(p))?,
+                    None => 0,
+                },
+            },
+            Op::GatherGrad { .. } => Op::GatherGrad {
+                axis: self.one_axis(template.name(), inputs.get(2..).unwrap_or(&[]), param(3))?,
+            },
+            Op::OneHot { .. } => Op::OneHot {
+                depth: match param(1) {
+                    Some((Value::Sizes(d), _)) => d.first().copied().unwrap_or(0),
+                    _ => 0,
+                },
+            },
+            Op::LabelOneHot { .. } => Op::LabelOneHot {
+                depth: match param(1) {
+                    Some((Value::Sizes(d), _)) => d.first().copied().unwrap_or(0),
+                    _ => 0,
+                },
             },
             other => other,
         };

@@ -84,6 +84,26 @@ pub enum ParseErrorKind {
         /// The value given.
         value: i64,
     },
+    /// Strides or a window size that is not one positive integer or two.
+    #[error(
+        "`{0}`: strides and window sizes are a positive integer or a list [height, width] of them"
+    )]
+    BadPair(String),
+    /// A `"` without its closing `"` on the same line.
+    #[error("a string has no closing `\"`")]
+    UnterminatedString,
+    /// A padding other than `"VALID"` or `"SAME"`.
+    #[error("padding must be \"VALID\" or \"SAME\", got \"{0}\"")]
+    BadPadding(String),
+    /// A second `...` in one index.
+    #[error("an index may hold `...` only once")]
+    RepeatedEllipsis,
+    /// A slice step of 0.
+    #[error("a slice step cannot be 0")]
+    ZeroStep,
+    /// A `pad` width entry that is not a `[before, after]` pair.
+    #[error("`pad`: each axis takes a pair [before, after], got {0} numbers")]
+    PadPair(usize),
     /// A keepdims argument other than `1` or `0`.
     #[error("keepdims must be 1 or 0, got {0}")]
     BadKeepdims(i64),
@@ -196,6 +216,18 @@ pub enum Expected {
     IntegerList,
     /// A number or a list literal (a list element).
     ListElement,
+    /// A slice item: an integer, `start:stop:step` or `...`.
+    SliceItem,
+    /// A list of tensor expressions, `[a, b, ...]`.
+    ExpressionList,
+    /// A list of `[before, after]` pairs, one per axis.
+    PadWidths,
+    /// A non-negative integer.
+    Size,
+    /// A padding, `"VALID"` or `"SAME"`.
+    Padding,
+    /// A positive integer or a list `[height, width]`.
+    Pair,
 }
 
 impl fmt::Display for Expected {
@@ -214,6 +246,12 @@ impl fmt::Display for Expected {
             Expected::Keepdims => f.write_str("keepdims (`1` or `0`)"),
             Expected::IntegerList => f.write_str("a list of integers"),
             Expected::ListElement => f.write_str("a number or a list"),
+            Expected::SliceItem => f.write_str("an index (an integer, `start:stop:step` or `...`)"),
+            Expected::ExpressionList => f.write_str("a list of expressions `[a, b, ...]`"),
+            Expected::PadWidths => f.write_str("a list of `[before, after]` pairs"),
+            Expected::Size => f.write_str("a non-negative integer"),
+            Expected::Padding => f.write_str("a padding, \"VALID\" or \"SAME\""),
+            Expected::Pair => f.write_str("an integer or a list [height, width]"),
         }
     }
 }

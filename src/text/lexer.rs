@@ -53,6 +53,12 @@ pub enum Token {
     RBracket,
     /// `,`
     Comma,
+    /// `:` (in a slice)
+    Colon,
+    /// `...` (in a slice)
+    Ellipsis,
+    /// A string literal in double quotes (`"SAME"`), without the quotes.
+    Str(String),
     /// `;`
     Semicolon,
     /// A line break outside brackets.
@@ -84,8 +90,12 @@ impl Token {
             Token::LBracket => "[",
             Token::RBracket => "]",
             Token::Comma => ",",
+            Token::Colon => ":",
+            Token::Ellipsis => "...",
             Token::Semicolon => ";",
-            Token::Ident(_) | Token::Number(_) | Token::Newline | Token::Eof => return None,
+            Token::Ident(_) | Token::Number(_) | Token::Str(_) | Token::Newline | Token::Eof => {
+                return None
+            }
         })
     }
 }
@@ -95,6 +105,7 @@ impl fmt::Display for Token {
         match self {
             Token::Ident(name) => write!(f, "name `{name}`"),
             Token::Number(text) => write!(f, "number `{text}`"),
+            Token::Str(text) => write!(f, "string \"{text}\""),
             Token::Newline => f.write_str("end of line"),
             Token::Eof => f.write_str("end of input"),
             other => write!(f, "`{}`", other.symbol().unwrap_or("?")),
@@ -197,6 +208,18 @@ impl Lexer<'_> {
                 '=' if self.eat('=') => Token::EqEq,
                 '=' => Token::Assign,
                 ':' if self.eat('=') => Token::BindAssign,
+                ':' => Token::Colon,
+                '.' if self.peek() == Some('.') => {
+                    self.bump();
+                    if !self.eat('.') {
+                        return Err(ParseError::new(
+                            line,
+                            column,
+                            ParseErrorKind::UnexpectedChar('.'),
+                        ));
+                    }
+                    Token::Ellipsis
+                }
                 '!' if self.eat('=') => Token::NotEq,
                 '(' | '[' => {
                     self.depth += 1;
@@ -216,6 +239,20 @@ impl Lexer<'_> {
                     }
                 }
                 ',' => Token::Comma,
+                '"' => {
+                    while self.peek().is_some_and(|c| c != '"' && c != '\n') {
+                        self.bump();
+                    }
+                    if !self.eat('"') {
+                        return Err(ParseError::new(
+                            line,
+                            column,
+                            ParseErrorKind::UnterminatedString,
+                        ));
+                    }
+                    let end = self.offset();
+                    Token::Str(self.src[start + 1..end - 1].to_string())
+                }
                 ';' => Token::Semicolon,
                 c if c.is_ascii_digit()
                     || (c == '.' && self.peek().is_some_and(|d| d.is_ascii_digit())) =>

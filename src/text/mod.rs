@@ -36,7 +36,11 @@
 //!   `expand_dims(x, [axes])` (axes are positions in the output),
 //!   `count(x)` / `count(x, [axes])` (how many elements a reduction over
 //!   those axes combines), `relu_grad(g, y)`, `mul_no_nan(a, b)` and
-//!   `xdivy(a, b)` (0 where `a` is 0, else `a / b`).
+//!   `xdivy(a, b)` (0 where `a` is 0, else `a / b`), `slice_grad(g, like,
+//!   [items])` (zeros of `like`'s shape with `g` where `like[items]`
+//!   reads), `gather_grad(g, indices, like, axis)` (zeros of `like`'s shape
+//!   with `g`'s slices added at the indices) and `label_one_hot(labels,
+//!   depth)` (`one_hot` whose index out of range is an error).
 //! * Every binary operator also has a function name: `add sub mul div less
 //!   less_equal greater greater_equal equal not_equal`.
 //! * `fill(value, [dims])` is a constant of shape `dims` holding one value
@@ -68,6 +72,7 @@ mod lexer;
 mod lists;
 mod parser;
 mod printer;
+mod structure;
 mod syntax;
 
 pub use calls::FILL_LIMIT;

@@ -431,8 +431,14 @@ impl<'a> Parser<'a> {
         self.node(op, &[base, exponent], at)
     }
 
-    /// A number, a name, a call, a list literal or a parenthesized expression.
+    /// A primary expression and the `[...]` indexing that follows it.
     fn primary(&mut self) -> Result<NodeId, ParseError> {
+        let x = self.atom()?;
+        self.postfix(x)
+    }
+
+    /// A number, a name, a call, a list literal or a parenthesized expression.
+    fn atom(&mut self) -> Result<NodeId, ParseError> {
         let at = self.origin(0);
         match self.peek().clone() {
             Token::Number(text) => {

@@ -239,6 +239,44 @@ impl<'a> Printer<'a> {
                 }
                 return;
             }
+            // `x[items]`, binding tighter than any operator
+            Op::Slice { items } => {
+                if let Some(x) = args.first() {
+                    self.reference(x.index(), Level::Atom, out);
+                }
+                out.push_str(&slice_items(items));
+                return;
+            }
+            // `concat([a, b], axis)`
+            Op::Concat { axis } => {
+                out.push_str("concat([");
+                for (k, a) in args.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    self.reference(a.index(), Level::Top, out);
+                }
+                out.push_str(&format!("], {axis})"));
+                return;
+            }
+            Op::SliceGrad { items } => vec![slice_items(items)],
+            Op::Pad { widths } => vec![list(widths.iter().map(|(b, a)| format!("[{b}, {a}]")))],
+            Op::Gather { axis } | Op::GatherGrad { axis } => vec![axis.to_string()],
+            Op::Conv2d { strides, padding }
+            | Op::Conv2dBackpropInput { strides, padding }
+            | Op::Conv2dBackpropFilter { strides, padding } => {
+                vec![list_usize(strides), padding.to_string()]
+            }
+            Op::MaxPool2d { window }
+            | Op::MaxPoolGrad { window }
+            | Op::MaxPoolGradGrad { window }
+            | Op::AvgPool2d { window }
+            | Op::AvgPoolGrad { window } => vec![
+                list_usize(&window.ksize),
+                list_usize(&window.strides),
+                window.padding.to_string(),
+            ],
+            Op::OneHot { depth } | Op::LabelOneHot { depth } => vec![depth.to_string()],
             Op::Reduce { axes, keepdims, .. } => match (axes, keepdims) {
                 (None, false) => vec![],
                 (None, true) => vec![ALL_AXES.to_string(), "1".to_string()],
@@ -275,7 +313,8 @@ impl<'a> Printer<'a> {
             | Op::ReshapeLike
             | Op::OnesLike
             | Op::ZerosLike
-            | Op::SoftmaxCrossEntropy => vec![],
+            | Op::SoftmaxCrossEntropy
+            | Op::SparseSoftmaxCrossEntropy => vec![],
         };
         out.push_str(node.op.name());
         out.push('(');
@@ -291,6 +330,14 @@ impl<'a> Printer<'a> {
         }
         out.push(')');
     }
+}
+
+/// `[0, 1:3, ::-1]`; no items (a scalar's whole, or any tensor's) is `[...]`.
+fn slice_items(items: &[crate::graph::SliceItem]) -> String {
+    if items.is_empty() {
+        return "[...]".to_string();
+    }
+    list(items.iter())
 }
 
 /// `[a, b, c]`

@@ -5,7 +5,7 @@
 //! [`BinaryOp::name`], [`ReduceOp::name`], [`Op::name`]), so the language
 //! cannot drift from the graph.
 
-use crate::graph::{BinaryOp, Op, ReduceOp, UnaryOp, BINARY_OPS};
+use crate::graph::{BinaryOp, Op, Padding, ReduceOp, UnaryOp, Window, BINARY_OPS};
 
 use super::lexer::Token;
 
@@ -99,10 +99,14 @@ pub(crate) enum Sugar {
     /// axes (without every size-1 axis when none are named); it needs `x`'s
     /// shape when the program is read.
     Squeeze,
+    /// `stack([a, b, ...][, axis])` is `concat` of each operand with a new
+    /// axis at `axis` (0 by default), as `tf.stack`.
+    Stack,
 }
 
 /// The sugar functions by name.
-const SUGAR: [(&str, Sugar); 4] = [
+const SUGAR: [(&str, Sugar); 5] = [
+    ("stack", Sugar::Stack),
     ("squeeze", Sugar::Squeeze),
     ("squared_difference", Sugar::SquaredDifference),
     ("leaky_relu", Sugar::LeakyRelu),
@@ -116,8 +120,15 @@ pub(crate) const FILL: &str = "fill";
 /// The word for "all axes" in a reduction's axis argument.
 pub(crate) const ALL_AXES: &str = "None";
 
+/// The window a pooling's parameters fill in.
+const WINDOW: Window = Window {
+    ksize: [1, 1],
+    strides: [1, 1],
+    padding: Padding::Valid,
+};
+
 /// The operations callable by name that are not unary, binary or reductions.
-fn other_ops() -> [Op; 22] {
+fn other_ops() -> [Op; 38] {
     [
         Op::Where,
         Op::MatMul,
@@ -150,6 +161,31 @@ fn other_ops() -> [Op; 22] {
             min: false,
         },
         Op::ArgExtreme { axis: 0, min: true },
+        Op::SliceGrad { items: Vec::new() },
+        Op::Pad { widths: Vec::new() },
+        Op::Concat { axis: 0 },
+        Op::Gather { axis: 0 },
+        Op::GatherGrad { axis: 0 },
+        Op::OneHot { depth: 0 },
+        Op::LabelOneHot { depth: 0 },
+        Op::SparseSoftmaxCrossEntropy,
+        Op::Conv2d {
+            strides: [1, 1],
+            padding: Padding::Valid,
+        },
+        Op::Conv2dBackpropInput {
+            strides: [1, 1],
+            padding: Padding::Valid,
+        },
+        Op::Conv2dBackpropFilter {
+            strides: [1, 1],
+            padding: Padding::Valid,
+        },
+        Op::MaxPool2d { window: WINDOW },
+        Op::MaxPoolGrad { window: WINDOW },
+        Op::MaxPoolGradGrad { window: WINDOW },
+        Op::AvgPool2d { window: WINDOW },
+        Op::AvgPoolGrad { window: WINDOW },
     ]
 }
 
@@ -203,6 +239,18 @@ pub(crate) enum Arg {
     Axis,
     /// `1` or `0` (`cumsum`'s exclusive and reverse).
     Flag,
+    /// A list of any expressions (`concat`, `stack`).
+    ExprList,
+    /// Slice items in brackets (`slice_grad`).
+    SliceItems,
+    /// `[[before, after], ...]` (`pad`).
+    PadWidths,
+    /// One non-negative integer (`one_hot`'s depth).
+    Size,
+    /// A positive integer or a list of two (`[height, width]`: strides, window sizes).
+    Pair,
+    /// `"VALID"` or `"SAME"`.
+    Padding,
 }
 
 impl Func {
@@ -220,6 +268,7 @@ impl Func {
             }
             Func::Sugar(Sugar::LeakyRelu) => (&[Expr, Number], 1),
             Func::Sugar(Sugar::Squeeze) => (&[Expr, AxisList], 1),
+            Func::Sugar(Sugar::Stack) => (&[ExprList, Axis], 1),
             Func::Op(op) => match op {
                 // bindings are written `name := expr`, not called
                 Op::Placeholder { .. } | Op::Constant(_) | Op::Bind { .. } => (&[], 0),
@@ -244,6 +293,23 @@ impl Func {
                 Op::BroadcastTo { .. } => (&[Expr, Dims], 2),
                 Op::ExpandDims { .. } => (&[Expr, AxisList], 2),
                 Op::Count { .. } => (&[Expr, Axes], 1),
+                // written `x[...]`
+                Op::Slice { .. } => (&[], 0),
+                Op::SliceGrad { .. } => (&[Expr, Expr, SliceItems], 3),
+                Op::Pad { .. } => (&[Expr, PadWidths], 2),
+                Op::Concat { .. } => (&[ExprList, Axis], 2),
+                Op::Gather { .. } => (&[Expr, Expr, Axis], 2),
+                Op::GatherGrad { .. } => (&[Expr, Expr, Expr, Axis], 4),
+                Op::OneHot { .. } | Op::LabelOneHot { .. } => (&[Expr, Size], 2),
+                Op::SparseSoftmaxCrossEntropy => (&[Expr, Expr], 2),
+                Op::Conv2d { .. } => (&[Expr, Expr, Pair, Padding], 2),
+                Op::Conv2dBackpropInput { .. } | Op::Conv2dBackpropFilter { .. } => {
+                    (&[Expr, Expr, Expr, Pair, Padding], 5)
+                }
+                Op::MaxPool2d { .. } | Op::AvgPool2d { .. } => (&[Expr, Pair, Pair, Padding], 2),
+                Op::MaxPoolGrad { .. } | Op::MaxPoolGradGrad { .. } | Op::AvgPoolGrad { .. } => {
+                    (&[Expr, Expr, Pair, Pair, Padding], 5)
+                }
             },
         }
     }

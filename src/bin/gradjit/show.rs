@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use gradjit::dot::{render, DotSpec};
-use gradjit::exec::{routine, row_blocks, Routine, RowBlocks};
+use gradjit::exec::{routine, row_blocks, RowBlocks};
 use gradjit::fuse::{plan, prepare, Fusion, Plan, Step};
 use gradjit::graph::{DType, Shape};
 use gradjit::simplify::{count_ops, extract, Simplified};
@@ -287,12 +287,13 @@ fn compiled_name(compiled: &Option<Compiled>, id: NodeId) -> &'static str {
         .map_or("?", |n| n.op.name())
 }
 
-/// A library step's name, marked where the interpreter's routine runs it.
+/// A library step's name, marked where no native routine exists for it
+/// (which compiling refuses at run time: a bug).
 fn library_step(compiled: &Option<Compiled>, id: NodeId) -> String {
     let name = compiled_name(compiled, id);
     let node = compiled.as_ref().and_then(|(s, _, _)| s.graph.get(id));
     match node.map(|n| routine(&n.op)) {
-        Some(Routine::Interpreter) => format!("{name} (interpreter routine)"),
+        Some(None) => format!("{name} (no native routine)"),
         _ => name.to_string(),
     }
 }
