@@ -18,6 +18,13 @@
 //! If any lane has `|x|` above the threshold (or is infinite), a cold block
 //! calls the imported Rust functions (`f32::sin` etc.) once per lane.
 
+use super::emit::{join_f64x2, split_f32x4, Em};
+use super::MathImports;
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2};
+use cranelift_codegen::ir::{FuncRef, InstBuilder, Value};
+use cranelift_frontend::FunctionBuilder;
+
 /// Which function of the angle to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Trig {
@@ -28,13 +35,6 @@ pub(crate) enum Trig {
     /// Tangent.
     Tan,
 }
-
-use super::emit::{join_f64x2, split_f32x4, Em};
-use super::MathImports;
-use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2};
-use cranelift_codegen::ir::{FuncRef, InstBuilder, Value};
-use cranelift_frontend::FunctionBuilder;
 
 /// Largest `|x|` handled inline for `f32` (larger goes to the slow path).
 pub const THRESHOLD_F32: f64 = 268_435_456.0; // 2^28
