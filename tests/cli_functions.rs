@@ -8,6 +8,7 @@ mod cli_support;
 
 use cli_support::*;
 use serde_json::Value as Json;
+use std::f64::consts::{FRAC_2_SQRT_PI, FRAC_PI_2, FRAC_PI_4, PI, SQRT_2};
 
 /// `[a, b, c]` as a JSON feed.
 fn list(xs: &[f64]) -> String {
@@ -97,7 +98,63 @@ fn unary_table() -> Vec<(&'static str, &'static [f64], fn(f64) -> f64, fn(f64) -
             |x| x * sigmoid(x),
             |x| sigmoid(x) * (1.0 + x * (1.0 - sigmoid(x))),
         ),
+        // version 2, tf.math: derivatives as TensorFlow's registered
+        // gradients (equal to the textbook ones away from the domain ends)
+        ("tan", &GENERAL, f64::tan, |x| 1.0 / (x.cos() * x.cos())),
+        ("asin", &INSIDE, f64::asin, |x| 1.0 / (1.0 - x * x).sqrt()),
+        ("acos", &INSIDE, f64::acos, |x| -1.0 / (1.0 - x * x).sqrt()),
+        ("atan", &GENERAL, f64::atan, |x| 1.0 / (1.0 + x * x)),
+        ("sinh", &GENERAL, f64::sinh, f64::cosh),
+        ("cosh", &GENERAL, f64::cosh, f64::sinh),
+        (
+            "asinh",
+            &GENERAL,
+            |x| x.signum() * (x.abs() + (x * x + 1.0).sqrt()).ln(),
+            |x| 1.0 / (x * x + 1.0).sqrt(),
+        ),
+        (
+            "acosh",
+            &ABOVE_ONE,
+            |x| (x + (x * x - 1.0).sqrt()).ln(),
+            |x| 1.0 / (x * x - 1.0).sqrt(),
+        ),
+        (
+            "atanh",
+            &INSIDE,
+            |x| 0.5 * ((1.0 + x) / (1.0 - x)).ln(),
+            |x| 1.0 / (1.0 - x * x),
+        ),
+        ("erf", &GENERAL, erf, |x| FRAC_2_SQRT_PI * (-x * x).exp()),
+        (
+            "erfc",
+            &GENERAL,
+            |x| 1.0 - erf(x),
+            |x| -FRAC_2_SQRT_PI * (-x * x).exp(),
+        ),
+        // x Phi(x), Phi the standard normal CDF; its derivative Phi + x phi
+        (
+            "gelu",
+            &ACTIVATION,
+            |x| 0.5 * x * (1.0 + erf(x / SQRT_2)),
+            |x| 0.5 * (1.0 + erf(x / SQRT_2)) + x * (-0.5 * x * x).exp() / (2.0 * PI).sqrt(),
+        ),
     ]
+}
+
+/// Inside `(-1, 1)`, where asin, acos and atanh are defined.
+const INSIDE: [f64; 5] = [-0.9, -0.5, 0.0, 0.5, 0.9];
+/// Above 1, where acosh is differentiable.
+const ABOVE_ONE: [f64; 4] = [1.25, 2.0, 3.5, 10.0];
+
+/// `erf(x) = 2/sqrt(pi) e^(-x^2) sum 2^n x^(2n+1) / (2n+1)!!` (Abramowitz and
+/// Stegun 7.1.6): its terms have one sign, so nothing cancels.
+fn erf(x: f64) -> f64 {
+    let (mut term, mut sum) = (x, x);
+    for n in 1..200 {
+        term *= 2.0 * x * x / (2 * n + 1) as f64;
+        sum += term;
+    }
+    FRAC_2_SQRT_PI * (-x * x).exp() * sum
 }
 
 /// Around both kinks of relu6.
@@ -297,6 +354,104 @@ fn no_nan_quotients_xlogy_and_squared_difference() {
             assert_tensor(&tensor(&j["grads"]["a"]), &[3], &da, 1e-15, 0.0, &what);
             assert_tensor(&tensor(&j["grads"]["b"]), &[3], &db, 1e-15, 0.0, &what);
         }
+    }
+}
+
+#[test]
+fn atan2_quadrants_zeros_and_its_gradient() {
+    // atan2(y, x) in each quadrant, on the axes and at the origin (C99's
+    // signed zeros: atan2(0, -1) = pi, atan2(0, 0) = 0)
+    let y = [1.0, 1.0, -1.0, -1.0, 0.0, 0.0, 2.0, 0.0];
+    let x = [1.0, -1.0, -1.0, 1.0, -1.0, 3.0, 0.0, 0.0];
+    let value = [
+        FRAC_PI_4,
+        3.0 * FRAC_PI_4,
+        -3.0 * FRAC_PI_4,
+        -FRAC_PI_4,
+        PI,
+        0.0,
+        FRAC_PI_2,
+        0.0,
+    ];
+    // Atan2Grad: d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2); NaN at
+    // the origin (0 / 0), as TensorFlow's
+    let nan = f64::NAN;
+    let dy = [0.5, -0.5, -0.5, 0.5, -1.0, 1.0 / 3.0, 0.0, nan];
+    let dx = [-0.5, -0.5, 0.5, 0.5, 0.0, 0.0, -0.5, nan];
+    let (fy, fx) = (format!("y={}", list(&y)), format!("x={}", list(&x)));
+    for dtype in ["f32", "f64"] {
+        let args = [
+            "--dtype",
+            dtype,
+            "--feed",
+            &fy,
+            "--feed",
+            &fx,
+            "atan2(y, x)",
+        ];
+        let want: Vec<f64> = if dtype == "f32" {
+            value.iter().map(|&v| f32r(v)).collect()
+        } else {
+            value.to_vec()
+        };
+        // f32 results print with 9 significant digits
+        let rtol = if dtype == "f32" { 1e-8 } else { 1e-15 };
+        eval_all_engines(&args, &[8], &want, rtol, 0.0);
+        for e in ENGINES {
+            let mut full = vec!["--wrt", "y,x"];
+            full.extend_from_slice(&args);
+            let j = grad_json(e, &full);
+            let what = format!("atan2 {dtype} on {e}");
+            assert_tensor(&tensor(&j["grads"]["y"]), &[8], &dy, 1e-7, 0.0, &what);
+            assert_tensor(&tensor(&j["grads"]["x"]), &[8], &dx, 1e-7, 0.0, &what);
+        }
+    }
+}
+
+#[test]
+fn version2_functions_at_their_special_points() {
+    // by hand: domain ends and the values TensorFlow's kernels give there
+    // (feeds are JSON, which has no infinity: 1e30 stands for it)
+    let inf = f64::INFINITY;
+    let big = 1e30;
+    let nan = f64::NAN;
+    let cases: [(&str, &[f64], &[f64]); 8] = [
+        ("asin(x)", &[1.0, -1.0, 2.0], &[FRAC_PI_2, -FRAC_PI_2, nan]),
+        ("acos(x)", &[1.0, -1.0, -2.0], &[0.0, PI, nan]),
+        (
+            "atan(x)",
+            &[big, -big, 1.0],
+            &[FRAC_PI_2, -FRAC_PI_2, FRAC_PI_4],
+        ),
+        ("acosh(x)", &[1.0, 0.5, -1.0], &[0.0, nan, nan]),
+        ("atanh(x)", &[1.0, -1.0, 2.0], &[inf, -inf, nan]),
+        ("erf(x)", &[0.0, big, -big], &[0.0, 1.0, -1.0]),
+        ("erfc(x)", &[0.0, big, -big], &[1.0, 0.0, 2.0]),
+        // gelu(x) = x Phi(x): 0 at 0, x for large x, 0 far below
+        ("gelu(x)", &[0.0, 10.0, -40.0], &[0.0, 10.0, -0.0]),
+    ];
+    for (program, xs, want) in cases {
+        let feed = format!("x={}", list(xs));
+        for dtype in ["f32", "f64"] {
+            let w: Vec<f64> = want
+                .iter()
+                .map(|&v| if dtype == "f32" { f32r(v) } else { v })
+                .collect();
+            // f32 results print with 9 significant digits
+            let rtol = if dtype == "f32" { 1e-8 } else { 0.0 };
+            let args = ["--dtype", dtype, "--feed", &feed, program];
+            eval_all_engines(&args, &[3], &w, rtol, 0.0);
+        }
+    }
+    // d acosh at 1 is 1 / sinh(0) = inf (AcoshGrad reads the output)
+    for e in ENGINES {
+        let j = grad_json(
+            e,
+            &[
+                "--dtype", "f64", "--wrt", "x", "--feed", "x=[1.0]", "acosh(x)",
+            ],
+        );
+        assert_tensor(&tensor(&j["grads"]["x"]), &[1], &[inf], 0.0, 0.0, e);
     }
 }
 

@@ -106,8 +106,9 @@ static APPROX: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         .chain(binary.map(|b| b.name()))
         .collect()
 });
-const BINARY: [&str; 14] = [
+const BINARY: [&str; 15] = [
     "+", "-", "*", "/", "**", "<", "<=", ">", ">=", "==", "!=", "maximum", "minimum", "pow",
+    "atan2",
 ];
 const REDUCE: [&str; 5] = ["sum", "mean", "max", "min", "logsumexp"];
 /// Ops whose gradient rule, written out, stands for a gradient through a
@@ -354,7 +355,7 @@ impl Gen {
                     (Some(x), Some(y)) => broadcast(x, y),
                     _ => None,
                 };
-                let text = if op.chars().all(char::is_alphabetic) {
+                let text = if op.chars().all(char::is_alphanumeric) {
                     format!("{op}({a}, {b})")
                 } else {
                     format!("({a} {op} {b})")

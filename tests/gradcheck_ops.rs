@@ -35,7 +35,20 @@ fn unary_point(op: UnaryOp, r: &mut SmallRng, shape: &[usize]) -> Option<ArrayD<
         | UnaryOp::Sigmoid
         | UnaryOp::Softplus
         | UnaryOp::Softsign
-        | UnaryOp::Silu => uniform(r, shape, -2.0, 2.0),
+        | UnaryOp::Silu
+        | UnaryOp::Atan
+        | UnaryOp::Sinh
+        | UnaryOp::Cosh
+        | UnaryOp::Asinh
+        | UnaryOp::Erf
+        | UnaryOp::Erfc
+        | UnaryOp::Gelu => uniform(r, shape, -2.0, 2.0),
+        // away from the poles at ±pi/2
+        UnaryOp::Tan => uniform(r, shape, -1.2, 1.2),
+        // inside (-1, 1), away from the ends where the derivative is infinite
+        UnaryOp::Asin | UnaryOp::Acos | UnaryOp::Atanh => uniform(r, shape, -0.8, 0.8),
+        // above 1 (also after the broadcast test's factor of at least 0.8)
+        UnaryOp::Acosh => uniform(r, shape, 1.3, 3.0),
         // kinks at 0 (and relu6's at 6, beyond this range)
         UnaryOp::Abs
         | UnaryOp::Sign
@@ -129,6 +142,9 @@ fn binary_point(
         // xlogy(a, b), xdivy(a, b): a away from 0, where they are a ln b, a / b
         BinaryOp::Xlogy => (signed(r, sa, 0.3, 2.0), uniform(r, sb, 0.5, 2.0)),
         BinaryOp::Xdivy => (signed(r, sa, 0.3, 2.0), signed(r, sb, 0.5, 2.0)),
+        // atan2(y, x): every quadrant, away from the origin and from the
+        // cut along the negative x axis (y away from 0)
+        BinaryOp::Atan2 => (signed(r, sa, 0.3, 2.0), signed(r, sb, 0.3, 2.0)),
     }
 }
 

@@ -101,7 +101,31 @@ fn unary_ref(op: UnaryOp, x: f64) -> f64 {
                 scale * x
             }
         }
+        UnaryOp::Tan => x.sin() / x.cos(),
+        UnaryOp::Asin => x.atan2((1.0 - x * x).sqrt()),
+        UnaryOp::Acos => (1.0 - x * x).sqrt().atan2(x),
+        UnaryOp::Atan => x.atan2(1.0),
+        UnaryOp::Sinh => (x.exp() - (-x).exp()) / 2.0,
+        UnaryOp::Cosh => (x.exp() + (-x).exp()) / 2.0,
+        // odd: computed on |x| so that nothing cancels
+        UnaryOp::Asinh => x.signum() * (x.abs() + (x * x + 1.0).sqrt()).ln(),
+        UnaryOp::Acosh => (x + (x * x - 1.0).sqrt()).ln(),
+        UnaryOp::Atanh => 0.5 * ((1.0 + x) / (1.0 - x)).ln(),
+        UnaryOp::Erf => erf_series(x),
+        UnaryOp::Erfc => 1.0 - erf_series(x),
+        UnaryOp::Gelu => 0.5 * x * (1.0 + erf_series(x / 2f64.sqrt())),
     }
+}
+
+/// `erf(x) = 2/sqrt(pi) e^(-x^2) sum 2^n x^(2n+1) / (2n+1)!!`: a series of
+/// terms of one sign (nothing cancels), for moderate `|x|`.
+fn erf_series(x: f64) -> f64 {
+    let (mut term, mut sum) = (x, x);
+    for n in 1..200 {
+        term *= 2.0 * x * x / (2 * n + 1) as f64;
+        sum += term;
+    }
+    std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp() * sum
 }
 
 fn dtype_round(dtype: DType, v: f64) -> f64 {
@@ -240,6 +264,25 @@ fn binary_ref(op: BinaryOp, a: f64, b: f64) -> f64 {
                 0.0
             } else {
                 a * b
+            }
+        }
+        // the angle of (b, a) from the positive axis, C99's table at the
+        // zeros (rounding the inputs gives -0 too): the sign of a, and pi
+        // where b is negative or -0
+        BinaryOp::Atan2 => {
+            use std::f64::consts::{FRAC_PI_2, PI};
+            if a == 0.0 && b == 0.0 {
+                if b.is_sign_negative() {
+                    PI.copysign(a)
+                } else {
+                    0.0f64.copysign(a)
+                }
+            } else if b > 0.0 {
+                (a / b).atan()
+            } else if b < 0.0 {
+                (a / b).atan() + PI.copysign(a)
+            } else {
+                FRAC_PI_2.copysign(a)
             }
         }
     }

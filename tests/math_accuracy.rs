@@ -96,9 +96,37 @@ fn domain32(f: MathFn) -> (Vec<(f32, f32)>, Vec<f32>) {
         ),
         MathFn::Sigmoid => (vec![(-120.0, 120.0)], vec![-87.3, -103.9, 0.0, 16.6, 17.3]),
         MathFn::Softplus => (vec![(-120.0, 120.0)], vec![-87.3, -103.9, 0.0, 16.6, 17.3]),
-        MathFn::Sin | MathFn::Cos => (
+        MathFn::Sin | MathFn::Cos | MathFn::Tan => (
             vec![(-100.0, 100.0), (-1e5, 1e5), (-2.7e8, 2.7e8)],
             vec![0.0, FRAC_PI_4, 268_435_456.0],
+        ),
+        // the region borders of atan's reduction (u = 7/16, 11/16, 1) as
+        // seen through asin's x / sqrt(1 - x^2), and 1
+        MathFn::Asin | MathFn::Acos => (
+            vec![(-1.0, 1.0), (-1e-3, 1e-3)],
+            vec![0.0, 0.400_819, 0.566_528, FRAC_1_SQRT_2, 0.975, 1.0],
+        ),
+        MathFn::Atan => (
+            vec![(-100.0, 100.0), (-2.0, 2.0)],
+            vec![0.0, 0.4375, 0.6875, 1.0, 1.454_545_4, 2.285_714_2],
+        ),
+        MathFn::Sinh | MathFn::Cosh => (
+            vec![(-90.0, 90.0), (-2.0, 2.0)],
+            vec![0.0, 0.346_573_6, 1.0, 89.415_985],
+        ),
+        MathFn::Asinh => (
+            vec![(-1e4, 1e4), (-3.0, 3.0)],
+            vec![0.0, 2.0, 268_435_456.0],
+        ),
+        MathFn::Acosh => (vec![(1.0, 1e4), (1.0, 3.0)], vec![1.0, 2.0, 268_435_456.0]),
+        MathFn::Atanh => (vec![(-1.0, 1.0), (-0.6, 0.6)], vec![0.0, 0.5, 1.0]),
+        MathFn::Erf => (
+            vec![(-7.0, 7.0), (-1.5, 1.5)],
+            vec![0.0, 0.84375, 1.25, 2.857_142_8, 3.9],
+        ),
+        MathFn::Erfc => (
+            vec![(-7.0, 11.0), (-1.5, 1.5)],
+            vec![0.0, 0.25, 0.84375, 1.25, 2.857_142_8, 9.2, 10.05],
         ),
     }
 }
@@ -128,7 +156,7 @@ fn sweep_f32(f: MathFn, t: Target, npts: i64) -> Worst<f32> {
             xs.extend((c - 2000..=c + 2000).map(from_ord32));
         }
     }
-    if matches!(f, MathFn::Sin | MathFn::Cos) {
+    if matches!(f, MathFn::Sin | MathFn::Cos | MathFn::Tan) {
         // The floats nearest to k*pi/2 (where sin or cos is tiny), +-3 ulp.
         for kk in 1..200_000i64 {
             let c = ord32((kk as f64 * FRAC_PI_2) as f32);
@@ -162,7 +190,14 @@ fn f64_points(f: MathFn, n: usize) -> Vec<f64> {
         MathFn::Log1p => (-1.0, 1e3),
         MathFn::Tanh => (-25.0, 25.0),
         MathFn::Sigmoid | MathFn::Softplus => (-800.0, 800.0),
-        MathFn::Sin | MathFn::Cos => (-1e5, 1e5),
+        MathFn::Sin | MathFn::Cos | MathFn::Tan => (-1e5, 1e5),
+        MathFn::Asin | MathFn::Acos | MathFn::Atanh => (-1.0, 1.0),
+        MathFn::Atan => (-100.0, 100.0),
+        MathFn::Sinh | MathFn::Cosh => (-712.0, 712.0),
+        MathFn::Asinh => (-1e10, 1e10),
+        MathFn::Acosh => (1.0, 1e10),
+        MathFn::Erf => (-7.0, 7.0),
+        MathFn::Erfc => (-7.0, 28.0),
     };
     let mut xs = Vec::with_capacity(3 * n);
     for _ in 0..n {
@@ -192,7 +227,7 @@ fn f64_points(f: MathFn, n: usize) -> Vec<f64> {
                 xs.push(rng.gen_range(700.0..709.8));
             }
         }
-        MathFn::Sin | MathFn::Cos => {
+        MathFn::Sin | MathFn::Cos | MathFn::Tan => {
             // Doubles nearest to k*pi/2 and neighbours, up to the threshold.
             for k in 1..200_000u64 {
                 let c = (k as f64 * FRAC_PI_2).to_bits();
@@ -209,6 +244,31 @@ fn f64_points(f: MathFn, n: usize) -> Vec<f64> {
             for _ in 0..n / 4 {
                 xs.push(rng.gen_range(-1.0..1.0));
                 xs.push(rng.gen_range(-0.7..0.7));
+            }
+        }
+        MathFn::Asin | MathFn::Acos | MathFn::Atanh => {
+            // next to the ends, where 1 - x^2 cancels
+            for _ in 0..n / 4 {
+                let d = 2f64.powi(rng.gen_range(-52..-1)) * rng.gen_range(1.0..2.0);
+                let s = if rng.r#gen::<bool>() { 1.0 } else { -1.0 };
+                xs.push(s * (1.0 - d));
+            }
+        }
+        MathFn::Atan | MathFn::Sinh | MathFn::Cosh | MathFn::Asinh | MathFn::Erf => {
+            for _ in 0..n / 4 {
+                xs.push(rng.gen_range(-3.0..3.0));
+            }
+        }
+        MathFn::Acosh => {
+            for _ in 0..n / 4 {
+                xs.push(rng.gen_range(1.0..3.0));
+                xs.push(1.0 + 2f64.powi(rng.gen_range(-52..0)) * rng.gen_range(1.0..2.0));
+            }
+        }
+        MathFn::Erfc => {
+            for _ in 0..n / 4 {
+                xs.push(rng.gen_range(-2.0..4.0));
+                xs.push(rng.gen_range(20.0..27.3)); // subnormal results
             }
         }
     }
@@ -259,6 +319,139 @@ acc_tests! {
     softplus_f32, softplus_f64, MathFn::Softplus;
     sin_f32, sin_f64, MathFn::Sin;
     cos_f32, cos_f64, MathFn::Cos;
+}
+
+/// The functions computed in f64 lanes for f32 too (and so slower): fewer
+/// points, and the same bounds.
+macro_rules! acc_tests_f64_lanes {
+    ($($name32:ident, $name64:ident, $f:expr;)*) => {$(
+        #[test]
+        fn $name32() {
+            for (t, npts) in TARGETS.into_iter().zip([2_000_000, 300_000, 100_000]) {
+                let w = sweep_f32($f, t, npts);
+                println!("{:?} f32 {t:?}: max {} ulp at x={:e} (got {:e}, want {:e}), {} points",
+                    $f, w.ulp, w.x, w.got, w.want, w.count);
+                assert!(w.ulp <= F32_BOUND, "{:?} f32 {t:?}: {w:?}", $f);
+            }
+        }
+        #[test]
+        fn $name64() {
+            for (t, n) in TARGETS.into_iter().zip([600_000, 150_000, 60_000]) {
+                let w = sweep_f64($f, t, n);
+                println!("{:?} f64 {t:?}: max {} ulp at x={:e} (got {:e}, want {:e}), {} points",
+                    $f, w.ulp, w.x, w.got, w.want, w.count);
+                assert!(w.ulp <= F64_BOUND, "{:?} f64 {t:?}: {w:?}", $f);
+            }
+        }
+    )*};
+}
+
+acc_tests_f64_lanes! {
+    tan_f32, tan_f64, MathFn::Tan;
+    asin_f32, asin_f64, MathFn::Asin;
+    acos_f32, acos_f64, MathFn::Acos;
+    atan_f32, atan_f64, MathFn::Atan;
+    sinh_f32, sinh_f64, MathFn::Sinh;
+    cosh_f32, cosh_f64, MathFn::Cosh;
+    asinh_f32, asinh_f64, MathFn::Asinh;
+    acosh_f32, acosh_f64, MathFn::Acosh;
+    atanh_f32, atanh_f64, MathFn::Atanh;
+    erf_f32, erf_f64, MathFn::Erf;
+    erfc_f32, erfc_f64, MathFn::Erfc;
+}
+
+/// Pairs `(y, x)` for atan2: every quadrant, ratios across the whole range
+/// (so the quotient under- and overflows), equal and near-equal
+/// magnitudes, signed zeros and infinities, and random bit patterns.
+fn atan2_pairs(n: usize, seed: u64) -> Vec<(f64, f64)> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let specials = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        5e-324,
+    ];
+    let mut v = Vec::new();
+    for &y in &specials {
+        for &x in &specials {
+            v.push((y, x));
+        }
+    }
+    let sign = |rng: &mut SmallRng| if rng.r#gen::<bool>() { 1.0 } else { -1.0 };
+    for _ in 0..n {
+        let x = sign(&mut rng) * rng.gen_range(1.0..2.0) * 2f64.powi(rng.gen_range(-30..30));
+        let y = sign(&mut rng) * rng.gen_range(1.0..2.0) * 2f64.powi(rng.gen_range(-30..30));
+        v.push((y, x));
+        let r: f64 = rng.gen_range(0.3..3.0);
+        v.push((x * r, x));
+        v.push((f64::from_bits(rng.r#gen()), f64::from_bits(rng.r#gen())));
+    }
+    v
+}
+
+#[test]
+fn atan2_f32() {
+    for (t, n) in TARGETS.into_iter().zip([600_000, 100_000, 50_000]) {
+        let mut jit = Jit::for_target(t);
+        let k = jit.f32(Op::Atan2);
+        let pairs = atan2_pairs(n, 11);
+        let y: Vec<f32> = pairs.iter().map(|p| p.0 as f32).collect();
+        let x: Vec<f32> = pairs.iter().map(|p| p.1 as f32).collect();
+        let mut got = vec![0f32; y.len()];
+        for ((yc, xc), gc) in y.chunks(7).zip(x.chunks(7)).zip(got.chunks_mut(7)) {
+            gc.copy_from_slice(&k.run2(yc, xc));
+        }
+        let mut w = Worst::default();
+        let mut worst = (0f32, 0f32);
+        for i in 0..y.len() {
+            // f64's atan2 rounded once
+            let r = (y[i] as f64).atan2(x[i] as f64) as f32;
+            let u = ulp32(got[i], r);
+            if u > w.ulp {
+                worst = (y[i], x[i]);
+            }
+            w.add(u, y[i], got[i], r);
+        }
+        println!(
+            "atan2 f32 {t:?}: max {} ulp at y={:e} x={:e} (got {:e}, want {:e}), {} points",
+            w.ulp, worst.0, worst.1, w.got, w.want, w.count
+        );
+        assert!(w.ulp <= F32_BOUND, "{w:?} {worst:?}");
+    }
+}
+
+#[test]
+fn atan2_f64() {
+    for (t, n) in TARGETS.into_iter().zip([600_000, 100_000, 50_000]) {
+        let mut jit = Jit::for_target(t);
+        let k = jit.f64(Op::Atan2);
+        let pairs = atan2_pairs(n, 12);
+        let y: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let x: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        let mut got = vec![0f64; y.len()];
+        for ((yc, xc), gc) in y.chunks(7).zip(x.chunks(7)).zip(got.chunks_mut(7)) {
+            gc.copy_from_slice(&k.run2(yc, xc));
+        }
+        let mut w = Worst::default();
+        let mut worst = (0f64, 0f64);
+        for i in 0..y.len() {
+            let r = y[i].atan2(x[i]);
+            let u = ulp64(got[i], r);
+            if u > w.ulp {
+                worst = (y[i], x[i]);
+            }
+            w.add(u, y[i], got[i], r);
+        }
+        println!(
+            "atan2 f64 {t:?}: max {} ulp at y={:e} x={:e} (got {:e}, want {:e}), {} points",
+            w.ulp, worst.0, worst.1, w.got, w.want, w.count
+        );
+        assert!(w.ulp <= F64_BOUND, "{w:?} {worst:?}");
+    }
 }
 
 fn pow_pairs32(n: usize) -> (Vec<f32>, Vec<f32>) {

@@ -521,3 +521,190 @@ fn sin_cos_special() {
         }
     }
 }
+
+/// The special values of the version-2 functions, as `std` (C99 Annex F)
+/// has them: signed zeros kept by the odd functions, limits at the
+/// infinities, NaN outside the domains and for NaN.
+#[test]
+fn version2_functions() {
+    use std::f64::consts::{FRAC_PI_2, PI};
+    // (function, [(x, want)]) in f64; f32 wants are the same values rounded
+    let table: [(MathFn, Vec<(f64, f64)>); 11] = [
+        (
+            MathFn::Tan,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (INF, NAN),
+                (-INF, NAN),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Asin,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (1.0, FRAC_PI_2),
+                (-1.0, -FRAC_PI_2),
+                (1.5, NAN),
+                (-INF, NAN),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Acos,
+            vec![
+                (1.0, 0.0),
+                (-1.0, PI),
+                (0.0, FRAC_PI_2),
+                (-0.0, FRAC_PI_2),
+                (2.0, NAN),
+                (INF, NAN),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Atan,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (INF, FRAC_PI_2),
+                (-INF, -FRAC_PI_2),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Sinh,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (INF, INF),
+                (-INF, -INF),
+                (1e3, INF),
+                (-1e3, -INF),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Cosh,
+            vec![
+                (0.0, 1.0),
+                (-0.0, 1.0),
+                (INF, INF),
+                (-INF, INF),
+                (-1e3, INF),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Asinh,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (INF, INF),
+                (-INF, -INF),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Acosh,
+            vec![
+                (1.0, 0.0),
+                (INF, INF),
+                (0.5, NAN),
+                (-1.0, NAN),
+                (-INF, NAN),
+                (-1e300, NAN),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Atanh,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (1.0, INF),
+                (-1.0, -INF),
+                (2.0, NAN),
+                (-INF, NAN),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Erf,
+            vec![
+                (0.0, 0.0),
+                (-0.0, -0.0),
+                (INF, 1.0),
+                (-INF, -1.0),
+                (10.0, 1.0),
+                (NAN, NAN),
+            ],
+        ),
+        (
+            MathFn::Erfc,
+            vec![
+                (0.0, 1.0),
+                (-0.0, 1.0),
+                (INF, 0.0),
+                (-INF, 2.0),
+                (30.0, 0.0),
+                (-10.0, 2.0),
+                (NAN, NAN),
+            ],
+        ),
+    ];
+    for (f, cases) in table {
+        check64(f, &cases);
+        let c32: Vec<(f32, f32)> = cases.iter().map(|&(x, w)| (x as f32, w as f32)).collect();
+        check32(f, &c32);
+    }
+}
+
+/// `atan2` on every pair of signed zeros, ±1, infinities, NaN and the
+/// smallest subnormal, exactly as `std` (C99 Annex F.9.1.4).
+#[test]
+fn atan2_specials() {
+    let specials = [0.0, -0.0, 1.0, -1.0, INF, -INF, NAN, MIN_SUB64, -2.5, 1e300];
+    let mut ys = Vec::new();
+    let mut xs = Vec::new();
+    for &y in &specials {
+        for &x in &specials {
+            ys.push(y);
+            xs.push(x);
+        }
+    }
+    for t in TARGETS {
+        let mut jit = Jit::for_target(t);
+        let k = jit.f64(Op::Atan2);
+        let got = k.run2(&ys, &xs);
+        for i in 0..ys.len() {
+            let want = ys[i].atan2(xs[i]);
+            assert!(
+                same64(got[i], want),
+                "atan2({:e}, {:e}) f64 {t:?}: got {:e}, want {want:e}",
+                ys[i],
+                xs[i],
+                got[i]
+            );
+        }
+        let k = jit.f32(Op::Atan2);
+        let (y32, x32): (Vec<f32>, Vec<f32>) = ys
+            .iter()
+            .zip(&xs)
+            .map(|(&y, &x)| (y as f32, x as f32))
+            .unzip();
+        let got = k.run2(&y32, &x32);
+        for i in 0..y32.len() {
+            let want = y32[i].atan2(x32[i]);
+            assert!(
+                same32(got[i], want),
+                "atan2({:e}, {:e}) f32 {t:?}: got {:e}, want {want:e}",
+                y32[i],
+                x32[i],
+                got[i]
+            );
+        }
+    }
+}

@@ -148,7 +148,19 @@ fn unary_second_connected(op: UnaryOp) -> bool {
         | UnaryOp::Softsign
         | UnaryOp::Elu
         | UnaryOp::Selu
-        | UnaryOp::Silu => true,
+        | UnaryOp::Silu
+        | UnaryOp::Tan
+        | UnaryOp::Asin
+        | UnaryOp::Acos
+        | UnaryOp::Atan
+        | UnaryOp::Sinh
+        | UnaryOp::Cosh
+        | UnaryOp::Asinh
+        | UnaryOp::Acosh
+        | UnaryOp::Atanh
+        | UnaryOp::Erf
+        | UnaryOp::Erfc
+        | UnaryOp::Gelu => true,
     }
 }
 
@@ -169,6 +181,10 @@ fn every_unary_op_differentiates_twice() {
             | UnaryOp::Elu
             | UnaryOp::Selu
             | UnaryOp::Reciprocal => signed(&mut r, &[5], 0.3, 2.0),
+            // inside the domains, away from poles and infinite derivatives
+            UnaryOp::Tan => uniform(&mut r, &[5], -1.2, 1.2),
+            UnaryOp::Asin | UnaryOp::Acos | UnaryOp::Atanh => uniform(&mut r, &[5], -0.8, 0.8),
+            UnaryOp::Acosh => uniform(&mut r, &[5], 1.3, 3.0),
             _ => uniform(&mut r, &[5], -2.0, 2.0),
         };
         let input = if unary_second_connected(op) {
@@ -202,6 +218,7 @@ fn binary_second_connected(op: BinaryOp) -> (bool, bool) {
         | BinaryOp::MulNoNan
         | BinaryOp::DivNoNan
         | BinaryOp::Xdivy
+        | BinaryOp::Atan2
         // d/da xlogy = xlogy([a != 0], b) depends on b only, d/db = xdivy(a, b) on both
         | BinaryOp::Xlogy => (true, true),
         // relu_grad(g, x) w.r.t. x is a connected zero; w.r.t. g it is a mask
@@ -226,6 +243,8 @@ fn every_binary_op_differentiates_twice() {
                 // a away from 0, where xlogy and xdivy are a ln b and a / b
                 BinaryOp::Xlogy => (signed(&mut r, sa, 0.3, 2.0), uniform(&mut r, sb, 0.5, 2.0)),
                 BinaryOp::Xdivy => (signed(&mut r, sa, 0.3, 2.0), signed(&mut r, sb, 0.5, 2.0)),
+                // away from the origin and the cut along the negative x axis
+                BinaryOp::Atan2 => (signed(&mut r, sa, 0.3, 2.0), signed(&mut r, sb, 0.3, 2.0)),
                 _ => (
                     uniform(&mut r, sa, -2.0, 2.0),
                     uniform(&mut r, sb, 3.0, 4.0),

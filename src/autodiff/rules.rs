@@ -452,7 +452,61 @@ fn unary_grad(
             let left = b.mul(g, b.add(y, b.c(SELU_SCALE_ALPHA, x))?)?;
             b.select(neg, left, b.mul(g, b.c(SELU_SCALE, x))?)?
         }
+        // d/dx tan x = sec^2 x = (1 / cos x)^2 (TanGrad: secx2 * grad)
+        UnaryOp::Tan => {
+            let sec = b.un(UnaryOp::Reciprocal, b.un(UnaryOp::Cos, x)?)?;
+            b.mul(b.un(UnaryOp::Square, sec)?, g)?
+        }
+        // d/dx asin x = 1 / sqrt(1 - x^2) (AsinGrad)
+        UnaryOp::Asin => b.mul(g, inv_sqrt_one_minus_sq(b, x)?)?,
+        // d/dx acos x = -1 / sqrt(1 - x^2) (AcosGrad: -grad * inv)
+        UnaryOp::Acos => b.mul(b.neg(g)?, inv_sqrt_one_minus_sq(b, x)?)?,
+        // d/dx atan x = 1 / (1 + x^2) (AtanGrad)
+        UnaryOp::Atan => {
+            let d = b.add(one(), b.un(UnaryOp::Square, x)?)?;
+            b.mul(g, b.un(UnaryOp::Reciprocal, d)?)?
+        }
+        // d/dx sinh x = cosh x, d/dx cosh x = sinh x (SinhGrad, CoshGrad)
+        UnaryOp::Sinh => b.mul(g, b.un(UnaryOp::Cosh, x)?)?,
+        UnaryOp::Cosh => b.mul(g, b.un(UnaryOp::Sinh, x)?)?,
+        // d/dx asinh x = 1 / cosh(y), from the output (AsinhGrad)
+        UnaryOp::Asinh => b.div(g, b.un(UnaryOp::Cosh, y)?)?,
+        // d/dx acosh x = 1 / sinh(y), from the output (AcoshGrad: inf at 1)
+        UnaryOp::Acosh => b.div(g, b.un(UnaryOp::Sinh, y)?)?,
+        // d/dx atanh x = 1 / (1 - x^2) (AtanhGrad)
+        UnaryOp::Atanh => {
+            let d = b.sub(one(), b.un(UnaryOp::Square, x)?)?;
+            b.mul(g, b.un(UnaryOp::Reciprocal, d)?)?
+        }
+        // d/dx erf x = 2/sqrt(pi) e^(-x^2); erfc's is its negation (ErfGrad,
+        // ErfcGrad: grad * constant * exp(-square(x)))
+        UnaryOp::Erf | UnaryOp::Erfc => {
+            let k = if u == UnaryOp::Erf {
+                std::f64::consts::FRAC_2_SQRT_PI
+            } else {
+                -std::f64::consts::FRAC_2_SQRT_PI
+            };
+            let e = b.un(UnaryOp::Exp, b.neg(b.un(UnaryOp::Square, x)?)?)?;
+            b.mul(b.mul(g, b.c(k, x))?, e)?
+        }
+        // TensorFlow differentiates gelu's formula: d/dx 0.5 x (1 + erf(x/sqrt 2))
+        // = 0.5 (1 + erf(x/sqrt 2)) + x e^(-x^2/2) / sqrt(2 pi), with
+        // 1 + erf(s) as erfc(-s), as the value (see `UnaryOp::Gelu`)
+        UnaryOp::Gelu => {
+            let s = b.div(x, b.c(std::f64::consts::SQRT_2, x))?;
+            let cdf = b.mul(b.c(0.5, x), b.un(UnaryOp::Erfc, b.neg(s)?)?)?;
+            let e = b.un(UnaryOp::Exp, b.neg(b.un(UnaryOp::Square, s)?)?)?;
+            // 1/sqrt(2 pi)
+            let pdf = b.mul(b.c(0.398_942_280_401_432_7, x), e)?;
+            b.mul(g, b.add(cdf, b.mul(x, pdf)?)?)?
+        }
     }))
+}
+
+/// `1 / sqrt(1 - x^2)`, as TensorFlow's AsinGrad and AcosGrad build it.
+fn inv_sqrt_one_minus_sq(b: &Builder<'_>, x: NodeId) -> Result<NodeId, GraphError> {
+    let d = b.sub(b.c(1.0, x), b.un(UnaryOp::Square, x)?)?;
+    b.un(UnaryOp::Reciprocal, b.un(UnaryOp::Sqrt, d)?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -556,6 +610,18 @@ fn binary_grad(
                 b.mul(b.bin(BinaryOp::Xdivy, b.neg(a)?, c2)?, g)
             })?,
         ),
+        // d atan2(a, c) = c / (a^2 + c^2) da - a / (a^2 + c^2) dc, NaN at
+        // (0, 0) (TensorFlow's Atan2Grad: grad_inv = g / (x^2 + y^2))
+        BinaryOp::Atan2 => {
+            let grad_inv = || {
+                let r2 = b.add(b.un(UnaryOp::Square, c)?, b.un(UnaryOp::Square, a)?)?;
+                b.div(g, r2)
+            };
+            (
+                side(want_a, a, &|| b.mul(c, grad_inv()?))?,
+                side(want_c, c, &|| b.mul(b.neg(a)?, grad_inv()?))?,
+            )
+        }
         // d mul_no_nan(a, c) = mul_no_nan(g, c) da + mul_no_nan(a, g) dc (TensorFlow's MulNoNanGrad)
         BinaryOp::MulNoNan => (
             side(want_a, a, &|| b.bin(BinaryOp::MulNoNan, g, c))?,

@@ -80,6 +80,23 @@ pub trait Real:
     /// Rounds to the nearest integer, ties to even (`Float::round` takes
     /// ties away from zero).
     fn round_even(self) -> Self;
+    /// The error function (`num_traits::Float` has none, and `std`'s is
+    /// not stable: the `libm` crate's port of fdlibm/musl, within 1 ulp).
+    /// This and the functions below compute f32 in f64 and round once, as
+    /// the native code does: within a hair of half an ulp, so that the
+    /// engines agree where a later operation magnifies a last-bit difference.
+    fn erf(self) -> Self;
+    /// The complementary error function `1 - erf(x)`, accurate where it is
+    /// small (the `libm` crate's, as [`Real::erf`]).
+    fn erfc(self) -> Self;
+    /// The inverse hyperbolic sine, fdlibm's (the `libm` crate's, within 1
+    /// ulp): `std`'s `asinh` is a formula that loses several ulp in f32.
+    fn arsinh(self) -> Self;
+    /// The inverse hyperbolic cosine, fdlibm's, NaN below 1 (see
+    /// [`Real::arsinh`]).
+    fn arcosh(self) -> Self;
+    /// The inverse hyperbolic tangent, fdlibm's (see [`Real::arsinh`]).
+    fn artanh(self) -> Self;
 }
 
 impl Real for f32 {
@@ -93,6 +110,26 @@ impl Real for f32 {
     fn round_even(self) -> Self {
         self.round_ties_even()
     }
+    fn erf(self) -> Self {
+        libm::erf(self as f64) as f32
+    }
+    fn erfc(self) -> Self {
+        libm::erfc(self as f64) as f32
+    }
+    fn arsinh(self) -> Self {
+        libm::asinh(self as f64) as f32
+    }
+    fn arcosh(self) -> Self {
+        // musl's acosh leaves arguments below 1 to the caller
+        if self < 1.0 {
+            f32::NAN
+        } else {
+            libm::acosh(self as f64) as f32
+        }
+    }
+    fn artanh(self) -> Self {
+        libm::atanh(self as f64) as f32
+    }
 }
 
 impl Real for f64 {
@@ -105,5 +142,25 @@ impl Real for f64 {
     }
     fn round_even(self) -> Self {
         self.round_ties_even()
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+    fn erfc(self) -> Self {
+        libm::erfc(self)
+    }
+    fn arsinh(self) -> Self {
+        libm::asinh(self)
+    }
+    fn arcosh(self) -> Self {
+        // musl's acosh leaves arguments below 1 to the caller
+        if self < 1.0 {
+            f64::NAN
+        } else {
+            libm::acosh(self)
+        }
+    }
+    fn artanh(self) -> Self {
+        libm::atanh(self)
     }
 }

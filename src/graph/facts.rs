@@ -85,6 +85,14 @@ impl UnaryOp {
             Relu6 => facts(true, false, false, true, NonNegative),
             Softsign => facts(true, false, false, false, Kept),
             Elu | Selu | Silu => facts(true, true, false, false, Kept),
+            // tan crosses 0 at every multiple of pi
+            Tan => facts(true, true, false, false, Unknown),
+            // odd and increasing: a zero keeps its sign
+            Asin | Atan | Sinh | Asinh | Atanh | Erf => facts(true, true, false, false, Kept),
+            // acos(1) = acosh(1) = +0, erfc(+inf) = +0; cosh is at least 1
+            Acos | Cosh | Acosh | Erfc => facts(true, true, false, true, NonNegative),
+            // x times a factor in [0, 1]: gelu(-0) = -0
+            Gelu => facts(true, true, false, false, Kept),
         }
     }
 }
@@ -119,7 +127,7 @@ impl BinaryOp {
             Div | Maximum | Minimum | ReluGrad | MulNoNan | DivNoNan | Xdivy => {
                 facts(true, false, false, false)
             }
-            Pow | Xlogy => facts(true, false, true, false),
+            Pow | Xlogy | Atan2 => facts(true, false, true, false),
             Lt | Le | Gt | Ge | Eq | Ne => facts(false, true, false, false),
         }
     }

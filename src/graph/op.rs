@@ -93,6 +93,32 @@ unary_ops! {
     Selu => selu;
     /// `x * sigmoid(x)` (TensorFlow's `silu`, `swish` with beta 1)
     Silu => silu;
+    /// tangent
+    Tan => tan;
+    /// arcsine, in `[-pi/2, pi/2]` (NaN outside `[-1, 1]`)
+    Asin => asin;
+    /// arccosine, in `[0, pi]` (NaN outside `[-1, 1]`)
+    Acos => acos;
+    /// arctangent, in `[-pi/2, pi/2]`
+    Atan => atan;
+    /// hyperbolic sine
+    Sinh => sinh;
+    /// hyperbolic cosine
+    Cosh => cosh;
+    /// inverse hyperbolic sine
+    Asinh => asinh;
+    /// inverse hyperbolic cosine (NaN below 1)
+    Acosh => acosh;
+    /// inverse hyperbolic tangent (NaN outside `[-1, 1]`, infinite at ±1)
+    Atanh => atanh;
+    /// the error function `2/sqrt(pi) * integral of e^-t^2 from 0 to x`
+    Erf => erf;
+    /// the complementary error function `1 - erf(x)`, accurate where it is small
+    Erfc => erfc;
+    /// `0.5 * x * (1 + erf(x / sqrt(2)))`: TensorFlow's `gelu` with
+    /// `approximate=False` (the exact form, not the tanh approximation),
+    /// computed as `0.5 * x * erfc(-x / sqrt(2))`, the same function
+    Gelu => gelu;
 }
 
 /// `selu`'s scale, as TensorFlow's kernel has it.
@@ -184,6 +210,27 @@ impl UnaryOp {
                     T::from_f64(SELU_SCALE) * x
                 }
             }
+            UnaryOp::Tan => x.tan(),
+            UnaryOp::Asin => x.asin(),
+            UnaryOp::Acos => x.acos(),
+            UnaryOp::Atan => x.atan(),
+            UnaryOp::Sinh => x.sinh(),
+            UnaryOp::Cosh => x.cosh(),
+            UnaryOp::Asinh => x.arsinh(),
+            UnaryOp::Acosh => x.arcosh(),
+            UnaryOp::Atanh => x.artanh(),
+            UnaryOp::Erf => x.erf(),
+            UnaryOp::Erfc => x.erfc(),
+            UnaryOp::Gelu => {
+                // TensorFlow writes (0.5 x) (1 + erf(x / sqrt 2)); 1 + erf
+                // cancels where erf tends to -1 (x below about -2), so that
+                // its value there is mostly the rounding of erf, which no two
+                // implementations share: erfc(-x / sqrt 2) is the same number
+                // without the cancellation (TensorFlow's within its rounding)
+                let half = T::from_f64(0.5);
+                let root2 = T::from_f64(std::f64::consts::SQRT_2);
+                half * x * (-x / root2).erfc()
+            }
         }
     }
 }
@@ -233,10 +280,13 @@ pub enum BinaryOp {
     /// Internal: `xdivy(a, b)` is 0 where `a == 0`, else `a / b` (TensorFlow's
     /// `Xdivy`, in the gradient of `xlogy`).
     Xdivy,
+    /// `atan2(y, x)`: the angle of the point `(x, y)`, in `[-pi, pi]`, with
+    /// C99's signed zeros and infinities (TensorFlow's `Atan2`).
+    Atan2,
 }
 
 /// Every binary operation, in declaration order.
-pub const BINARY_OPS: [BinaryOp; 18] = [
+pub const BINARY_OPS: [BinaryOp; 19] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -255,6 +305,7 @@ pub const BINARY_OPS: [BinaryOp; 18] = [
     BinaryOp::DivNoNan,
     BinaryOp::Xlogy,
     BinaryOp::Xdivy,
+    BinaryOp::Atan2,
 ];
 
 impl BinaryOp {
@@ -279,6 +330,7 @@ impl BinaryOp {
             BinaryOp::DivNoNan => "div_no_nan",
             BinaryOp::Xlogy => "xlogy",
             BinaryOp::Xdivy => "xdivy",
+            BinaryOp::Atan2 => "atan2",
         }
     }
 
@@ -302,7 +354,8 @@ impl BinaryOp {
             | BinaryOp::MulNoNan
             | BinaryOp::DivNoNan
             | BinaryOp::Xlogy
-            | BinaryOp::Xdivy => return None,
+            | BinaryOp::Xdivy
+            | BinaryOp::Atan2 => return None,
         })
     }
 
@@ -380,6 +433,7 @@ impl BinaryOp {
                     a / b
                 }
             }
+            BinaryOp::Atan2 => a.atan2(b),
         }
     }
 }

@@ -8,7 +8,7 @@ use cranelift_codegen::ir::types::{F32, F32X4, F64};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 
-use super::math::{emit_pow, emit_unary, MathFn, MathImports};
+use super::math::{emit_atan2, emit_pow, emit_unary, MathFn, MathImports};
 use crate::graph::{BinaryOp, UnaryOp, SELU_SCALE, SELU_SCALE_ALPHA};
 
 /// A constant of type `ty` (splatted for vectors).
@@ -130,6 +130,27 @@ pub fn unary(b: &mut FunctionBuilder, m: &MathImports, op: UnaryOp, x: Value) ->
             let zero = k(b, 0.0);
             select_cmp(b, FloatCC::LessThan, x, zero, left, right)
         }
+        UnaryOp::Tan => emit_unary(b, m, MathFn::Tan, x),
+        UnaryOp::Asin => emit_unary(b, m, MathFn::Asin, x),
+        UnaryOp::Acos => emit_unary(b, m, MathFn::Acos, x),
+        UnaryOp::Atan => emit_unary(b, m, MathFn::Atan, x),
+        UnaryOp::Sinh => emit_unary(b, m, MathFn::Sinh, x),
+        UnaryOp::Cosh => emit_unary(b, m, MathFn::Cosh, x),
+        UnaryOp::Asinh => emit_unary(b, m, MathFn::Asinh, x),
+        UnaryOp::Acosh => emit_unary(b, m, MathFn::Acosh, x),
+        UnaryOp::Atanh => emit_unary(b, m, MathFn::Atanh, x),
+        UnaryOp::Erf => emit_unary(b, m, MathFn::Erf, x),
+        UnaryOp::Erfc => emit_unary(b, m, MathFn::Erfc, x),
+        UnaryOp::Gelu => {
+            // as `UnaryOp::eval`: (0.5 x) erfc(-x / sqrt 2)
+            let root2 = k(b, std::f64::consts::SQRT_2);
+            let nx = unary(b, m, UnaryOp::Neg, x);
+            let s = b.ins().fdiv(nx, root2);
+            let e = emit_unary(b, m, MathFn::Erfc, s);
+            let half = k(b, 0.5);
+            let hx = b.ins().fmul(half, x);
+            b.ins().fmul(hx, e)
+        }
     }
 }
 
@@ -188,6 +209,7 @@ pub fn binary(b: &mut FunctionBuilder, m: &MathImports, op: BinaryOp, x: Value, 
             let q = b.ins().fdiv(x, y);
             zero_where_zero(b, x, q)
         }
+        BinaryOp::Atan2 => emit_atan2(b, m, x, y),
     }
 }
 

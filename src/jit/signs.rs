@@ -77,7 +77,7 @@ impl Signs {
                     // `a * (b > 0)`: a product with 0 or 1
                     ReluGrad => (pos(a), neg(a)),
                     // a quotient's sign is a zero's sign bit's to decide
-                    Pow | DivNoNan | Xdivy | Xlogy => (false, false),
+                    Pow | DivNoNan | Xdivy | Xlogy | Atan2 => (false, false),
                 }
             }
             KInst::Select(_, x, y) => (pos(x) && pos(y), neg(x) && neg(y)),

@@ -10,7 +10,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, Linkage, Module};
-use gradjit::jit::math::{emit_pow, emit_unary, EmitConfig, MathFn, MathImports};
+use gradjit::jit::math::{emit_atan2, emit_pow, emit_unary, EmitConfig, MathFn, MathImports};
 
 /// A JIT module holding compiled kernels (never freed: tests are short).
 pub struct Jit {
@@ -24,6 +24,8 @@ pub struct Jit {
 pub enum Op {
     Unary(MathFn),
     Pow,
+    /// `atan2(y, x)`, `y` the first input.
+    Atan2,
 }
 
 /// Which code generation configuration to test.
@@ -86,7 +88,11 @@ impl Jit {
         let vty = if lane == F32 { F32X4 } else { F64X2 };
         let lanes = vty.lane_count() as i64;
         let size = lane.bytes() as i64;
-        let nin = if matches!(op, Op::Pow) { 2 } else { 1 };
+        let nin = if matches!(op, Op::Pow | Op::Atan2) {
+            2
+        } else {
+            1
+        };
         let mut ctx = self.module.make_context();
         let ptr = I64;
         for _ in 0..nin + 1 {
@@ -140,6 +146,7 @@ impl Jit {
             let r = match op {
                 Op::Unary(f) => emit_unary(&mut b, &imports, f, args[0]),
                 Op::Pow => emit_pow(&mut b, &imports, args[0], args[1]),
+                Op::Atan2 => emit_atan2(&mut b, &imports, args[0], args[1]),
             };
             let oa = b.ins().iadd(out, off);
             b.ins().store(flags, r, oa, 0);
@@ -162,6 +169,7 @@ impl Jit {
             let r = match op {
                 Op::Unary(f) => emit_unary(&mut b, &imports, f, args[0]),
                 Op::Pow => emit_pow(&mut b, &imports, args[0], args[1]),
+                Op::Atan2 => emit_atan2(&mut b, &imports, args[0], args[1]),
             };
             let oa = b.ins().iadd(out, off);
             b.ins().store(flags, r, oa, 0);
@@ -233,7 +241,7 @@ impl<T: Copy + Default> Kernel<T> {
         f(x.as_ptr(), out.as_mut_ptr(), x.len());
     }
 
-    /// Applies a binary kernel (pow).
+    /// Applies a binary kernel (pow, atan2).
     pub fn run2(&self, a: &[T], y: &[T]) -> Vec<T> {
         assert_eq!(a.len(), y.len());
         let mut out = vec![T::default(); a.len()];
@@ -339,6 +347,10 @@ pub fn ref32(f: MathFn, x: f32) -> f32 {
         // Same formulas in f64, rounded once.
         MathFn::Sigmoid => sigmoid64(x as f64) as f32,
         MathFn::Softplus => softplus64(x as f64) as f32,
+        // The f64 references rounded once: within a hair of 0.5 ulp of
+        // the exact value, closer than `std`'s f32 functions (some of which,
+        // asinh and atanh, are formulas of a few ulp).
+        _ => ref64(f, x as f64) as f32,
     }
 }
 
@@ -355,6 +367,22 @@ pub fn ref64(f: MathFn, x: f64) -> f64 {
         MathFn::Cos => x.cos(),
         MathFn::Sigmoid => sigmoid64(x),
         MathFn::Softplus => softplus64(x),
+        MathFn::Tan => x.tan(),
+        MathFn::Asin => x.asin(),
+        MathFn::Acos => x.acos(),
+        MathFn::Atan => x.atan(),
+        MathFn::Sinh => x.sinh(),
+        MathFn::Cosh => x.cosh(),
+        // `std`'s asinh, acosh and atanh are formulas of a few ulp in Rust
+        // itself; the `libm` crate's are fdlibm's (within 1 ulp), as its
+        // erf and erfc (std has none stable)
+        MathFn::Asinh => libm::asinh(x),
+        // (libm's acosh, as musl's, gives no NaN for some x < 1)
+        MathFn::Acosh if x < 1.0 => f64::NAN,
+        MathFn::Acosh => libm::acosh(x),
+        MathFn::Atanh => libm::atanh(x),
+        MathFn::Erf => libm::erf(x),
+        MathFn::Erfc => libm::erfc(x),
     }
 }
 

@@ -1,9 +1,12 @@
-//! `sin` and `cos`.
+//! `sin`, `cos` and `tan`.
 //!
 //! Fast path (inline): `q = round(|x| * 2/pi)`, `r = |x| - q * pi/2` by
 //! Cody–Waite with `pi/2` split so that every `q * part` is exact, then
 //! fdlibm's kernels on `|r| <= pi/4` (both are evaluated and the quadrant
 //! `q mod 4` selects and negates; `sin` takes the sign of `x` at the end).
+//! `tan` divides the two kernels: `sin r / cos r` for even `q`, `-cos r /
+//! sin r` for odd `q` (each kernel within about 0.6 ulp, so the quotient
+//! within about 2), with the sign of `x`.
 //!
 //! * f32 is computed in f64 lanes (musl's `__rem_pio2f` medium case and
 //!   `__sindf`/`__cosdf` kernels), then rounded once to f32.  Valid for
@@ -21,6 +24,17 @@ use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2};
 use cranelift_codegen::ir::{FuncRef, InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
+
+/// Which function of the angle to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trig {
+    /// Sine.
+    Sin,
+    /// Cosine.
+    Cos,
+    /// Tangent.
+    Tan,
+}
 
 /// Largest `|x|` handled inline for `f32` (larger goes to the slow path).
 pub const THRESHOLD_F32: f64 = 268_435_456.0; // 2^28
@@ -75,9 +89,9 @@ const COS64: [f64; 6] = [
     -1.135_964_755_778_819_5e-11,
 ];
 
-/// Inline `sin`/`cos` of an `F64X2` whose lanes are f64 (`f32_kernels`
+/// Inline `sin`/`cos`/`tan` of an `F64X2` whose lanes are f64 (`f32_kernels`
 /// false) or promoted f32 values (`f32_kernels` true).
-fn fast_f64x2(e: &mut Em, x: Value, is_cos: bool, f32_kernels: bool) -> Value {
+fn fast_f64x2(e: &mut Em, x: Value, which: Trig, f32_kernels: bool) -> Value {
     let a = e.abs(x);
     let (nf, ni) = e.round_mul(a, TWO_OVER_PI);
     let (s, c) = if f32_kernels {
@@ -115,6 +129,19 @@ fn fast_f64x2(e: &mut Em, x: Value, is_cos: bool, f32_kernels: bool) -> Value {
         let c = e.add(w, t);
         (s, c)
     };
+    if which == Trig::Tan {
+        // tan(r + pi/2) = -cos r / sin r; tan is odd
+        let odd = e.ibandc(ni, 1);
+        let odd = e.ieqc(odd, 1);
+        let num = e.sel(odd, c, s);
+        let den = e.sel(odd, s, c);
+        let v = e.div(num, den);
+        let nv = e.neg(v);
+        let v = e.sel(odd, nv, v);
+        let sx = e.sign_of(x);
+        return e.bxor(v, sx);
+    }
+    let is_cos = which == Trig::Cos;
     // Quadrant: cos(x) = sin(x + pi/2).
     let q = if is_cos { e.iaddc(ni, 1) } else { ni };
     let odd = e.ibandc(q, 1);
@@ -133,23 +160,23 @@ fn fast_f64x2(e: &mut Em, x: Value, is_cos: bool, f32_kernels: bool) -> Value {
 }
 
 /// Inline fast path for any supported type.
-fn fast(b: &mut FunctionBuilder, fma: bool, x: Value, is_cos: bool) -> Value {
+fn fast(b: &mut FunctionBuilder, fma: bool, x: Value, which: Trig) -> Value {
     let ty = b.func.dfg.value_type(x);
     if ty == F64X2 {
-        fast_f64x2(&mut Em::new(b, F64X2, fma), x, is_cos, false)
+        fast_f64x2(&mut Em::new(b, F64X2, fma), x, which, false)
     } else if ty == F64 {
         let v = b.ins().scalar_to_vector(F64X2, x);
-        let r = fast_f64x2(&mut Em::new(b, F64X2, fma), v, is_cos, false);
+        let r = fast_f64x2(&mut Em::new(b, F64X2, fma), v, which, false);
         b.ins().extractlane(r, 0)
     } else if ty == F32X4 {
         let (lo, hi) = split_f32x4(b, x);
-        let lo = fast_f64x2(&mut Em::new(b, F64X2, fma), lo, is_cos, true);
-        let hi = fast_f64x2(&mut Em::new(b, F64X2, fma).second_copy(), hi, is_cos, true);
+        let lo = fast_f64x2(&mut Em::new(b, F64X2, fma), lo, which, true);
+        let hi = fast_f64x2(&mut Em::new(b, F64X2, fma).second_copy(), hi, which, true);
         join_f64x2(b, lo, hi)
     } else {
         let xd = b.ins().fpromote(F64, x);
         let v = b.ins().scalar_to_vector(F64X2, xd);
-        let r = fast_f64x2(&mut Em::new(b, F64X2, fma), v, is_cos, true);
+        let r = fast_f64x2(&mut Em::new(b, F64X2, fma), v, which, true);
         let r = b.ins().extractlane(r, 0);
         b.ins().fdemote(F32, r)
     }
@@ -172,28 +199,28 @@ fn per_lane_call(b: &mut FunctionBuilder, f: FuncRef, x: Value) -> Value {
     acc
 }
 
-/// Emits `sin(x)` or `cos(x)` with the inline fast path and a cold
-/// per-lane library call for large or infinite arguments.
-pub(crate) fn emit_sincos(
+/// Emits `sin(x)`, `cos(x)` or `tan(x)` with the inline fast path and a
+/// cold per-lane library call for large or infinite arguments.
+pub(crate) fn emit_trig(
     b: &mut FunctionBuilder,
     imports: &MathImports,
     x: Value,
-    is_cos: bool,
+    which: Trig,
 ) -> Value {
     let ty = b.func.dfg.value_type(x);
     let lane = ty.lane_type();
     let (thr, f) = if lane == F32 {
-        let f = if is_cos {
-            imports.cos_f32
-        } else {
-            imports.sin_f32
+        let f = match which {
+            Trig::Sin => imports.sin_f32,
+            Trig::Cos => imports.cos_f32,
+            Trig::Tan => imports.tan_f32,
         };
         (b.ins().f32const(THRESHOLD_F32 as f32), f)
     } else {
-        let f = if is_cos {
-            imports.cos_f64
-        } else {
-            imports.sin_f64
+        let f = match which {
+            Trig::Sin => imports.sin_f64,
+            Trig::Cos => imports.cos_f64,
+            Trig::Tan => imports.tan_f64,
         };
         (b.ins().f64const(THRESHOLD_F64), f)
     };
@@ -214,7 +241,7 @@ pub(crate) fn emit_sincos(
 
     b.switch_to_block(fast_block);
     b.seal_block(fast_block);
-    let r = fast(b, imports.cfg.has_fma, x, is_cos);
+    let r = fast(b, imports.cfg.has_fma, x, which);
     b.ins().jump(merge, &[r.into()]);
 
     b.switch_to_block(slow_block);
