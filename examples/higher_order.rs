@@ -6,16 +6,17 @@
 //! Run with `cargo run --release --example higher_order`.
 //!
 //! 1. The derivatives of `tanh`, to the third, against their closed forms.
-//! 2. The Hessian of Rosenbrock's function, one Hessian-vector product per
-//!    column (`grad_ys` carries the vector), against the Hessian by hand.
-//! 3. A Hessian-vector product of the logistic loss in 8 dimensions,
-//!    against `Xᵀ diag(s(1-s)) X v / N` computed with `ndarray`.
+//! 2. The Hessian of Rosenbrock's function with `hessian(f, p)` in the
+//!    language, against the Hessian by hand.
+//! 3. A Hessian-vector product of the logistic loss in 8 dimensions, as
+//!    the `jvp` of its gradient along `v`, against `Xᵀ diag(s(1-s)) X v / N`
+//!    computed with `ndarray`.
 
 use gradjit::exec::Engine;
 use gradjit::simplify::Pipeline;
 use gradjit::text::{parse, print_program, ParseOptions};
-use gradjit::{DType, GradOptions, Graph, Session, Shape, Tensor};
-use ndarray::{arr0, arr1, Array1, Array2};
+use gradjit::{DType, Graph, Session, Shape, Tensor};
+use ndarray::{arr1, Array1, Array2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -77,54 +78,35 @@ fn tanh_derivatives() -> Res<()> {
 fn rosenbrock_hessian() -> Res<()> {
     println!("2. Hessian of f = (1 - x)**2 + 100*(y - x**2)**2 at (x, y) = (-1.2, 1)");
     let g = Graph::new();
+    let mut opts = ParseOptions::new(DType::F64);
+    opts.input_shapes.insert("p".into(), Shape::known(&[2]));
+    // `hessian(f, p)`: one graph, tf.hessians' value, simplified and compiled
     let prog = parse(
         &g,
-        "f = (1 - x)**2 + 100*(y - x**2)**2",
-        &ParseOptions::new(DType::F64),
+        "x = p[0]; y = p[1]\nf = (1 - x)**2 + 100*(y - x**2)**2\nhessian(f, p)",
+        &opts,
     )?;
-    let f = g.tensor(prog.output);
-    let input = |name: &str| g.placeholder_named(name).map(|id| g.tensor(id));
-    let (x, y) = (input("x").ok_or("x")?, input("y").ok_or("y")?);
-    let gr = g.gradients(&[f], &[x, y])?;
-    let (fx, fy) = (gr[0].ok_or("x")?, gr[1].ok_or("y")?);
-    // H v = the gradient of (∇f · v): differentiate the gradients with v as
-    // their upstream gradient (tf.gradients' grad_ys)
-    let vx = g.placeholder("vx", DType::F64, Shape::scalar());
-    let vy = g.placeholder("vy", DType::F64, Shape::scalar());
-    let opts = GradOptions {
-        grad_ys: vec![vx, vy],
-        ..GradOptions::default()
-    };
-    let hv = g.gradients_with(&[fx, fy], &[x, y], &opts)?;
-    let (hvx, hvy) = (hv[0].ok_or("x")?, hv[1].ok_or("y")?);
-
+    let p = g.tensor(g.placeholder_named("p").ok_or("p")?);
     let mut sess = Session::with_engine(&g, Engine::Jit);
-    let mut h = [[0.0; 2]; 2];
-    for (col, v) in [[1.0, 0.0], [0.0, 1.0]].into_iter().enumerate() {
-        let feeds = [
-            (x, arr0(-1.2f64)),
-            (y, arr0(1.0)),
-            (vx, arr0(v[0])),
-            (vy, arr0(v[1])),
-        ];
-        // the second call reuses the executable compiled by the first
-        let out = sess.run(&[hvx, hvy], &feeds)?;
-        h[0][col] = out[0].to_f64_vec()[0];
-        h[1][col] = out[1].to_f64_vec()[0];
-    }
+    let out = sess.run(&[g.tensor(prog.output)], &[(p, arr1(&[-1.2f64, 1.0]))])?;
+    let h = out[0].to_f64_vec();
     let (xv, yv) = (-1.2f64, 1.0f64);
     let by_hand = [
         [2.0 - 400.0 * yv + 1200.0 * xv * xv, -400.0 * xv],
         [-400.0 * xv, 200.0],
     ];
-    println!("  by Hessian-vector products   by hand");
+    println!("  hessian(f, p)            by hand");
     for r in 0..2 {
         println!(
-            "  [{:>8.3} {:>8.3}]          [{:>8.3} {:>8.3}]",
-            h[r][0], h[r][1], by_hand[r][0], by_hand[r][1]
+            "  [{:>8.3} {:>8.3}]      [{:>8.3} {:>8.3}]",
+            h[2 * r],
+            h[2 * r + 1],
+            by_hand[r][0],
+            by_hand[r][1]
         );
         for c in 0..2 {
-            assert!((h[r][c] - by_hand[r][c]).abs() <= 1e-9 * by_hand[r][c].abs().max(1.0));
+            let got = h[2 * r + c];
+            assert!((got - by_hand[r][c]).abs() <= 1e-9 * by_hand[r][c].abs().max(1.0));
         }
     }
     println!();
@@ -149,12 +131,10 @@ fn logistic_hvp() -> Res<()> {
     let w = g.placeholder("w", DType::F64, Shape::known(&[D, 1]));
     let v = g.placeholder("v", DType::F64, Shape::known(&[D, 1]));
     let loss = (-t * x.matmul(w)).softplus().mean();
+    // forward over reverse: the directional derivative of the gradient
+    // along v is H v (jvp applies the pullback twice; no new rules)
     let dw = grad(&g, loss, w)?;
-    let opts = GradOptions {
-        grad_ys: vec![v],
-        ..GradOptions::default()
-    };
-    let hv = g.gradients_with(&[dw], &[w], &opts)?[0].ok_or("w")?;
+    let hv = g.jvp(dw, w, v)?.ok_or("connected")?;
     let s = Pipeline::standard().run(&g, &[hv.id()])?;
     println!(
         "  the Hessian-vector product graph: {} operations, {} after simplification",

@@ -70,7 +70,7 @@ fn main() -> Res<()> {
         // SAFETY: the kernel reads `rows * inner` = n elements from ptrs[0]
         // and writes as many at ptrs[1]; both buffers hold n f32. With one
         // row the input's row stride is never used.
-        unsafe { call(f, &xs, &mut raw_out, 1, n) };
+        unsafe { call(f, &xs, &mut raw_out, 1, n)? };
         raw_time = raw_time.min(t0.elapsed());
     }
 
@@ -110,7 +110,7 @@ fn main() -> Res<()> {
     let short = [-3.0f32, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0];
     let mut short_out = [0.0f32; 7];
     // SAFETY: 7 elements in, 7 out.
-    unsafe { call(f, &short, &mut short_out, 1, short.len()) };
+    unsafe { call(f, &short, &mut short_out, 1, short.len())? };
     println!("7 elements with the same function: {short_out:?}");
     assert_eq!(short_out, short.map(|x| 2.0 * x + 3.0));
     // 3 rows of 4, the input's rows 4 elements apart
@@ -118,7 +118,7 @@ fn main() -> Res<()> {
     let mut grid_out = vec![0.0f32; 12];
     // SAFETY: rows 0..3 of the input start at 0, 4, 8 and hold 4 elements;
     // the output is 12 contiguous elements.
-    unsafe { call(f, &grid, &mut grid_out, 3, 4) };
+    unsafe { call(f, &grid, &mut grid_out, 3, 4)? };
     println!("3 rows of 4: {grid_out:?}");
     assert!(grid.iter().zip(&grid_out).all(|(x, d)| *d == 2.0 * x + 3.0));
 
@@ -134,11 +134,27 @@ fn main() -> Res<()> {
 /// Calls a one-input, one-output kernel on `rows` rows of `inner` elements,
 /// the input's rows `inner` elements apart.
 ///
+/// The lengths are checked in every build, since a short buffer would be
+/// read or written past its end.
+///
 /// # Safety
-/// `input` and `output` must hold at least `rows * inner` elements, and `f`
-/// must be a kernel of one contiguous `f32` input and one output.
-unsafe fn call(f: KernelFn, input: &[f32], output: &mut [f32], rows: usize, inner: usize) {
-    debug_assert!(input.len() >= rows * inner && output.len() >= rows * inner);
+/// `f` must be a kernel of one contiguous `f32` input and one output.
+unsafe fn call(
+    f: KernelFn,
+    input: &[f32],
+    output: &mut [f32],
+    rows: usize,
+    inner: usize,
+) -> Res<()> {
+    let need = rows.checked_mul(inner).ok_or("rows * inner overflows")?;
+    if input.len() < need || output.len() < need {
+        return Err(format!(
+            "{rows} rows of {inner} need {need} elements; the buffers hold {} and {}",
+            input.len(),
+            output.len()
+        )
+        .into());
+    }
     let ptrs: [*mut u8; 2] = [
         input.as_ptr() as *mut u8, // read only: the kernel never writes inputs
         output.as_mut_ptr() as *mut u8,
@@ -146,4 +162,5 @@ unsafe fn call(f: KernelFn, input: &[f32], output: &mut [f32], rows: usize, inne
     let strides: [isize; 1] = [inner as isize];
     // SAFETY: the caller's contract above.
     unsafe { f(ptrs.as_ptr(), strides.as_ptr(), rows, inner) };
+    Ok(())
 }

@@ -46,6 +46,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # The function-style form
+//!
+//! The same derivative from a Rust closure, as `jax.grad(f)` takes a Python
+//! function: [`function::grad`] traces the closure once per argument
+//! shapes into a graph like the one above, differentiates, compiles, and
+//! returns something to call ([`function::value_and_grad`],
+//! [`function::jvp`] and [`function::hessian`] likewise):
+//!
+//! ```
+//! use gradjit::function::grad;
+//! use gradjit::{Graph, Tensor, Value};
+//! use ndarray::arr1;
+//!
+//! let dy = grad(|_: &Graph, x: &[Tensor<'_>]| (x[0] * x[0] + 3.0f64 * x[0]).sum());
+//! let x = Value::F32(arr1(&[2.0f32, -1.0]).into_dyn());
+//! assert_eq!(dy.call(&[x.view()])?[0].to_f64_vec(), [7.0, 1.0]);
+//! # Ok::<(), gradjit::function::FunctionError>(())
+//! ```
+//!
 //! The [`guide`] follows this example through every stage, with the
 //! printed programs, the kernels and the Cranelift IR.
 //!
@@ -79,6 +98,7 @@
 //! | [`jit`] | Cranelift code for one kernel, the math approximations, the `extern "C"` ABI |
 //! | [`interp`] | the reference interpreter |
 //! | [`exec`] | [`exec::compile`] and [`exec::Executable`], [`Session`], engines |
+//! | [`function`] | `grad`, `value_and_grad`, `jvp`, `hessian` of a Rust closure, traced and compiled per argument shapes |
 //! | [`value`] | [`Value`]s and views of either dtype, fed and fetched |
 //! | [`dot`] | Graphviz pictures, kernels drawn as clusters |
 //!
@@ -105,6 +125,7 @@
 pub mod autodiff;
 pub mod dot;
 pub mod exec;
+pub mod function;
 pub mod fuse;
 pub mod graph;
 pub mod guide;

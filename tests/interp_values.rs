@@ -418,6 +418,7 @@ fn reduce_ref(op: ReduceOp, v: &[f64]) -> f64 {
         ReduceOp::Max => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         ReduceOp::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
         ReduceOp::LogSumExp => v.iter().map(|x| x.exp()).sum::<f64>().ln(),
+        ReduceOp::Prod => v.iter().product(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Exhaustive f32 checks: every one of the 2^32 bit patterns (ignored by
-//! default; run with `cargo test --release --test exhaustive -- --ignored`).
+//! default; run with `cargo test --release --test math_exhaustive -- --ignored`).
 //! Each takes roughly 20–60 s on 2 cores in release.
 
 mod math_support;

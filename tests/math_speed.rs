@@ -1,5 +1,5 @@
 //! Rough speed figures (ignored; run with
-//! `cargo test --release --test bench -- --ignored --nocapture`).
+//! `cargo test --release --test math_speed -- --ignored --nocapture`).
 //! Elements per nanosecond over 2^20 elements, best of several runs, for the
 //! JIT kernels (vector loop) and a plain Rust loop calling `std`.
 

@@ -286,8 +286,9 @@ fn reductions_and_matmul_differentiate_twice() {
     let mut r = rng(25);
     for op in REDUCE_OPS {
         let x = uniform(&mut r, &[3, 4], -2.0, 2.0);
-        // only logsumexp's gradient (the softmax) depends on x
-        let input = if op == ReduceOp::LogSumExp {
+        // only logsumexp's gradient (the softmax) and prod's (the others'
+        // products) depend on x
+        let input = if matches!(op, ReduceOp::LogSumExp | ReduceOp::Prod) {
             Input::Var(x)
         } else {
             Input::NoGrad(x)

@@ -99,9 +99,10 @@ fn variant(op: &Op) -> usize {
         Op::MaxPoolGradGrad { .. } => 41,
         Op::AvgPool2d { .. } => 42,
         Op::AvgPoolGrad { .. } => 43,
+        Op::Cumprod { .. } => 44,
     }
 }
-const VARIANTS: usize = 44;
+const VARIANTS: usize = 45;
 
 /// One node of every operation, in every parameter form, on inputs of known shape.
 fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
@@ -168,6 +169,12 @@ fn every_op(g: &Graph, dtype: DType) -> Vec<NodeId> {
             reverse,
         };
         out.push(op(g, cumsum, &[a]));
+        let cumprod = Op::Cumprod {
+            axis,
+            exclusive,
+            reverse,
+        };
+        out.push(op(g, cumprod, &[a]));
     }
     for (axis, min) in [(1, false), (0, true)] {
         out.push(op(g, Op::ArgExtreme { axis, min }, &[a]));

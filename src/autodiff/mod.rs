@@ -7,6 +7,7 @@
 
 mod explain;
 mod rules;
+pub mod transforms;
 
 use std::collections::HashSet;
 
@@ -14,6 +15,7 @@ use crate::graph::{Graph, GraphError, NodeId, Op, Shape, Tensor};
 
 pub use explain::{explain_unconnected, Unconnected};
 use rules::{input_grads, Builder};
+pub use transforms::{hessian, jacobian, jvp};
 
 /// What an x with no differentiable path to the ys gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -213,6 +213,11 @@ pub(crate) fn input_grads(
                     )?;
                     b.mul(b.div(hit, ties)?, gk)?
                 }
+                // d/dx prod(x) = the product of the other elements, built
+                // from exclusive running products: right where x has zeros
+                ReduceOp::Prod => {
+                    b.mul(b.op(Op::BroadcastLike, &[gk, x])?, b.others_product(x, ax)?)?
+                }
                 // d/dx logsumexp(x) = exp(x - logsumexp(x)), the softmax
                 ReduceOp::LogSumExp => {
                     let yk = b.restore_axes(y, ax, *keepdims)?;
@@ -295,6 +300,21 @@ pub(crate) fn input_grads(
                 reverse: !*reverse,
             };
             vec![one!(0, b.op(back, &[g])?)]
+        }
+        // (TensorFlow's _CumprodGrad) cumsum(cumprod(x) g) the other way,
+        // over x: NaN or inf where x is 0, as TensorFlow's
+        Op::Cumprod {
+            axis,
+            exclusive,
+            reverse,
+        } => {
+            let (axis, exclusive, reverse) = (*axis, *exclusive, *reverse);
+            let back = Op::Cumsum {
+                axis,
+                exclusive,
+                reverse: !reverse,
+            };
+            vec![one!(0, b.div(b.op(back, &[b.mul(y, g)?])?, x)?)]
         }
         // indices have no gradient
         Op::ArgExtreme { .. } => vec![None],

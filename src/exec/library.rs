@@ -67,9 +67,9 @@ pub fn routine(op: &Op) -> Option<Routine> {
         Op::Gather { .. } | Op::GatherGrad { .. } | Op::OneHot { .. } | Op::LabelOneHot { .. } => {
             Routine::Index
         }
-        Op::Cumsum { .. } | Op::ArgExtreme { .. } => Routine::Scan,
+        Op::Cumsum { .. } | Op::Cumprod { .. } | Op::ArgExtreme { .. } => Routine::Scan,
         Op::Reduce {
-            op: ReduceOp::Sum | ReduceOp::Mean | ReduceOp::Max | ReduceOp::Min,
+            op: ReduceOp::Sum | ReduceOp::Mean | ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod,
             ..
         }
         | Op::SumTo
@@ -147,7 +147,15 @@ pub fn run<T: Element>(
                 reverse,
             },
             [x],
-        ) => return super::scan::cumsum_into(x, *axis, *exclusive, *reverse, dst, shape),
+        ) => return super::scan::cumsum_into(x, *axis, *exclusive, *reverse, false, dst, shape),
+        (
+            Op::Cumprod {
+                axis,
+                exclusive,
+                reverse,
+            },
+            [x],
+        ) => return super::scan::cumsum_into(x, *axis, *exclusive, *reverse, true, dst, shape),
         (Op::ArgExtreme { axis, min }, [x]) => {
             return super::scan::arg_extreme_into(x, *axis, *min, dst, shape)
         }

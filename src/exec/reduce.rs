@@ -80,6 +80,7 @@ pub fn reduce_into<T: Element>(
         .collect();
     match op {
         ReduceOp::Sum | ReduceOp::Mean => combine_into(x, &strides, T::zero(), |a, b| a + b, dst)?,
+        ReduceOp::Prod => combine_into(x, &strides, T::one(), |a, b| a * b, dst)?,
         ReduceOp::Max => combine_into(
             x,
             &strides,

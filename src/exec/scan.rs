@@ -12,12 +12,15 @@ fn dst_view<'a, T>(dst: &'a mut [T], shape: &[usize]) -> Result<ArrayViewMutD<'a
         .map_err(|_| ExecError::Internal("scan result shape"))
 }
 
-/// `cumsum(x, axis, exclusive, reverse)` into `dst` (of `x`'s shape).
+/// `cumsum(x, axis, exclusive, reverse)` (`cumprod` with `product`) into
+/// `dst` (of `x`'s shape).
+#[allow(clippy::too_many_arguments)]
 pub fn cumsum_into<T: Element>(
     x: &ArrayViewD<'_, T>,
     axis: usize,
     exclusive: bool,
     reverse: bool,
+    product: bool,
     dst: &mut [T],
     shape: &[usize],
 ) -> Result<(), ExecError> {
@@ -29,17 +32,13 @@ pub fn cumsum_into<T: Element>(
         .and(x.lanes(Axis(axis)))
         .for_each(|mut o, l| {
             let n = l.len();
-            let mut acc = T::zero();
+            let mut acc = if product { T::one() } else { T::zero() };
             for k in 0..n {
                 let i = if reverse { n - 1 - k } else { k };
                 let v = l[i];
-                if exclusive {
-                    o[i] = acc;
-                    acc = acc + v;
-                } else {
-                    acc = acc + v;
-                    o[i] = acc;
-                }
+                let next = if product { acc * v } else { acc + v };
+                o[i] = if exclusive { acc } else { next };
+                acc = next;
             }
         });
     Ok(())

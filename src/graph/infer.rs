@@ -73,7 +73,7 @@ pub fn infer(
             s(0).clone()
         }
         Op::Tile { multiples } => tile_shape(s(0), multiples)?,
-        Op::Cumsum { axis, .. } => {
+        Op::Cumsum { axis, .. } | Op::Cumprod { axis, .. } => {
             reduce_shape(name, s(0), Some(&[*axis]), true)?;
             s(0).clone()
         }

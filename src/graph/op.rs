@@ -460,15 +460,18 @@ pub enum ReduceOp {
     Min,
     /// `log(sum(exp(x)))`, computed stably (-inf over nothing)
     LogSumExp,
+    /// product (1 over nothing)
+    Prod,
 }
 
 /// Every reduction, in declaration order.
-pub const REDUCE_OPS: [ReduceOp; 5] = [
+pub const REDUCE_OPS: [ReduceOp; 6] = [
     ReduceOp::Sum,
     ReduceOp::Mean,
     ReduceOp::Max,
     ReduceOp::Min,
     ReduceOp::LogSumExp,
+    ReduceOp::Prod,
 ];
 
 impl ReduceOp {
@@ -480,6 +483,7 @@ impl ReduceOp {
             ReduceOp::Max => "max",
             ReduceOp::Min => "min",
             ReduceOp::LogSumExp => "logsumexp",
+            ReduceOp::Prod => "prod",
         }
     }
 
@@ -495,6 +499,7 @@ impl ReduceOp {
         let nan_min = |a: T, b: T| BinaryOp::Minimum.eval(a, b);
         match self {
             ReduceOp::Sum => values.fold(T::zero(), |a, b| a + b),
+            ReduceOp::Prod => values.fold(T::one(), |a, b| a * b),
             ReduceOp::Mean => {
                 let (s, n) = values.fold((T::zero(), 0usize), |(s, n), v| (s + v, n + 1));
                 s / T::from_f64(n as f64)
@@ -523,7 +528,7 @@ impl ReduceOp {
         match self {
             ReduceOp::Sum => pairwise_sum(values),
             ReduceOp::Mean => pairwise_sum(values) / T::from_f64(values.len() as f64),
-            ReduceOp::Max | ReduceOp::Min => self.eval(values.iter().copied()),
+            ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod => self.eval(values.iter().copied()),
             ReduceOp::LogSumExp => {
                 let m = ReduceOp::Max.eval(values.iter().copied());
                 if !m.is_finite() {
@@ -645,6 +650,16 @@ pub enum Op {
         /// Each sum leaves out its own element.
         exclusive: bool,
         /// Sums run from the end.
+        reverse: bool,
+    },
+    /// Internal: `cumprod(x, axis, exclusive, reverse)`: running products
+    /// along `axis` (`tf.math.cumprod`; in `prod`'s gradient).
+    Cumprod {
+        /// The axis.
+        axis: usize,
+        /// Each product leaves out its own element.
+        exclusive: bool,
+        /// Products run from the end.
         reverse: bool,
     },
     /// `argmax(x, axis)` (or `argmin` with `min`): the index of the first
@@ -824,6 +839,7 @@ impl Op {
             | Op::Reverse { .. }
             | Op::Tile { .. }
             | Op::Cumsum { .. }
+            | Op::Cumprod { .. }
             | Op::ArgExtreme { .. }
             | Op::Slice { .. }
             | Op::Pad { .. }
@@ -900,6 +916,7 @@ impl Op {
             | Op::Reverse { .. }
             | Op::Tile { .. }
             | Op::Cumsum { .. }
+            | Op::Cumprod { .. }
             | Op::Slice { .. }
             | Op::Pad { .. }
             | Op::Concat { .. }
@@ -957,6 +974,7 @@ impl Op {
             Op::Reverse { .. } => "reverse",
             Op::Tile { .. } => "tile",
             Op::Cumsum { .. } => "cumsum",
+            Op::Cumprod { .. } => "cumprod",
             Op::ArgExtreme { min: false, .. } => "argmax",
             Op::ArgExtreme { min: true, .. } => "argmin",
             Op::Slice { .. } => "slice",

@@ -42,7 +42,12 @@ pub fn eval_op<T: Element>(op: &Op, xs: &[ArrayViewD<'_, T>]) -> Result<ArrayD<T
             axis,
             exclusive,
             reverse,
-        } => super::scan::cumsum(&xs[0], *axis, *exclusive, *reverse),
+        } => super::scan::cumsum(&xs[0], *axis, *exclusive, *reverse, false),
+        Op::Cumprod {
+            axis,
+            exclusive,
+            reverse,
+        } => super::scan::cumsum(&xs[0], *axis, *exclusive, *reverse, true),
         Op::ArgExtreme { axis, min } => super::scan::arg_extreme(&xs[0], *axis, *min),
         Op::Tile { multiples } => tile(&xs[0], multiples),
         Op::Slice { .. }

@@ -1,4 +1,4 @@
-//! Running sums and the index of the extreme element along one axis, lane
+//! Running sums and products, and the index of the extreme element along one axis, lane
 //! by lane, written plainly.
 
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
@@ -14,26 +14,28 @@ fn check_axis(axis: usize, rank: usize) -> Result<(), KernelError> {
     }
 }
 
-/// `cumsum(x, axis, exclusive, reverse)`.
+/// `cumsum(x, axis, exclusive, reverse)`, or `cumprod` with `product`.
 pub fn cumsum<T: Element>(
     x: &ArrayViewD<'_, T>,
     axis: usize,
     exclusive: bool,
     reverse: bool,
+    product: bool,
 ) -> Result<ArrayD<T>, KernelError> {
     check_axis(axis, x.ndim())?;
     let mut out = x.to_owned();
+    let step = |a: T, v: T| if product { a * v } else { a + v };
     for mut lane in out.lanes_mut(Axis(axis)) {
         let n = lane.len();
-        let mut acc = T::zero();
+        let mut acc = if product { T::one() } else { T::zero() };
         for k in 0..n {
             let i = if reverse { n - 1 - k } else { k };
             let v = lane[i];
             if exclusive {
                 lane[i] = acc;
-                acc = acc + v;
+                acc = step(acc, v);
             } else {
-                acc = acc + v;
+                acc = step(acc, v);
                 lane[i] = acc;
             }
         }

@@ -116,6 +116,19 @@ impl Parser<'_> {
                 )) => self.fill(*v, dims, *dims_at, at),
                 _ => Err(count_error(args.len())),
             },
+            Func::Transform(kind) => {
+                let nodes = tensor_args(&args);
+                match (&nodes[..], args.first(), args.get(1)) {
+                    ([y, x, rest @ ..], Some(ya), Some(xa)) => {
+                        let text = |a: &ArgValue| {
+                            self.src.get(a.span.0..a.span.1).unwrap_or("").to_string()
+                        };
+                        let texts = (text(ya), text(xa));
+                        self.transform(kind, (*y, *x, rest.first().copied()), texts, at)
+                    }
+                    _ => Err(count_error(args.len())),
+                }
+            }
             Func::Unary(u) => self.build(Op::Unary(u), &args, at),
             Func::Binary(b) => self.build(Op::Binary(b), &args, at),
             Func::Reduce(op) => {
@@ -491,6 +504,11 @@ impl Parser<'_> {
                 exclusive: matches!(param(2), Some((Value::Keepdims(true), _))),
                 reverse: matches!(param(3), Some((Value::Keepdims(true), _))),
             },
+            Op::Cumprod { .. } => Op::Cumprod {
+                axis: self.one_axis(template.name(), &inputs, param(1))?,
+                exclusive: matches!(param(2), Some((Value::Keepdims(true), _))),
+                reverse: matches!(param(3), Some((Value::Keepdims(true), _))),
+            },
             Op::ArgExtreme { min, .. } => Op::ArgExtreme {
                 axis: self.one_axis(template.name(), &inputs, param(1))?,
                 min,
@@ -648,7 +666,7 @@ impl Parser<'_> {
         }
     }
 
-    fn why_unconnected(&self, y: NodeId, x: NodeId) -> NoGradientReason {
+    pub(super) fn why_unconnected(&self, y: NodeId, x: NodeId) -> NoGradientReason {
         let blockers = |ids: Vec<NodeId>| {
             ids.into_iter()
                 .filter_map(|id| {

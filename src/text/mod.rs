@@ -74,6 +74,7 @@ mod parser;
 mod printer;
 mod structure;
 mod syntax;
+mod transforms;
 
 pub use calls::FILL_LIMIT;
 pub use error::{Blocker, Expected, NoGradientReason, ParseError, ParseErrorKind};

@@ -292,6 +292,11 @@ impl<'a> Printer<'a> {
                 axis,
                 exclusive,
                 reverse,
+            }
+            | Op::Cumprod {
+                axis,
+                exclusive,
+                reverse,
             } => vec![
                 axis.to_string(),
                 u8::from(*exclusive).to_string(),

@@ -74,12 +74,32 @@ pub(crate) enum Func {
     Op(Op),
     /// `grad(y, x)`
     Grad,
+    /// `hessian(y, x)`, `jacobian(y, x)`, `jvp(y, x, v)`
+    Transform(Transform),
     /// `fill(value, [dims])`: a constant of one value (an extension, so that
     /// large or empty constants print compactly).
     Fill,
     /// A function that is a composition of operations (printed expanded).
     Sugar(Sugar),
 }
+
+/// The derivative transforms beside `grad`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transform {
+    /// `hessian(y, x)`: the second derivatives of `sum(y)`.
+    Hessian,
+    /// `jacobian(y, x)`: every element of `y` against every element of `x`.
+    Jacobian,
+    /// `jvp(y, x, v)`: the derivative of `y` in the direction `v`.
+    Jvp,
+}
+
+/// The transforms by name.
+const TRANSFORMS: [(&str, Transform); 3] = [
+    ("hessian", Transform::Hessian),
+    ("jacobian", Transform::Jacobian),
+    ("jvp", Transform::Jvp),
+];
 
 /// Functions built from other operations, whose values and gradients are
 /// exactly TensorFlow's with no operation of their own.
@@ -128,7 +148,7 @@ const WINDOW: Window = Window {
 };
 
 /// The operations callable by name that are not unary, binary or reductions.
-fn other_ops() -> [Op; 38] {
+fn other_ops() -> [Op; 39] {
     [
         Op::Where,
         Op::MatMul,
@@ -152,6 +172,11 @@ fn other_ops() -> [Op; 38] {
             multiples: Vec::new(),
         },
         Op::Cumsum {
+            axis: 0,
+            exclusive: false,
+            reverse: false,
+        },
+        Op::Cumprod {
             axis: 0,
             exclusive: false,
             reverse: false,
@@ -204,6 +229,9 @@ pub(crate) fn function(name: &str) -> Option<Func> {
         GRAD => return Some(Func::Grad),
         FILL => return Some(Func::Fill),
         _ => {}
+    }
+    if let Some((_, t)) = TRANSFORMS.iter().find(|(n, _)| *n == name) {
+        return Some(Func::Transform(*t));
     }
     if let Some((_, s)) = SUGAR.iter().find(|(n, _)| *n == name) {
         return Some(Func::Sugar(*s));
@@ -261,7 +289,10 @@ impl Func {
             Func::Unary(_) => (&[Expr], 1),
             Func::Binary(_) => (&[Expr, Expr], 2),
             Func::Reduce(_) => (&[Expr, Axes, Keepdims], 1),
-            Func::Grad => (&[Expr, Name], 2),
+            Func::Grad | Func::Transform(Transform::Hessian | Transform::Jacobian) => {
+                (&[Expr, Name], 2)
+            }
+            Func::Transform(Transform::Jvp) => (&[Expr, Name, Expr], 3),
             Func::Fill => (&[Number, Dims], 2),
             Func::Sugar(Sugar::SquaredDifference | Sugar::SigmoidCrossEntropy) => {
                 (&[Expr, Expr], 2)
@@ -284,7 +315,7 @@ impl Func {
                 Op::Softmax { .. } | Op::LogSoftmax { .. } => (&[Expr, Axis], 1),
                 Op::Reverse { .. } => (&[Expr, AxisList], 2),
                 Op::Tile { .. } => (&[Expr, Dims], 2),
-                Op::Cumsum { .. } => (&[Expr, Axis, Flag, Flag], 2),
+                Op::Cumsum { .. } | Op::Cumprod { .. } => (&[Expr, Axis, Flag, Flag], 2),
                 Op::ArgExtreme { .. } => (&[Expr, Axis], 2),
                 Op::Where => (&[Expr, Expr, Expr], 3),
                 Op::Reduce { .. } => (&[Expr, Axes, Keepdims], 1),

@@ -170,3 +170,48 @@ impl Builder<'_> {
         Ok(grads)
     }
 }
+
+impl Builder<'_> {
+    /// For each element of `x`, the product of the other elements of the
+    /// lanes `prod(x, axes)` reduces: along the last axis the exclusive
+    /// running products from both ends, multiplied by the others' product
+    /// over the remaining axes (of the products along the last one). No
+    /// division, so zeros are right.
+    pub(super) fn others_product(
+        &self,
+        x: NodeId,
+        axes: Option<&[usize]>,
+    ) -> Result<NodeId, GraphError> {
+        let all: Vec<usize>;
+        let axes = match axes {
+            Some(a) => a,
+            None => {
+                let rank = self.g.node(x).shape.rank().ok_or(GraphError::UnknownRank {
+                    op: "prod",
+                    detail: "its gradient over every axis needs the rank",
+                })?;
+                all = (0..rank).collect();
+                &all
+            }
+        };
+        let Some((&last, rest)) = axes.split_last() else {
+            return self.ones_like(x);
+        };
+        let scan = |reverse| Op::Cumprod {
+            axis: last,
+            exclusive: true,
+            reverse,
+        };
+        let along = self.mul(self.op(scan(false), &[x])?, self.op(scan(true), &[x])?)?;
+        if rest.is_empty() {
+            return Ok(along);
+        }
+        let lanes = Op::Reduce {
+            op: crate::graph::ReduceOp::Prod,
+            axes: Some(vec![last]),
+            keepdims: true,
+        };
+        let p = self.op(lanes, &[x])?;
+        self.mul(along, self.others_product(p, Some(rest))?)
+    }
+}
