@@ -4,7 +4,7 @@
 //! gradient and one-hot rows by index, every index checked before any
 //! element is read.
 
-use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, Slice};
+use ndarray::{ArrayBase, ArrayViewD, ArrayViewMutD, Axis, IxDyn, RawData, Slice};
 
 use super::ExecError;
 use crate::graph::{index_value, resolve_slice, split_at_axis, AxisSlice, SliceItem};
@@ -37,21 +37,8 @@ fn resolved(items: &[SliceItem], dims: &[usize]) -> Result<Vec<AxisSlice>, ExecE
     })
 }
 
-/// `x[items]` as a view of `x`.
-fn sliced<'a, T>(mut v: ArrayViewD<'a, T>, items: &[AxisSlice]) -> ArrayViewD<'a, T> {
-    for (k, a) in items.iter().enumerate() {
-        v.slice_axis_inplace(Axis(k), axis_slice(a));
-    }
-    for (k, a) in items.iter().enumerate().rev() {
-        if !a.kept {
-            v = v.index_axis_move(Axis(k), 0);
-        }
-    }
-    v
-}
-
-/// The same view of a destination, to write through.
-fn sliced_mut<'a, T>(mut v: ArrayViewMutD<'a, T>, items: &[AxisSlice]) -> ArrayViewMutD<'a, T> {
+/// `x[items]` as a view of `x`, read-only or mutable alike.
+fn sliced<S: RawData>(mut v: ArrayBase<S, IxDyn>, items: &[AxisSlice]) -> ArrayBase<S, IxDyn> {
     for (k, a) in items.iter().enumerate() {
         v.slice_axis_inplace(Axis(k), axis_slice(a));
     }
@@ -95,7 +82,7 @@ pub fn slice_grad_into<T: Element>(
 ) -> Result<(), ExecError> {
     let axes = resolved(items, shape)?;
     dst.fill(T::zero());
-    write(sliced_mut(dst_view(dst, shape)?, &axes), g)
+    write(sliced(dst_view(dst, shape)?, &axes), g)
 }
 
 /// `x` with zeros around it into `dst`.

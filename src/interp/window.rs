@@ -41,6 +41,21 @@ fn taps(
     })
 }
 
+/// Calls `visit(b, r, col, di, dj, k, d)` for every element `d` of the
+/// upstream gradient `dy` (at `[b, i, j, k]`) and every in-bounds input
+/// position `(r, col)` its window read at `(di, dj)`.
+fn each_read<T: Element>(
+    g: &Geometry,
+    dy: &ArrayView4<'_, T>,
+    mut visit: impl FnMut([usize; 6], T),
+) {
+    for ((b, i, j, k), &d) in dy.indexed_iter() {
+        for (di, dj, r, col) in taps(g, i, j) {
+            visit([b, r, col, di, dj, k], d);
+        }
+    }
+}
+
 fn check_filter(g: &Geometry, f: &[usize]) -> Result<(), KernelError> {
     if f.len() != 4 || f[2] != g.c {
         return Err(format!(
@@ -95,13 +110,11 @@ pub fn conv2d_backprop_input<T: Element>(
         return Err(format!("a gradient of shape {:?}", dy.shape()));
     }
     let mut dx = Array4::zeros((g.n, g.h, g.w, g.c));
-    for ((b, i, j, k), &d) in dy.indexed_iter() {
-        for (di, dj, r, col) in taps(&g, i, j) {
-            for c in 0..g.c {
-                dx[[b, r, col, c]] = dx[[b, r, col, c]] + d * f[[di, dj, c, k]];
-            }
+    each_read(&g, &dy, |[b, r, col, di, dj, k], d| {
+        for c in 0..g.c {
+            dx[[b, r, col, c]] = dx[[b, r, col, c]] + d * f[[di, dj, c, k]];
         }
-    }
+    });
     Ok(dx.into_dyn())
 }
 
@@ -126,13 +139,11 @@ pub fn conv2d_backprop_filter<T: Element>(
         return Err(format!("a gradient of shape {:?}", dy.shape()));
     }
     let mut df = Array4::zeros((g.kh, g.kw, g.c, o));
-    for ((b, i, j, k), &d) in dy.indexed_iter() {
-        for (di, dj, r, col) in taps(&g, i, j) {
-            for c in 0..g.c {
-                df[[di, dj, c, k]] = df[[di, dj, c, k]] + x[[b, r, col, c]] * d;
-            }
+    each_read(&g, &dy, |[b, r, col, di, dj, k], d| {
+        for c in 0..g.c {
+            df[[di, dj, c, k]] = df[[di, dj, c, k]] + x[[b, r, col, c]] * d;
         }
-    }
+    });
     Ok(df.into_dyn())
 }
 
