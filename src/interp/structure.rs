@@ -38,8 +38,12 @@ fn lens(resolved: &[AxisSlice]) -> Vec<usize> {
     resolved.iter().map(|a| a.len).collect()
 }
 
+/// `a` in row-major order, reshaped (an array from `concatenate` along an
+/// inner axis is not row-major, and a reshape reads row-major order).
 fn into_dims<T: Element>(a: ArrayD<T>, dims: &[usize]) -> Result<ArrayD<T>, KernelError> {
-    a.into_shape_with_order(IxDyn(dims))
+    a.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(IxDyn(dims))
         .map_err(|e| e.to_string())
 }
 

@@ -83,10 +83,19 @@ pub fn conv2d<T: Element>(
     let o = f.shape()[3];
     let mut out = Array4::zeros((g.n, g.oh, g.ow, o));
     let mut terms = Vec::new();
+    // the padding holds zeros that are multiplied too (0 * inf is NaN), as
+    // in TensorFlow's kernels, which convolve a zero-padded image
+    let value = |b: usize, r: Option<usize>, col: Option<usize>, c: usize| match (r, col) {
+        (Some(r), Some(col)) => x[[b, r, col, c]],
+        _ => T::zero(),
+    };
     for ((b, i, j, k), v) in out.indexed_iter_mut() {
         terms.clear();
-        for (di, dj, r, col) in taps(&g, i, j) {
-            terms.extend((0..g.c).map(|c| x[[b, r, col, c]] * f[[di, dj, c, k]]));
+        for di in 0..g.kh {
+            for dj in 0..g.kw {
+                let (r, col) = (g.row(i, di), g.col(j, dj));
+                terms.extend((0..g.c).map(|c| value(b, r, col, c) * f[[di, dj, c, k]]));
+            }
         }
         *v = pairwise_sum(&terms);
     }
@@ -139,11 +148,18 @@ pub fn conv2d_backprop_filter<T: Element>(
         return Err(format!("a gradient of shape {:?}", dy.shape()));
     }
     let mut df = Array4::zeros((g.kh, g.kw, g.c, o));
-    each_read(&g, &dy, |[b, r, col, di, dj, k], d| {
-        for c in 0..g.c {
-            df[[di, dj, c, k]] = df[[di, dj, c, k]] + x[[b, r, col, c]] * d;
+    // padding zeros times the gradient count too, as in the forward pass
+    for ((b, i, j, k), &d) in dy.indexed_iter() {
+        for di in 0..g.kh {
+            for dj in 0..g.kw {
+                let at = g.row(i, di).zip(g.col(j, dj));
+                for c in 0..g.c {
+                    let xv = at.map_or(T::zero(), |(r, col)| x[[b, r, col, c]]);
+                    df[[di, dj, c, k]] = df[[di, dj, c, k]] + xv * d;
+                }
+            }
         }
-    });
+    }
     Ok(df.into_dyn())
 }
 
