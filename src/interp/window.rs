@@ -56,6 +56,24 @@ fn each_read<T: Element>(
     }
 }
 
+/// The geometry of a convolution's gradient over an input of `input`'s
+/// shape, with the filter and the upstream gradient checked against it.
+fn gradient_geometry<'a, T: Element>(
+    input: &[usize],
+    filter: &[usize],
+    strides: [usize; 2],
+    padding: crate::graph::Padding,
+    grad: &'a ArrayViewD<'_, T>,
+) -> Result<(Geometry, ArrayView4<'a, T>), KernelError> {
+    let g = geometry("conv2d", input, &filter_window(filter, strides, padding))?;
+    check_filter(&g, filter)?;
+    let dy = four(grad, "gradient")?;
+    if dy.shape() != [g.n, g.oh, g.ow, filter[3]] {
+        return Err(format!("a gradient of shape {:?}", dy.shape()));
+    }
+    Ok((g, dy))
+}
+
 fn check_filter(g: &Geometry, f: &[usize]) -> Result<(), KernelError> {
     if f.len() != 4 || f[2] != g.c {
         return Err(format!(
@@ -111,13 +129,8 @@ pub fn conv2d_backprop_input<T: Element>(
     strides: [usize; 2],
     padding: crate::graph::Padding,
 ) -> Result<ArrayD<T>, KernelError> {
-    let g = geometry("conv2d", input, &filter_window(f.shape(), strides, padding))?;
-    check_filter(&g, f.shape())?;
-    let (dy, f) = (four(grad, "gradient")?, four(f, "filter")?);
-    let o = f.shape()[3];
-    if dy.shape() != [g.n, g.oh, g.ow, o] {
-        return Err(format!("a gradient of shape {:?}", dy.shape()));
-    }
+    let (g, dy) = gradient_geometry(input, f.shape(), strides, padding, grad)?;
+    let f = four(f, "filter")?;
     let mut dx = Array4::zeros((g.n, g.h, g.w, g.c));
     each_read(&g, &dy, |[b, r, col, di, dj, k], d| {
         for c in 0..g.c {
@@ -136,17 +149,8 @@ pub fn conv2d_backprop_filter<T: Element>(
     strides: [usize; 2],
     padding: crate::graph::Padding,
 ) -> Result<ArrayD<T>, KernelError> {
-    let g = geometry(
-        "conv2d",
-        x.shape(),
-        &filter_window(filter, strides, padding),
-    )?;
-    check_filter(&g, filter)?;
-    let (x, dy) = (four(x, "input")?, four(grad, "gradient")?);
-    let o = filter[3];
-    if dy.shape() != [g.n, g.oh, g.ow, o] {
-        return Err(format!("a gradient of shape {:?}", dy.shape()));
-    }
+    let (g, dy) = gradient_geometry(x.shape(), filter, strides, padding, grad)?;
+    let (x, o) = (four(x, "input")?, filter[3]);
     let mut df = Array4::zeros((g.kh, g.kw, g.c, o));
     // padding zeros times the gradient count too, as in the forward pass
     for ((b, i, j, k), &d) in dy.indexed_iter() {
