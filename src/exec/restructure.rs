@@ -7,7 +7,7 @@
 use ndarray::{ArrayBase, ArrayViewD, ArrayViewMutD, Axis, IxDyn, RawData, Slice};
 
 use super::ExecError;
-use crate::graph::{index_value, resolve_slice, split_at_axis, AxisSlice, SliceItem};
+use crate::graph::{hot_index, index_value, resolve_slice, split_at_axis, AxisSlice, SliceItem};
 use crate::value::Element;
 
 fn dst_view<'a, T>(dst: &'a mut [T], shape: &[usize]) -> Result<ArrayViewMutD<'a, T>, ExecError> {
@@ -218,17 +218,11 @@ pub fn one_hot_into<T: Element>(
         "one_hot"
     };
     // checked whole first, so that an error leaves nothing half written
-    let mut hot = Vec::with_capacity(idx.len());
-    for v in idx.iter() {
-        let v = v.widen();
-        hot.push(match index_value(v, depth) {
-            Ok(k) => Some(k),
-            Err(detail) if strict || !v.is_finite() || v.fract() != 0.0 => {
-                return Err(ExecError::Library { op, detail })
-            }
-            Err(_) => None,
-        });
-    }
+    let hot = idx
+        .iter()
+        .map(|v| hot_index(v.widen(), depth, strict))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|detail| ExecError::Library { op, detail })?;
     dst.fill(T::zero());
     if depth == 0 {
         return Ok(());

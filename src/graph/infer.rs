@@ -126,14 +126,7 @@ pub fn infer(
         Op::ExpandDims { axes } => expand_shape(s(0), axes)?,
         Op::Slice { items } => slice_shape(items, s(0))?,
         Op::SliceGrad { items } => {
-            let sliced = slice_shape(items, s(1))?;
-            if !may_broadcast_to(s(0), &sliced) || !may_broadcast_to(&sliced, s(0)) {
-                return Err(GraphError::ShapesDiffer {
-                    op: name,
-                    lhs: s(0).clone(),
-                    rhs: sliced,
-                });
-            }
+            same_shape(name, s(0), &slice_shape(items, s(1))?)?;
             s(1).clone()
         }
         Op::Pad { widths } => pad_shape(s(0), widths)?,
@@ -143,14 +136,7 @@ pub fn infer(
         }
         Op::Gather { axis } => gather_shape(*axis, s(0), s(1))?,
         Op::GatherGrad { axis } => {
-            let gathered = gather_shape(*axis, s(2), s(1))?;
-            if !may_broadcast_to(s(0), &gathered) || !may_broadcast_to(&gathered, s(0)) {
-                return Err(GraphError::ShapesDiffer {
-                    op: name,
-                    lhs: s(0).clone(),
-                    rhs: gathered,
-                });
-            }
+            same_shape(name, s(0), &gather_shape(*axis, s(2), s(1))?)?;
             s(2).clone()
         }
         Op::OneHot { depth } | Op::LabelOneHot { depth } => one_hot_shape(s(0), *depth),

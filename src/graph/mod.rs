@@ -30,6 +30,8 @@ pub use shape::{
     broadcast_concrete, broadcast_static, broadcasts_to, checked_product, fits_in_memory,
     may_broadcast_to, reshape_dims, Dim, Shape, MAX_ELEMENTS,
 };
-pub use structure::{index_value, resolve_slice, sliced_dims, split_at_axis, AxisSlice, SliceItem};
+pub use structure::{
+    hot_index, index_value, resolve_slice, sliced_dims, split_at_axis, AxisSlice, SliceItem,
+};
 pub use tensor::Tensor;
 pub use window::{Geometry, Padding, Window};

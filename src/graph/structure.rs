@@ -303,3 +303,18 @@ pub fn index_value(v: f64, n: usize) -> Result<usize, String> {
     }
     Ok(v as usize)
 }
+
+/// The position a `one_hot` row is hot at: `None` for an integer outside
+/// `[0, depth)` (a row of zeros, as TensorFlow's), unless `strict` (the
+/// labels of the sparse cross-entropy), where that is an error too.
+///
+/// # Errors
+/// A non-integer index, or with `strict` one out of range; the message as
+/// [`index_value`]'s.
+pub fn hot_index(v: f64, depth: usize, strict: bool) -> Result<Option<usize>, String> {
+    match index_value(v, depth) {
+        Ok(k) => Ok(Some(k)),
+        Err(e) if strict || !v.is_finite() || v.fract() != 0.0 => Err(e),
+        Err(_) => Ok(None),
+    }
+}

@@ -6,8 +6,8 @@ use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn};
 
 use super::kernels::KernelError;
 use crate::graph::{
-    index_value, infer, pairwise_sum, resolve_slice, split_at_axis, AxisSlice, BinaryOp, DType, Op,
-    Shape, SliceItem,
+    hot_index, index_value, infer, pairwise_sum, resolve_slice, split_at_axis, AxisSlice, BinaryOp,
+    DType, Op, Shape, SliceItem,
 };
 use crate::value::Element;
 
@@ -148,15 +148,10 @@ pub fn one_hot<T: Element>(
     dims.push(depth);
     let mut out = ArrayD::zeros(IxDyn(&dims));
     for (ix, v) in idx.indexed_iter() {
-        let v = v.widen();
-        let hot = match index_value(v, depth) {
-            Ok(k) => Some(k),
-            Err(e) if strict => {
-                return Err(format!("a label of sparse_softmax_cross_entropy: {e}"))
-            }
-            Err(e) if v.fract() != 0.0 || !v.is_finite() => return Err(e),
-            Err(_) => None,
-        };
+        let hot = hot_index(v.widen(), depth, strict).map_err(|e| match strict {
+            true => format!("a label of sparse_softmax_cross_entropy: {e}"),
+            false => e,
+        })?;
         if let Some(k) = hot {
             let mut at = ix.slice().to_vec();
             at.push(k);
