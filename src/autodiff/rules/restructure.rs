@@ -7,6 +7,19 @@ use super::Builder;
 use crate::graph::{GraphError, NodeId, Op, SliceItem};
 
 impl Builder<'_> {
+    /// `x`'s size along `axis`, which a rule needs known when it is built.
+    fn size_along(
+        &self,
+        x: NodeId,
+        axis: usize,
+        op: &'static str,
+        detail: &'static str,
+    ) -> Result<usize, GraphError> {
+        let dims = self.g.node(x).shape;
+        let size = dims.dims().and_then(|d| d.get(axis).copied().flatten());
+        size.ok_or(GraphError::UnknownSize { op, detail })
+    }
+
     /// `x[items]`: `g` written into zeros of `x`'s shape (StridedSliceGrad).
     pub(super) fn slice_grad(
         &self,
@@ -59,16 +72,8 @@ impl Builder<'_> {
         let mut offset = 0i64;
         let mut grads = Vec::with_capacity(xs.len());
         for (k, &x) in xs.iter().enumerate() {
-            let n = self
-                .g
-                .node(x)
-                .shape
-                .dims()
-                .and_then(|d| d.get(axis).copied().flatten())
-                .ok_or(GraphError::UnknownSize {
-                    op: "concat",
-                    detail: "its gradient needs the operands' sizes along the axis",
-                })? as i64;
+            let detail = "its gradient needs the operands' sizes along the axis";
+            let n = self.size_along(x, axis, "concat", detail)? as i64;
             let mut items = vec![SliceItem::ALL; axis];
             items.push(SliceItem::Range {
                 start: Some(offset),
@@ -95,16 +100,8 @@ impl Builder<'_> {
     ) -> Result<NodeId, GraphError> {
         let op = "sparse_softmax_cross_entropy";
         let last = self.axis(op, logits, -1)?;
-        let depth = self
-            .g
-            .node(logits)
-            .shape
-            .dims()
-            .and_then(|d| d.get(last).copied().flatten())
-            .ok_or(GraphError::UnknownSize {
-                op,
-                detail: "its gradient needs the number of classes",
-            })?;
+        let depth =
+            self.size_along(logits, last, op, "its gradient needs the number of classes")?;
         let gk = self.op(Op::ExpandDims { axes: vec![last] }, &[g])?;
         let p = self.op(Op::Softmax { axis: -1 }, &[logits])?;
         let hot = self.op(Op::LabelOneHot { depth }, &[labels])?;
