@@ -14,12 +14,16 @@
 //! the square and a linear layer that reads where it is can learn it, and
 //! chance is 10%.
 
+mod classify;
+
 use std::time::Instant;
+
+use classify::{accuracy_of, agree, Res};
 
 use gradjit::exec::Engine;
 use gradjit::text::{parse, ParseOptions};
 use gradjit::{DType, Graph, Session, Shape, Tensor, Value};
-use ndarray::{s, ArrayD, Axis, Ix2, IxDyn};
+use ndarray::{s, ArrayD, Axis, IxDyn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -34,8 +38,6 @@ const LEARNING_RATE: f32 = 0.1;
 const CHECKED: usize = 4;
 /// The example fails unless the final accuracy reaches this.
 const MIN_ACCURACY: f64 = 0.5;
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// The parameters, each with its shape.
 const PARAMS: [(&str, &[usize]); 6] = [
@@ -121,7 +123,7 @@ fn main() -> Res<()> {
     for step in 0..STEPS {
         let values: Vec<Value> = params.iter().cloned().map(Value::F32).collect();
         if step == 0 {
-            agree(
+            check_engines(
                 &mut jit,
                 &mut oracle,
                 &fetches,
@@ -172,7 +174,7 @@ fn main() -> Res<()> {
 }
 
 /// Runs the step on a few images on both engines and checks they agree.
-fn agree<'g>(
+fn check_engines<'g>(
     jit: &mut Session<'g>,
     oracle: &mut Session<'g>,
     fetches: &[Tensor<'g>],
@@ -183,39 +185,5 @@ fn agree<'g>(
 ) -> Res<()> {
     let mut feeds = vec![x, labels];
     feeds.extend(params.iter().copied().zip(values.iter()));
-    let got = jit.run(fetches, &feeds)?;
-    let want = oracle.run(fetches, &feeds)?;
-    for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-        let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
-        let scale = b.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
-        let worst = a
-            .iter()
-            .zip(&b)
-            .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
-        if worst > 1e-4 * scale {
-            return Err(format!("fetch {k}: jit and interpreter differ by {worst}").into());
-        }
-    }
-    Ok(())
-}
-
-/// The share of rows whose largest logit is their label's.
-fn accuracy_of(logits: &Value, labels: &[usize]) -> Res<f64> {
-    let z = logits.as_array::<f32>().ok_or("f32 logits")?;
-    let z = z.view().into_dimensionality::<Ix2>()?;
-    let hits = z
-        .axis_iter(Axis(0))
-        .zip(labels)
-        .filter(|(row, &l)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                );
-            best.0 == l
-        })
-        .count();
-    Ok(hits as f64 / labels.len().max(1) as f64)
+    agree(&jit.run(fetches, &feeds)?, &oracle.run(fetches, &feeds)?)
 }

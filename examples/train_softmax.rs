@@ -14,12 +14,16 @@
 //! [-1, 1]^64; each example is its class's centre plus Gaussian-like noise
 //! of the same size, so the classes overlap a little and chance is 10%.
 
+mod classify;
+
 use std::time::Instant;
+
+use classify::{accuracy_of, agree, Res};
 
 use gradjit::exec::Engine;
 use gradjit::text::{parse, ParseOptions};
 use gradjit::{DType, Graph, Session, Shape, Tensor, Value};
-use ndarray::{ArrayD, Axis, Ix2, IxDyn};
+use ndarray::{ArrayD, Ix2, IxDyn};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -34,8 +38,6 @@ const LEARNING_RATE: f64 = 0.5;
 const CHECKED_STEPS: usize = 3;
 /// The example fails unless the final accuracy reaches this.
 const MIN_ACCURACY: f64 = 0.9;
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// The parameters, in the order training updates them.
 const PARAMS: [&str; 4] = ["W1", "b1", "W2", "b2"];
@@ -114,18 +116,7 @@ fn main() -> Res<()> {
         let out = jit.run(&fetches, &feeds)?;
         if step < CHECKED_STEPS {
             let want = oracle.run(&fetches, &feeds)?;
-            for (k, (a, b)) in out.iter().zip(&want).enumerate() {
-                let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
-                let scale = b.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
-                let worst = a
-                    .iter()
-                    .zip(&b)
-                    .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
-                assert!(
-                    worst <= 1e-4 * scale,
-                    "step {step}, fetch {k}: jit and interpreter differ by {worst}"
-                );
-            }
+            agree(&out, &want).map_err(|e| format!("step {step}: {e}"))?;
         }
         losses.push(out[0].to_f64_vec()[0]);
         accuracy = accuracy_of(&out[1], &labels)?;
@@ -160,25 +151,4 @@ fn main() -> Res<()> {
         first / last
     );
     Ok(())
-}
-
-/// The share of rows whose largest logit is their label's.
-fn accuracy_of(logits: &Value, labels: &[usize]) -> Res<f64> {
-    let z = logits.as_array::<f32>().ok_or("f32 logits")?;
-    let z = z.view().into_dimensionality::<Ix2>()?;
-    let hits = z
-        .axis_iter(Axis(0))
-        .zip(labels)
-        .filter(|(row, &l)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                );
-            best.0 == l
-        })
-        .count();
-    Ok(hits as f64 / labels.len().max(1) as f64)
 }
