@@ -362,8 +362,10 @@ pub(crate) fn input_grads(
             vec![one!(0, b.op(back, &[g, ins[1]])?), None, None]
         }
         Op::OneHot { .. } | Op::LabelOneHot { .. } => vec![None],
-        Op::Conv2d { .. } | Op::Conv2dBackpropInput { .. } | Op::Conv2dBackpropFilter { .. } => {
-            b.conv_grads(&node.op, ins, g, w)?
+        &Op::Conv2d { strides, padding }
+        | &Op::Conv2dBackpropInput { strides, padding }
+        | &Op::Conv2dBackpropFilter { strides, padding } => {
+            b.conv_grads(&node.op, (strides, padding), ins, g, w)?
         }
         Op::MaxPool2d { window } => {
             vec![one!(0, b.op(Op::MaxPoolGrad { window: *window }, &[x, g])?)]

@@ -117,21 +117,11 @@ impl Builder<'_> {
     pub(super) fn conv_grads(
         &self,
         op: &Op,
+        (strides, padding): ([usize; 2], crate::graph::Padding),
         ins: &[NodeId],
         g: NodeId,
         want: impl Fn(usize) -> bool,
     ) -> Result<Vec<Option<NodeId>>, GraphError> {
-        let (strides, padding) = match *op {
-            Op::Conv2d { strides, padding }
-            | Op::Conv2dBackpropInput { strides, padding }
-            | Op::Conv2dBackpropFilter { strides, padding } => (strides, padding),
-            _ => {
-                return Err(GraphError::UnknownRank {
-                    op: "conv2d",
-                    detail: "not a convolution",
-                })
-            }
-        };
         let conv = Op::Conv2d { strides, padding };
         let input = Op::Conv2dBackpropInput { strides, padding };
         let filter = Op::Conv2dBackpropFilter { strides, padding };
