@@ -122,8 +122,10 @@
 //! "C" fn`).
 #![deny(missing_docs)]
 
+pub mod aot;
 pub mod autodiff;
 pub mod dot;
+pub mod driver;
 pub mod exec;
 pub mod function;
 pub mod fuse;

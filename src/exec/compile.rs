@@ -12,6 +12,7 @@ use super::engine::Engine;
 use super::executable::Typed;
 use super::layout::{plan_homes, Homes, Loc};
 use super::ExecError;
+use crate::driver::{DriverError, Program};
 use crate::fuse::{plan, prepare, Fusion, KernelStep, Plan, Step};
 use crate::graph::{DType, Graph, NodeId, Op, Shape};
 use crate::jit::{self, KernelFn};
@@ -95,6 +96,8 @@ enum TypedExec {
 /// windows matrix of a convolution (im2col). It is `Send + Sync`:
 /// concurrent calls each take their own workspace.
 pub struct Executable {
+    /// The whole program as one native function, or why it has none.
+    entry: Result<EntryPoint, DriverError>,
     inputs: Vec<(String, Vec<usize>)>,
     outputs: Vec<Vec<usize>>,
     dtype: DType,
@@ -103,6 +106,95 @@ pub struct Executable {
     row_blocks: Vec<RowBlocks>,
     stats: Vec<PassStats>,
     typed: TypedExec,
+}
+
+/// One compiled function per distinct kernel body: the bodies, and the
+/// body of each kernel step of `plan` in order.
+pub(crate) fn distinct_kernels(
+    plan: &Plan,
+) -> (Vec<&crate::graph::kernel::KernelSpec>, Vec<usize>) {
+    let mut specs: Vec<&crate::graph::kernel::KernelSpec> = Vec::new();
+    let mut code_of = Vec::new();
+    for k in plan.kernels() {
+        let code = match specs.iter().position(|s| s.same_code(&k.spec)) {
+            Some(c) => c,
+            None => {
+                specs.push(&k.spec);
+                specs.len() - 1
+            }
+        };
+        code_of.push(code);
+    }
+    (specs, code_of)
+}
+
+/// The whole-program function of an executable: its address (valid while
+/// the executable's JIT module lives) and the scratch it needs.
+#[derive(Clone, Copy, Debug)]
+struct EntryPoint {
+    addr: usize,
+    scratch: usize,
+}
+
+/// Lowers the plan, without row-blocked segments, into the driver in
+/// `module`, whose kernels are `ids` (by code); returns the driver and its
+/// scratch bytes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn whole_program<T: Element, M: cranelift_module::Module>(
+    module: &mut M,
+    nodes: &[crate::graph::Node],
+    plan: &Plan,
+    input_ids: &[NodeId],
+    code_of: &[usize],
+    ids: &[cranelift_module::FuncId],
+    input_slots: &[usize],
+    output_lens: &[usize],
+    cfg: jit::math::EmitConfig,
+) -> Result<(cranelift_module::FuncId, usize), DriverError> {
+    whole_program_named::<T, M>(
+        module,
+        nodes,
+        plan,
+        input_ids,
+        code_of,
+        ids,
+        input_slots,
+        output_lens,
+        cfg,
+        (
+            "gradjit_run",
+            cranelift_module::Linkage::Local,
+            "gradjit_",
+            false,
+        ),
+    )
+}
+
+/// [`whole_program`] with the driver's symbol, linkage, data prefix and
+/// whether its math imports the C library's functions.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn whole_program_named<T: Element, M: cranelift_module::Module>(
+    module: &mut M,
+    nodes: &[crate::graph::Node],
+    plan: &Plan,
+    input_ids: &[NodeId],
+    code_of: &[usize],
+    ids: &[cranelift_module::FuncId],
+    input_slots: &[usize],
+    output_lens: &[usize],
+    cfg: jit::math::EmitConfig,
+    (name, linkage, prefix, libm): (&str, cranelift_module::Linkage, &str, bool),
+) -> Result<(cranelift_module::FuncId, usize), DriverError> {
+    let homes = plan_homes::<T>(nodes, plan, input_ids, code_of, &[]);
+    let program = Program {
+        homes: &homes,
+        kernels: ids,
+        input_slots,
+        output_lens,
+    };
+    let scratch = crate::driver::scratch_layout(&homes, std::mem::size_of::<T>())?.bytes;
+    let id = crate::driver::define(module, &program, name, linkage, prefix, cfg, libm)?;
+    Ok((id, scratch))
 }
 
 /// A run of steps that an executable runs block of rows by block of rows
@@ -152,16 +244,32 @@ fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, ExecErr
     Ok(Some(pool))
 }
 
-/// Compiles the nodes `fetches` of `graph` for inputs of the given shapes.
-///
-/// `feeds` gives the concrete shape of each placeholder that will be fed;
-/// every placeholder the fetches need must be among them.
-pub fn compile(
+/// The front half of compiling: specialized, simplified, prepared and
+/// planned, with the inputs the plan still reads.
+pub(crate) struct Front {
+    /// The prepared graph's nodes.
+    pub nodes: Vec<crate::graph::Node>,
+    /// The fetched nodes.
+    pub roots: Vec<NodeId>,
+    /// The placeholders read, in feed order: node, name, shape.
+    pub inputs: Vec<(NodeId, String, Vec<usize>)>,
+    /// The one dtype of every value.
+    pub dtype: DType,
+    /// Steps in order.
+    pub plan: Plan,
+    /// What the simplification pipeline did.
+    pub stats: Vec<PassStats>,
+}
+
+/// Specializes the fetches of `graph` to the feeds' shapes, simplifies,
+/// prepares and plans them (the part of [`compile`] that `gradjit aot`
+/// shares).
+pub(crate) fn front(
     graph: &Graph,
     fetches: &[NodeId],
     feeds: &[(NodeId, Vec<usize>)],
     opts: &CompileOptions,
-) -> Result<Executable, ExecError> {
+) -> Result<Front, ExecError> {
     graph.check()?;
     let mut shapes = HashMap::new();
     for (id, dims) in feeds {
@@ -216,7 +324,35 @@ pub fn compile(
         }
     }
     let dtype = dtype.unwrap_or(DType::F32);
-    let mut plan = plan(&g, &roots, opts.fusion)?;
+    let plan = plan(&g, &roots, opts.fusion)?;
+    Ok(Front {
+        nodes,
+        roots,
+        inputs,
+        dtype,
+        plan,
+        stats,
+    })
+}
+
+/// Compiles the nodes `fetches` of `graph` for inputs of the given shapes.
+///
+/// `feeds` gives the concrete shape of each placeholder that will be fed;
+/// every placeholder the fetches need must be among them.
+pub fn compile(
+    graph: &Graph,
+    fetches: &[NodeId],
+    feeds: &[(NodeId, Vec<usize>)],
+    opts: &CompileOptions,
+) -> Result<Executable, ExecError> {
+    let Front {
+        nodes,
+        roots,
+        inputs,
+        dtype,
+        mut plan,
+        stats,
+    } = front(graph, fetches, feeds, opts)?;
     // the fused engine also runs steps that share a batch axis block by
     // block; the unfused one stays one whole pass per operation
     let segments = match opts.fusion {
@@ -224,26 +360,66 @@ pub fn compile(
         Fusion::Unfused => Vec::new(),
     };
     let row_blocks = segments.iter().map(RowBlocks::of).collect();
-    // one compiled function per distinct kernel body
-    let mut specs: Vec<&crate::graph::kernel::KernelSpec> = Vec::new();
-    let mut code_of = Vec::new();
-    for k in plan.kernels() {
-        let code = match specs.iter().position(|s| s.same_code(&k.spec)) {
-            Some(c) => c,
-            None => {
-                specs.push(&k.spec);
-                specs.len() - 1
-            }
-        };
-        code_of.push(code);
-    }
-    let compiled = jit::compile(&specs)?;
+    let (specs, code_of) = distinct_kernels(&plan);
     let input_ids: Vec<NodeId> = inputs.iter().map(|(id, _, _)| *id).collect();
     let input_shapes: Vec<Vec<usize>> = inputs.iter().map(|(_, _, d)| d.clone()).collect();
     let output_shapes: Vec<Vec<usize>> = roots
         .iter()
         .map(|r| nodes[r.index()].shape.concrete().unwrap_or_default())
         .collect();
+    // the whole program as one function, beside the kernels: its plan has
+    // no row-blocked segments (the driver runs every step whole)
+    let output_lens: Vec<usize> = output_shapes.iter().map(|s| s.iter().product()).collect();
+    let identity: Vec<usize> = (0..input_ids.len()).collect();
+    let mut driver_result: Option<Result<usize, DriverError>> = None;
+    let mut define_driver = |module: &mut cranelift_jit::JITModule,
+                             ids: &[cranelift_module::FuncId],
+                             cfg: jit::math::EmitConfig|
+     -> Result<Vec<cranelift_module::FuncId>, jit::JitError> {
+        let made = match dtype {
+            DType::F32 => whole_program::<f32, _>(
+                module,
+                &nodes,
+                &plan,
+                &input_ids,
+                &code_of,
+                ids,
+                &identity,
+                &output_lens,
+                cfg,
+            ),
+            DType::F64 => whole_program::<f64, _>(
+                module,
+                &nodes,
+                &plan,
+                &input_ids,
+                &code_of,
+                ids,
+                &identity,
+                &output_lens,
+                cfg,
+            ),
+        };
+        match made {
+            Ok((id, scratch)) => {
+                driver_result = Some(Ok(scratch));
+                Ok(vec![id])
+            }
+            Err(e) => {
+                driver_result = Some(Err(e));
+                Ok(Vec::new())
+            }
+        }
+    };
+    let compiled = jit::compile_with(&specs, Some(&mut define_driver))?;
+    let entry = match (driver_result, compiled.extra()) {
+        (Some(Ok(scratch)), Some(Ok(addrs))) => match addrs.first() {
+            Some(&addr) => Ok(EntryPoint { addr, scratch }),
+            None => Err(DriverError::Plan("the driver was not finalized")),
+        },
+        (Some(Err(e)), _) => Err(e),
+        _ => Err(DriverError::Plan("the driver was not built")),
+    };
     let pool = thread_pool(opts.threads)?;
     fn checked<T>(h: Homes<T>) -> Result<Homes<T>, ExecError> {
         let bad = |l: &Loc| matches!(l, Loc::Const(usize::MAX));
@@ -301,6 +477,7 @@ pub fn compile(
         })
         .collect();
     Ok(Executable {
+        entry,
         inputs: inputs.into_iter().map(|(_, n, d)| (n, d)).collect(),
         outputs: output_shapes,
         dtype,
@@ -429,6 +606,167 @@ impl Executable {
             TypedExec::F32(t) => run_into_typed::<f32>(t, feeds, outputs, &self.outputs),
             TypedExec::F64(t) => run_into_typed::<f64>(t, feeds, outputs, &self.outputs),
         }
+    }
+}
+
+/// The whole program as one native function (see [`Executable::entry`]).
+///
+/// `inputs` holds one pointer per input of the executable (in the order of
+/// [`Executable::inputs`]) to its elements, row-major and contiguous;
+/// `outputs` one per output (in fetch order) to a buffer of exactly its
+/// number of elements; `scratch` points to [`Executable::scratch_bytes`]
+/// bytes aligned to [`crate::driver::SCRATCH_ALIGN`] (it may be null when
+/// that is 0). It returns 0, or a positive code for an error found at run
+/// time, after which no element past any buffer has been touched.
+pub type EntryFn<T> =
+    unsafe extern "C" fn(inputs: *const *const T, outputs: *const *mut T, scratch: *mut u8) -> i32;
+
+/// 64 bytes, aligned to 64: the unit of a scratch block.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+impl Executable {
+    /// The whole program as one native function: the kernels, the library
+    /// steps and the buffer plan lowered into one Cranelift function, the
+    /// same code `gradjit aot` writes into an object file (there with the C
+    /// library's `sin`/`cos`/`tan` for large arguments, here with gradjit's
+    /// own calls of them). Its plan runs every step whole, on one thread.
+    ///
+    /// # Errors
+    /// [`ExecError::FeedDTypeAt`] when `T` is not the executable's dtype;
+    /// [`ExecError::Driver`] when a step has no native code in the driver
+    /// yet (convolutions, poolings, scans and gathers run only through
+    /// [`Executable::run`] so far).
+    ///
+    /// # Safety of calling it
+    /// The contract of [`EntryFn`]: every pointer valid for its elements,
+    /// outputs not overlapping each other or the inputs, and this
+    /// executable alive (its code is freed on drop).
+    /// [`Executable::run_entry`] is the checked way to call it.
+    pub fn entry<T: Element>(&self) -> Result<EntryFn<T>, ExecError> {
+        if T::DTYPE != self.dtype {
+            return Err(ExecError::FeedDTypeAt {
+                index: 0,
+                expected: self.dtype,
+                got: T::DTYPE,
+            });
+        }
+        let e = self.entry.as_ref().map_err(|e| e.clone())?;
+        // SAFETY: `addr` is the finalized entry of the driver, built by
+        // `driver::define` with exactly this signature in the host's C ABI,
+        // for elements of `T` (checked above).
+        Ok(unsafe { std::mem::transmute::<usize, EntryFn<T>>(e.addr) })
+    }
+
+    /// Bytes of scratch [`Executable::entry`] needs (aligned to
+    /// [`crate::driver::SCRATCH_ALIGN`]).
+    ///
+    /// # Errors
+    /// As [`Executable::entry`], when there is no whole-program function.
+    pub fn scratch_bytes(&self) -> Result<usize, ExecError> {
+        Ok(self.entry.as_ref().map_err(|e| e.clone())?.scratch)
+    }
+
+    /// Runs the program through [`Executable::entry`], after checking every
+    /// array: feeds in the order of [`Executable::inputs`] (copied when not
+    /// contiguous), outputs of exactly their shapes in standard layout.
+    pub fn run_entry(
+        &self,
+        feeds: &[ValueView<'_>],
+        outputs: &mut [ValueViewMut<'_>],
+    ) -> Result<(), ExecError> {
+        match self.dtype {
+            DType::F32 => self.run_entry_typed::<f32>(feeds, outputs),
+            DType::F64 => self.run_entry_typed::<f64>(feeds, outputs),
+        }
+    }
+
+    fn run_entry_typed<T: Element>(
+        &self,
+        feeds: &[ValueView<'_>],
+        outputs: &mut [ValueViewMut<'_>],
+    ) -> Result<(), ExecError> {
+        let f = self.entry::<T>()?;
+        let views = typed_feeds::<T>(feeds)?;
+        if views.len() != self.inputs.len() {
+            return Err(ExecError::FeedCount {
+                expected: self.inputs.len(),
+                got: views.len(),
+            });
+        }
+        let mut owned: Vec<Vec<T>> = Vec::new();
+        let mut in_ptrs: Vec<*const T> = Vec::with_capacity(views.len());
+        for (k, (v, (_, s))) in views.iter().zip(&self.inputs).enumerate() {
+            if v.shape() != s.as_slice() {
+                return Err(ExecError::FeedShapeChanged {
+                    index: k,
+                    expected: s.clone(),
+                    got: v.shape().to_vec(),
+                });
+            }
+            match v.as_slice() {
+                Some(sl) => in_ptrs.push(sl.as_ptr()),
+                None => {
+                    owned.push(v.iter().copied().collect());
+                    in_ptrs.push(owned.last().map_or(std::ptr::null(), |o| o.as_ptr()));
+                }
+            }
+        }
+        if outputs.len() != self.outputs.len() {
+            return Err(ExecError::OutputCount {
+                expected: self.outputs.len(),
+                got: outputs.len(),
+            });
+        }
+        let mut out_ptrs: Vec<*mut T> = Vec::with_capacity(outputs.len());
+        for (j, (o, s)) in outputs.iter_mut().zip(&self.outputs).enumerate() {
+            let bad = || ExecError::OutputShape {
+                index: j,
+                expected: s.clone(),
+            };
+            let arr = T::unwrap_view_mut(o).ok_or_else(bad)?;
+            if arr.shape() != s.as_slice() {
+                return Err(bad());
+            }
+            let sl = arr
+                .as_slice_mut()
+                .ok_or(ExecError::OutputLayout { index: j })?;
+            out_ptrs.push(sl.as_mut_ptr());
+        }
+        let lines = self.scratch_bytes()?.div_ceil(64);
+        let mut scratch: Vec<Line> = Vec::new();
+        scratch
+            .try_reserve_exact(lines)
+            .map_err(|_| ExecError::OutOfMemory { bytes: lines * 64 })?;
+        scratch.resize(lines, Line([0; 64]));
+        // SAFETY: `f` is this executable's driver for `T` (checked by
+        // `entry`), alive while `self` is borrowed. Every input pointer is
+        // a contiguous array of exactly the shape it was compiled for
+        // (checked above, copied when strided); every output pointer one
+        // of exactly its shape, in standard layout, borrowed mutably here
+        // (so no output overlaps another or an input, which are borrowed
+        // shared); the scratch block is `scratch_bytes` long and aligned to
+        // 64 (`Line`). The driver touches nothing else.
+        let code = unsafe {
+            f(
+                in_ptrs.as_ptr(),
+                out_ptrs.as_ptr(),
+                scratch.as_mut_ptr().cast::<u8>(),
+            )
+        };
+        drop(owned);
+        if code != 0 {
+            let message = usize::try_from(code)
+                .ok()
+                .and_then(|c| crate::driver::MESSAGES.get(c))
+                .unwrap_or(&"unknown error code");
+            return Err(ExecError::RunTime {
+                code,
+                message: message.to_string(),
+            });
+        }
+        Ok(())
     }
 }
 

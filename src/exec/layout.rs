@@ -36,6 +36,8 @@ pub struct RedCall {
     pub identity: f64,
     /// `1/count` for a mean.
     pub scale: Option<f64>,
+    /// Elements of the result.
+    pub len: usize,
 }
 
 /// An operand of a library step: a buffer of a given shape, read through a
@@ -347,6 +349,7 @@ pub fn plan_homes<T: Real>(
                         op: kr.op,
                         identity: reduce_identity(kr.op).unwrap_or(0.0),
                         scale: r.mean.then(|| 1.0 / r.count as f64),
+                        len: numel(&nodes[r.node.index()]),
                     })
                     .collect(),
                 Step::Library(_) => Vec::new(),

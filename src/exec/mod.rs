@@ -2,10 +2,10 @@
 //! that runs fetches with feeds on any engine.
 
 mod blocked;
-mod compile;
+pub(crate) mod compile;
 mod engine;
-mod executable;
-mod layout;
+pub(crate) mod executable;
+pub(crate) mod layout;
 mod library;
 mod reduce;
 mod restructure;
@@ -15,7 +15,9 @@ mod session;
 mod stream;
 mod window;
 
-pub use compile::{compile, row_blocks, CompileOptions, Executable, RowBlocks, MAX_THREADS};
+pub use compile::{
+    compile, row_blocks, CompileOptions, EntryFn, Executable, RowBlocks, MAX_THREADS,
+};
 pub use engine::{Engine, UnknownEngine, ENGINES};
 pub use executable::PARALLEL_THRESHOLD;
 pub use library::{routine, Routine};

@@ -127,6 +127,17 @@ pub enum ExecError {
         /// The placeholder's name.
         name: String,
     },
+    /// The program has no whole-program function.
+    #[error(transparent)]
+    Driver(#[from] crate::driver::DriverError),
+    /// The whole-program function reported an error.
+    #[error("the compiled program failed with code {code}: {message}")]
+    RunTime {
+        /// The code it returned.
+        code: i32,
+        /// What the code means.
+        message: String,
+    },
 }
 
 /// Runs fetches of one graph with feeds, TensorFlow 1 style.

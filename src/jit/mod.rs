@@ -8,7 +8,8 @@
 mod lower;
 pub mod math;
 mod module;
-mod ops;
+pub(crate) mod ops;
 mod signs;
 
 pub use module::{clif_text, compile, CompiledKernels, JitError, KernelFn};
+pub(crate) use module::{compile_with, define_kernel};

@@ -9,7 +9,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 
 use super::lower;
 use super::math::{EmitConfig, MathImports};
@@ -89,6 +89,9 @@ pub struct CompiledKernels {
     /// The spec each function was built from: what its code assumes about
     /// its operands, for callers to check buffers against.
     specs: Vec<KernelSpec>,
+    /// The addresses of the functions defined beside the kernels, or why
+    /// they could not be.
+    extra: Option<Result<Vec<usize>, JitError>>,
 }
 
 // SAFETY: after `finalize_definitions` the code pages are immutable and the
@@ -108,6 +111,12 @@ impl CompiledKernels {
     /// access patterns and reduction kinds: what its code assumes).
     pub fn spec(&self, i: usize) -> Option<&KernelSpec> {
         self.specs.get(i)
+    }
+
+    /// The addresses of the functions [`compile_with`]'s `extra` defined,
+    /// in its order, or its error (`None` when it was not asked for).
+    pub(crate) fn extra(&self) -> Option<&Result<Vec<usize>, JitError>> {
+        self.extra.as_ref()
     }
 
     /// The number of kernels.
@@ -135,7 +144,7 @@ impl Drop for CompiledKernels {
     }
 }
 
-fn new_module() -> Result<(JITModule, EmitConfig), JitError> {
+pub(crate) fn new_module() -> Result<(JITModule, EmitConfig), JitError> {
     let isa = isa()?;
     let cfg = EmitConfig::from_isa(&*isa);
     let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
@@ -143,46 +152,80 @@ fn new_module() -> Result<(JITModule, EmitConfig), JitError> {
     Ok((JITModule::new(jb), cfg))
 }
 
-fn build_into(
-    module: &mut JITModule,
+fn build_into<M: Module>(
+    module: &mut M,
     ctx: &mut Context,
     fctx: &mut FunctionBuilderContext,
     spec: &KernelSpec,
     cfg: EmitConfig,
+    libm: bool,
 ) -> Result<(), JitError> {
     spec.validate().map_err(JitError::Kernel)?;
     let ptr = module.target_config().pointer_type();
     lower::signature(&mut ctx.func, ptr);
-    let m = MathImports::declare(module, &mut ctx.func, cfg)
+    let m = MathImports::declare_as(module, &mut ctx.func, cfg, libm)
         .map_err(|e| JitError::Codegen(e.to_string()))?;
     let config = module.target_config();
     lower::build(&mut ctx.func, fctx, spec, &m, ptr, config);
     Ok(())
 }
 
-/// Compiles kernels into one new JIT module.
-pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
-    let (mut module, cfg) = new_module()?;
+/// Declares and defines one kernel as a local function `name` of `module`
+/// (a JIT module, or an object file's: with `libm`, its slow paths import
+/// the C library's functions instead of gradjit's).
+pub(crate) fn define_kernel<M: Module>(
+    module: &mut M,
+    name: &str,
+    spec: &KernelSpec,
+    cfg: EmitConfig,
+    libm: bool,
+) -> Result<FuncId, JitError> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
+    lower::signature(&mut ctx.func, module.target_config().pointer_type());
+    let sig = ctx.func.signature.clone();
+    let id = module
+        .declare_function(name, Linkage::Local, &sig)
+        .map_err(|e| JitError::Codegen(e.to_string()))?;
+    ctx.func = cranelift_codegen::ir::Function::new();
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    build_into(module, &mut ctx, &mut fctx, spec, cfg, libm)?;
+    module
+        .define_function(id, &mut ctx)
+        .map_err(|e| JitError::Codegen(format!("{}: {e:?}", spec.name)))?;
+    Ok(id)
+}
+
+/// Defines more functions in a JIT module that already holds the kernels
+/// (whose ids it is given, in order); returns the ids to finalize.
+pub(crate) type Extra<'a> =
+    &'a mut dyn FnMut(&mut JITModule, &[FuncId], EmitConfig) -> Result<Vec<FuncId>, JitError>;
+
+/// Compiles kernels into one new JIT module.
+pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
+    compile_with(specs, None)
+}
+
+/// Compiles kernels, and what `extra` defines beside them, into one new
+/// JIT module; the extra functions' addresses are
+/// [`CompiledKernels::extra`]. An error of `extra` is kept there too: the
+/// kernels work without it.
+pub(crate) fn compile_with(
+    specs: &[&KernelSpec],
+    extra: Option<Extra<'_>>,
+) -> Result<CompiledKernels, JitError> {
+    let (mut module, cfg) = new_module()?;
     let mut ids = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
-        let sig = {
-            let mut f = cranelift_codegen::ir::Function::new();
-            lower::signature(&mut f, module.target_config().pointer_type());
-            f.signature.clone()
-        };
-        let id = module
-            .declare_function(&format!("kernel{i}"), Linkage::Local, &sig)
-            .map_err(|e| JitError::Codegen(e.to_string()))?;
-        ctx.func.name = UserFuncName::user(0, id.as_u32());
-        build_into(&mut module, &mut ctx, &mut fctx, spec, cfg)?;
-        module
-            .define_function(id, &mut ctx)
-            .map_err(|e| JitError::Codegen(format!("{}: {e:?}", spec.name)))?;
-        module.clear_context(&mut ctx);
-        ids.push(id);
+        ids.push(define_kernel(
+            &mut module,
+            &format!("kernel{i}"),
+            spec,
+            cfg,
+            false,
+        )?);
     }
+    let extra_ids = extra.map(|f| f(&mut module, &ids, cfg));
     module
         .finalize_definitions()
         .map_err(|e| JitError::Codegen(e.to_string()))?;
@@ -195,10 +238,18 @@ pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
             unsafe { std::mem::transmute::<*const u8, KernelFn>(p) }
         })
         .collect();
+    let extra = extra_ids.map(|r| {
+        r.map(|ids| {
+            ids.iter()
+                .map(|&id| module.get_finalized_function(id) as usize)
+                .collect()
+        })
+    });
     Ok(CompiledKernels {
         module: Some(module),
         fns,
         specs: specs.iter().map(|s| (*s).clone()).collect(),
+        extra,
     })
 }
 
@@ -207,7 +258,7 @@ pub fn clif_text(spec: &KernelSpec) -> Result<String, JitError> {
     let (mut module, cfg) = new_module()?;
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
-    build_into(&mut module, &mut ctx, &mut fctx, spec, cfg)?;
+    build_into(&mut module, &mut ctx, &mut fctx, spec, cfg, false)?;
     let text = ctx.func.display().to_string();
     // SAFETY: nothing was defined or finalized in this module.
     unsafe { module.free_memory() };

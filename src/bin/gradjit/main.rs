@@ -2,6 +2,7 @@
 //! compiled graphs, and benchmark the engines. The contract is
 //! `shared/spec/language-and-cli.md`.
 
+mod aot;
 mod bench;
 mod feeds;
 mod format;
@@ -51,6 +52,8 @@ enum Command {
     Show(ShowArgs),
     /// Compile once per engine, call repeatedly, report compile and call times.
     Bench(BenchArgs),
+    /// Compile ahead of time into an object file and a C header.
+    Aot(AotArgs),
 }
 
 /// Options every subcommand shares.
@@ -182,13 +185,54 @@ pub struct BenchArgs {
     pub repeat: Option<usize>,
 }
 
+/// `gradjit aot`.
+#[derive(Args)]
+pub struct AotArgs {
+    /// The program text, or @path to read it from a file.
+    #[arg(value_name = "EXPR")]
+    pub expr: String,
+    /// The xs whose gradients are computed with the program.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub wrt: Vec<String>,
+    /// The ys (default: the program's output).
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub ys: Vec<String>,
+    /// Names through which no gradient flows back.
+    #[arg(long, value_delimiter = ',', value_name = "NAME[,NAME...]")]
+    pub stop: Vec<String>,
+    /// What an x with no gradient gets.
+    #[arg(long, value_enum, default_value = "none")]
+    pub unconnected: UnconnectedArg,
+    /// An input's value, of which only the shape is used.
+    #[arg(long = "feed", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    pub feeds: Vec<String>,
+    /// An input's shape (`[]` for a scalar).
+    #[arg(long = "shape", value_name = "NAME=[D0,D1,...]")]
+    pub shapes: Vec<String>,
+    /// The dtype of every tensor.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: DTypeArg,
+    /// The prefix of every symbol and macro (default: the object's file name).
+    #[arg(long, value_name = "PREFIX")]
+    pub name: Option<String>,
+    /// x86-64-v2, x86-64-v3, native, or a target triple.
+    #[arg(long, default_value = "x86-64-v2", value_name = "TARGET")]
+    pub target: String,
+    /// The object file to write.
+    #[arg(short = 'o', value_name = "OUT.o", required = true)]
+    pub output: std::path::PathBuf,
+    /// The header to write (default: OUT.h beside OUT.o).
+    #[arg(long, value_name = "OUT.h")]
+    pub header: Option<std::path::PathBuf>,
+}
+
 /// clap's error as one line: its first paragraph (the problem, with what
 /// is missing or the possible values) and its tips, without the usage.
 fn clap_message(e: &clap::Error) -> String {
     use clap::error::ErrorKind;
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         // clap's text is the whole help
-        return "no command given: use one of eval, grad, show, bench (see --help)".into();
+        return "no command given: use one of eval, grad, show, bench, aot (see --help)".into();
     }
     let text = e.to_string();
     let mut line = text
@@ -233,6 +277,7 @@ fn main() -> ExitCode {
         Command::Grad(a) => run::grad(&a),
         Command::Show(a) => show::show(&a),
         Command::Bench(a) => bench::bench(&a),
+        Command::Aot(a) => aot::aot(&a),
     };
     match result {
         Ok(out) => {

@@ -247,8 +247,22 @@ pub fn grad(args: &GradArgs) -> Result<String, CliError> {
     Ok(out)
 }
 
-/// The simplified gradients printed as a program (`d_x = 2*x + 3`).
+/// The simplified gradients printed as a program (`d_x = 2*x + 3`), under
+/// a title and indented.
 fn gradient_program(loaded: &Loaded, gg: &GradGraph) -> Result<String, CliError> {
+    let text = simplified_gradients(loaded, gg)?;
+    if text.is_empty() {
+        return Ok(text);
+    }
+    let mut out = String::from("gradient program (simplified):\n");
+    for line in text.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    Ok(out)
+}
+
+/// The simplified gradients printed as a program; empty without any.
+pub fn simplified_gradients(loaded: &Loaded, gg: &GradGraph) -> Result<String, CliError> {
     let xs: Vec<String> = gg.grads.iter().map(|(n, _, _)| n.clone()).collect();
     let names = crate::show::gradient_names(loaded, &xs);
     let roots: Vec<(String, NodeId)> = names
@@ -266,10 +280,5 @@ fn gradient_program(loaded: &Loaded, gg: &GradGraph) -> Result<String, CliError>
         .zip(&s.roots)
         .map(|((n, _), id)| (n.as_str(), *id))
         .collect();
-    let text = print_program(&s.graph, &named);
-    let mut out = String::from("gradient program (simplified):\n");
-    for line in text.lines() {
-        out.push_str(&format!("  {line}\n"));
-    }
-    Ok(out)
+    Ok(print_program(&s.graph, &named))
 }

@@ -248,9 +248,25 @@ impl MathImports {
         func: &mut Function,
         cfg: EmitConfig,
     ) -> ModuleResult<Self> {
+        Self::declare_as(module, func, cfg, false)
+    }
+
+    /// Like [`MathImports::declare`], but with `libm` the slow paths are
+    /// the C library's own `sinf` ... `tan` (what the Rust functions behind
+    /// gradjit's symbols call): an object file written ahead of time may
+    /// import nothing else.
+    #[allow(clippy::result_large_err)]
+    pub fn declare_as<M: Module + ?Sized>(
+        module: &mut M,
+        func: &mut Function,
+        cfg: EmitConfig,
+        libm: bool,
+    ) -> ModuleResult<Self> {
+        const LIBM: [&str; 6] = ["sinf", "cosf", "tanf", "sin", "cos", "tan"];
         let call_conv = module.isa().default_call_conv();
         let mut refs = [None; 6];
-        for (i, (name, _, is_f64)) in slow_symbols().into_iter().enumerate() {
+        for (i, (own, _, is_f64)) in slow_symbols().into_iter().enumerate() {
+            let name = if libm { LIBM[i] } else { own };
             let t = if is_f64 { F64 } else { F32 };
             let mut sig = Signature::new(call_conv);
             sig.params.push(AbiParam::new(t));

@@ -1,0 +1,211 @@
+//! Matrix products as native code in the driver: a register-blocked GEMM
+//! in Cranelift IR, so an object file needs no library for them.
+//!
+//! `C = A @ B` over the last two axes, batch axes broadcast. Blocks of
+//! [`ROWS`] rows of `C` are computed [`VECS`] vectors of columns at a time
+//! (when `B`'s rows are contiguous), each accumulator walking the
+//! contracted axis once, in order, from zero, with a fused multiply-add
+//! where the target has one: every element of `C` is the same sum whatever
+//! block computes it, so the result does not depend on the blocking.
+
+use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_frontend::Variable;
+
+use super::emit::{contiguous, Em};
+use super::moves::View;
+use crate::jit::ops;
+
+/// Rows of `C` per block.
+const ROWS: usize = 4;
+/// Vectors of columns per block.
+const VECS: usize = 2;
+
+/// A matrix product's operands as read: `a` `[.., m, k]`, `b` `[.., k, n]`.
+pub struct Product {
+    /// The left operand's view.
+    pub a: View,
+    /// The right operand's view.
+    pub b: View,
+    /// The result's shape `[.., m, n]`.
+    pub shape: Vec<usize>,
+}
+
+/// Columns of a block: vectors of lanes, or single elements.
+#[derive(Clone, Copy)]
+enum Cols {
+    Vectors(usize),
+    Scalars(usize),
+}
+
+impl Em<'_> {
+    /// Emits `c = a @ b` from the operands' base addresses.
+    pub fn matmul(&mut self, p: &Product, a: Value, b: Value, c: Value) -> Option<()> {
+        let r = p.shape.len();
+        if r < 2 || p.a.dims.len() < 2 || p.b.dims.len() < 2 {
+            return None;
+        }
+        let (m, n) = (p.shape[r - 2], p.shape[r - 1]);
+        let ra = p.a.dims.len();
+        let k = p.a.dims[ra - 1];
+        let rb = p.b.dims.len();
+        if p.a.dims[ra - 2] != m || p.b.dims[rb - 2] != k || p.b.dims[rb - 1] != n {
+            return None;
+        }
+        let batch = &p.shape[..r - 2];
+        // each operand's batch axes broadcast to the result's
+        let batch_strides = |v: &View| -> Option<Vec<isize>> {
+            let own = &v.dims[..v.dims.len() - 2];
+            let lead = batch.len().checked_sub(own.len())?;
+            let mut s = vec![0; batch.len()];
+            for (i, &d) in own.iter().enumerate() {
+                if d == batch[lead + i] {
+                    s[lead + i] = v.strides[i];
+                } else if d != 1 {
+                    return None;
+                }
+            }
+            Some(s)
+        };
+        let sa = batch_strides(&p.a)?;
+        let sb = batch_strides(&p.b)?;
+        let cs = contiguous(&p.shape);
+        let sc = cs[..r - 2].to_vec();
+        let a0 = self.offset(a, p.a.off);
+        let b0 = self.offset(b, p.b.off);
+        let mat = Mat {
+            m,
+            n,
+            k,
+            a_rs: p.a.strides[ra - 2],
+            a_cs: p.a.strides[ra - 1],
+            b_rs: p.b.strides[rb - 2],
+            b_cs: p.b.strides[rb - 1],
+        };
+        self.nest(batch, &[a0, b0, c], &[sa, sb, sc], &mut |e, q| {
+            e.matmul_2d(&mat, q[0], q[1], q[2]);
+        });
+        Some(())
+    }
+
+    fn matmul_2d(&mut self, t: &Mat, a: Value, b: Value, c: Value) {
+        let lanes = ops::vector_of(self.lane).lane_count() as usize;
+        let full = if t.b_cs == 1 { t.n / lanes } else { 0 };
+        // column blocks: VECS vectors, single vectors, single columns
+        let mut plan: Vec<(usize, Cols, usize)> = Vec::new();
+        let mut j = 0;
+        let wide = full / VECS;
+        if wide > 0 {
+            plan.push((j, Cols::Vectors(VECS), wide));
+            j += wide * VECS * lanes;
+        }
+        let single = full % VECS;
+        if single > 0 {
+            plan.push((j, Cols::Vectors(1), single));
+            j += single * lanes;
+        }
+        if t.n > j {
+            plan.push((j, Cols::Scalars(1), t.n - j));
+        }
+        let rows_full = t.m / ROWS;
+        let rows_left = t.m % ROWS;
+        for &(j0, cols, count) in &plan {
+            let width = match cols {
+                Cols::Vectors(v) => v * lanes,
+                Cols::Scalars(s) => s,
+            } as isize;
+            // (rows per block, blocks, first row)
+            for (rows, blocks, i0) in [(ROWS, rows_full, 0), (1, rows_left, rows_full * ROWS)] {
+                if blocks == 0 {
+                    continue;
+                }
+                let a_i = self.offset(a, i0 as isize * t.a_rs);
+                let b_j = self.offset(b, j0 as isize * t.b_cs);
+                let c_ij = self.offset(c, (i0 * t.n + j0) as isize);
+                self.nest(
+                    &[blocks, count],
+                    &[a_i, b_j, c_ij],
+                    &[
+                        vec![rows as isize * t.a_rs, 0],
+                        vec![0, width * t.b_cs],
+                        vec![(rows * t.n) as isize, width],
+                    ],
+                    &mut |e, q| e.block(t, rows, cols, q[0], q[1], q[2]),
+                );
+            }
+        }
+    }
+
+    /// One block of `rows` rows and `cols` columns of `C`.
+    fn block(&mut self, t: &Mat, rows: usize, cols: Cols, a: Value, b: Value, c: Value) {
+        let vty = ops::vector_of(self.lane);
+        let lanes = vty.lane_count() as isize;
+        let (ty, per_row) = match cols {
+            Cols::Vectors(v) => (vty, v),
+            Cols::Scalars(s) => (self.lane, s),
+        };
+        let zero = ops::constant(&mut self.b, ty, 0.0);
+        let accs: Vec<Variable> = (0..rows * per_row)
+            .map(|_| {
+                let v = self.b.declare_var(ty);
+                self.b.def_var(v, zero);
+                v
+            })
+            .collect();
+        let size = self.size;
+        let has_fma = self.cfg.has_fma;
+        let lane = self.lane;
+        let a_cs = t.a_cs;
+        let (a_rs, b_cs) = (t.a_rs, t.b_cs);
+        self.nest(&[t.k], &[a, b], &[vec![a_cs], vec![t.b_rs]], &mut |e, q| {
+            let mut bv = Vec::with_capacity(per_row);
+            for u in 0..per_row {
+                let off = match cols {
+                    Cols::Vectors(_) => u as isize * lanes * size as isize,
+                    Cols::Scalars(_) => u as isize * b_cs * size as isize,
+                };
+                bv.push(e.load_at(ty, q[1], off as i64));
+            }
+            for r in 0..rows {
+                let x = e.load_at(lane, q[0], (r as isize * a_rs) as i64 * size);
+                let x = if ty.is_vector() {
+                    e.b.ins().splat(ty, x)
+                } else {
+                    x
+                };
+                for (u, &y) in bv.iter().enumerate() {
+                    let acc = accs[r * per_row + u];
+                    let s = e.b.use_var(acc);
+                    let s = if has_fma {
+                        e.b.ins().fma(x, y, s)
+                    } else {
+                        let p = e.b.ins().fmul(x, y);
+                        e.b.ins().fadd(s, p)
+                    };
+                    e.b.def_var(acc, s);
+                }
+            }
+        });
+        for r in 0..rows {
+            for u in 0..per_row {
+                let v = self.b.use_var(accs[r * per_row + u]);
+                let off = (r * t.n) as isize * size as isize
+                    + match cols {
+                        Cols::Vectors(_) => u as isize * lanes * size as isize,
+                        Cols::Scalars(_) => u as isize * size as isize,
+                    };
+                self.store_at(v, c, off as i64);
+            }
+        }
+    }
+}
+
+/// One pair of matrices: sizes and element strides.
+struct Mat {
+    m: usize,
+    n: usize,
+    k: usize,
+    a_rs: isize,
+    a_cs: isize,
+    b_rs: isize,
+    b_cs: isize,
+}

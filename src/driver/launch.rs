@@ -1,0 +1,272 @@
+//! Kernel calls, lowered as the executor launches them on one thread:
+//! accumulated results start at their identity, the kernel runs once per
+//! slab of its leading outer axes (a whole-tensor reduction over one long
+//! row in rows of `REDUCE_BLOCK`, its per-row partials in scratch), then
+//! the partials are combined in row order and means scaled.
+
+use cranelift_codegen::ir::{FuncRef, InstBuilder, StackSlotData, StackSlotKind, Value};
+
+use super::emit::{flags, Em};
+use crate::exec::executable::REDUCE_BLOCK;
+use crate::exec::layout::{Loc, RedCall};
+use crate::fuse::{Layout, ReduceClass};
+use crate::graph::kernel::reduce_identity;
+use crate::graph::{BinaryOp, ReduceOp};
+use crate::jit::ops;
+
+/// How a kernel's iteration space is cut into calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// The leading outer axes, one call per element.
+    pub lead: Vec<usize>,
+    /// Rows per call.
+    pub rows: usize,
+    /// Elements per row.
+    pub inner: usize,
+    /// One long row cut into rows of `REDUCE_BLOCK` for whole reductions.
+    pub reblock: bool,
+    /// Elements of the last, shorter row of a re-blocked reduction.
+    pub rem: usize,
+}
+
+impl Shape {
+    /// The cut of `layout` (as `Typed::launch_rows` makes it).
+    pub fn of(layout: &Layout, reds: &[RedCall]) -> Self {
+        let any_all = reds.iter().any(|r| r.class == ReduceClass::All);
+        let reblock = layout.outer_dims.is_empty() && any_all && layout.inner > REDUCE_BLOCK;
+        let (lead, rows, inner) = if reblock {
+            (Vec::new(), layout.inner / REDUCE_BLOCK, REDUCE_BLOCK)
+        } else {
+            match layout.outer_dims.split_last() {
+                Some((last, lead)) => (lead.to_vec(), *last, layout.inner),
+                None => (Vec::new(), 1, layout.inner),
+            }
+        };
+        Shape {
+            rem: if reblock {
+                layout.inner % REDUCE_BLOCK
+            } else {
+                0
+            },
+            lead,
+            rows,
+            inner,
+            reblock,
+        }
+    }
+
+    /// Kernel rows over all calls: the per-row partials of each whole
+    /// reduction.
+    pub fn kernel_rows(&self) -> usize {
+        self.lead.iter().product::<usize>() * self.rows + usize::from(self.rem > 0)
+    }
+}
+
+/// A kernel call of the plan.
+pub struct KernelCall<'a> {
+    /// The compiled kernel.
+    pub f: FuncRef,
+    /// Input homes, in the kernel's order.
+    pub inputs: &'a [Loc],
+    /// Output homes.
+    pub outputs: &'a [Loc],
+    /// Reductions computed in the loop.
+    pub reductions: &'a [RedCall],
+    /// The iteration space.
+    pub layout: &'a Layout,
+}
+
+impl Em<'_> {
+    /// Emits one kernel call; `partials` is scratch for the per-row
+    /// partials of its whole reductions (`Shape::kernel_rows` elements each).
+    pub fn kernel(&mut self, call: &KernelCall<'_>, partials: Value) {
+        let KernelCall {
+            f,
+            inputs,
+            outputs,
+            reductions: reds,
+            layout,
+        } = *call;
+        for r in reds {
+            if r.class == ReduceClass::PerColumn || layout.is_empty() {
+                let at = self.at(r.loc);
+                self.fill(at, r.len, r.identity);
+            }
+        }
+        if !layout.is_empty() {
+            self.kernel_loops(call, f, inputs, outputs, reds, layout, partials);
+        }
+        for r in reds {
+            let at = self.at(r.loc);
+            if let Some(scale) = r.scale {
+                let lane = self.lane;
+                let k = ops::constant(&mut self.b, lane, scale);
+                // every element, as the executor scales its destination
+                self.nest(&[r.len], &[at], &[vec![1]], &mut |e, p| {
+                    let v = e.b.ins().load(lane, flags(), p[0], 0);
+                    let s = e.b.ins().fmul(v, k);
+                    e.b.ins().store(flags(), s, p[0], 0);
+                });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn kernel_loops(
+        &mut self,
+        _call: &KernelCall<'_>,
+        f: FuncRef,
+        inputs: &[Loc],
+        outputs: &[Loc],
+        reds: &[RedCall],
+        layout: &Layout,
+        partials: Value,
+    ) {
+        let shape = Shape::of(layout, reds);
+        let kernel_rows = shape.kernel_rows();
+        let (n_in, n_out) = (inputs.len(), outputs.len());
+        let ptr = self.ptr;
+        let pb = ptr.bytes() as i32;
+        // each whole reduction's partials, starting at the identity
+        let mut part = Vec::with_capacity(reds.len());
+        let mut next = 0;
+        for r in reds {
+            if r.class == ReduceClass::All {
+                let at = self.offset(partials, next as isize);
+                self.fill(at, kernel_rows, r.identity);
+                part.push(Some(at));
+                next += kernel_rows;
+            } else {
+                part.push(None);
+            }
+        }
+        let n_ptrs = n_in + n_out + reds.len();
+        let slot_ptrs = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (n_ptrs.max(1) as u32) * pb as u32,
+            3,
+        ));
+        let slot_strides = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (n_in.max(1) as u32) * pb as u32,
+            3,
+        ));
+        // one row stride per input
+        for k in 0..n_in {
+            let contiguous = layout.input_inner[k] != 0;
+            let row = if shape.reblock {
+                if contiguous {
+                    REDUCE_BLOCK as isize
+                } else {
+                    0
+                }
+            } else {
+                layout.input_strides[k].last().copied().unwrap_or(0)
+            };
+            let v = self.b.ins().iconst(ptr, row as i64);
+            self.b
+                .ins()
+                .stack_store(ptr, v, slot_strides, k as i32 * pb);
+        }
+        // bases, and their strides along the leading axes
+        let mut bases = Vec::with_capacity(n_ptrs);
+        let mut strides: Vec<Vec<isize>> = Vec::with_capacity(n_ptrs);
+        let lead_len = shape.lead.len();
+        let lead_of = |s: &[isize]| s[..lead_len.min(s.len())].to_vec();
+        for (k, &l) in inputs.iter().enumerate() {
+            bases.push(self.at(l));
+            strides.push(lead_of(&layout.input_strides[k]));
+        }
+        for &l in outputs {
+            bases.push(self.at(l));
+            strides.push(lead_of(&layout.output_strides));
+        }
+        for (j, r) in reds.iter().enumerate() {
+            match part[j] {
+                Some(p) => {
+                    bases.push(p);
+                    // slab `s` writes its rows' partials from `s * rows`
+                    let mut s = vec![0isize; lead_len];
+                    let mut acc = shape.rows as isize;
+                    for d in (0..lead_len).rev() {
+                        s[d] = acc;
+                        acc *= shape.lead[d] as isize;
+                    }
+                    strides.push(s);
+                }
+                None => {
+                    bases.push(self.at(r.loc));
+                    strides.push(lead_of(&layout.reduce_strides[j]));
+                }
+            }
+        }
+        let (rows, inner) = (shape.rows as i64, shape.inner as i64);
+        self.nest(&shape.lead.clone(), &bases, &strides, &mut |e, p| {
+            e.call_kernel(f, p, slot_ptrs, slot_strides, rows, inner);
+        });
+        if shape.rem > 0 {
+            // the last, shorter row of a re-blocked reduction
+            let start = (shape.rows * REDUCE_BLOCK) as isize;
+            let mut p = Vec::with_capacity(n_ptrs);
+            for (k, &base) in bases.iter().enumerate() {
+                let off = if k < n_in {
+                    start * isize::from(layout.input_inner[k] != 0)
+                } else if k < n_in + n_out {
+                    start
+                } else {
+                    match reds[k - n_in - n_out].class {
+                        ReduceClass::PerColumn => 0,
+                        _ => shape.rows as isize,
+                    }
+                };
+                p.push(self.offset(base, off));
+            }
+            self.call_kernel(f, &p, slot_ptrs, slot_strides, 1, shape.rem as i64);
+        }
+        // whole reductions: the partials combined in row order
+        for (j, r) in reds.iter().enumerate() {
+            let Some(p) = part[j] else { continue };
+            let lane = self.lane;
+            let init = reduce_identity(r.op).unwrap_or(0.0);
+            let acc = self.b.declare_var(lane);
+            let v0 = ops::constant(&mut self.b, lane, init);
+            self.b.def_var(acc, v0);
+            let op = r.op;
+            self.nest(&[kernel_rows], &[p], &[vec![1]], &mut |e, q| {
+                let v = e.b.ins().load(lane, flags(), q[0], 0);
+                let a = e.b.use_var(acc);
+                let c = match op {
+                    ReduceOp::Max => ops::binary(&mut e.b, &e.m, BinaryOp::Maximum, a, v),
+                    ReduceOp::Min => ops::binary(&mut e.b, &e.m, BinaryOp::Minimum, a, v),
+                    _ => e.b.ins().fadd(a, v),
+                };
+                e.b.def_var(acc, c);
+            });
+            let total = self.b.use_var(acc);
+            let at = self.at(r.loc);
+            self.b.ins().store(flags(), total, at, 0);
+        }
+    }
+
+    /// Stores the operand addresses and calls the kernel on `rows × inner`.
+    fn call_kernel(
+        &mut self,
+        f: FuncRef,
+        ptrs: &[Value],
+        slot_ptrs: cranelift_codegen::ir::StackSlot,
+        slot_strides: cranelift_codegen::ir::StackSlot,
+        rows: i64,
+        inner: i64,
+    ) {
+        let ptr = self.ptr;
+        let pb = ptr.bytes() as i32;
+        for (k, &p) in ptrs.iter().enumerate() {
+            self.b.ins().stack_store(ptr, p, slot_ptrs, k as i32 * pb);
+        }
+        let a = self.b.ins().stack_addr(ptr, slot_ptrs, 0);
+        let s = self.b.ins().stack_addr(ptr, slot_strides, 0);
+        let r = self.b.ins().iconst(ptr, rows);
+        let i = self.b.ins().iconst(ptr, inner);
+        self.b.ins().call(f, &[a, s, r, i]);
+    }
+}

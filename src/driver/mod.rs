@@ -1,0 +1,475 @@
+//! The whole program as one native function, the *driver*: a planned
+//! program — its kernels, library steps and buffer homes — lowered into
+//! one Cranelift function of the C calling convention
+//!
+//! ```text
+//! int32_t run(const T *const *inputs, T *const *outputs, uint8_t *scratch)
+//! ```
+//!
+//! that calls the kernels, runs the library steps as native loops (matrix
+//! products as a GEMM in IR, data movement as strided copies, reductions
+//! no kernel absorbs) and keeps every temporary at a fixed offset of the
+//! caller's scratch block. It lives in a JIT module beside the kernels
+//! ([`crate::exec::Executable::entry`]) or in an object file
+//! ([`crate::aot`]); either way it calls nothing but its own kernels and
+//! the C library. It returns 0, or a positive code for an error found at
+//! run time.
+
+mod emit;
+mod gemm;
+mod launch;
+mod moves;
+mod reduce;
+mod scan;
+
+use cranelift_codegen::ir::{types::I32, AbiParam, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
+
+use crate::exec::layout::{Call, Homes, Loc};
+use crate::exec::{routine, Routine};
+use crate::graph::Op;
+use crate::jit::math::{EmitConfig, MathImports};
+use crate::value::Element;
+
+use emit::Em;
+use launch::{KernelCall, Shape};
+
+/// The alignment of the scratch block, and of every region in it.
+pub const SCRATCH_ALIGN: usize = 64;
+
+/// Why a program cannot become one native function.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DriverError {
+    /// A step has native code only in the Rust library so far.
+    #[error("`{op}` is not yet compiled into the whole-program function (only kernels, matrix products, data movement and reductions are)")]
+    Unsupported {
+        /// The operation's name.
+        op: String,
+    },
+    /// Cranelift rejected the code.
+    #[error("code generation failed: {0}")]
+    Codegen(String),
+    /// The plan does not fit its own homes.
+    #[error("inconsistent plan: {0}")]
+    Plan(&'static str),
+}
+
+/// A planned program, as the driver lowers it.
+pub(crate) struct Program<'a, T> {
+    /// Steps with their operands' homes (no row-blocked segments).
+    pub homes: &'a Homes<T>,
+    /// Each compiled kernel's function, by code index.
+    pub kernels: &'a [FuncId],
+    /// Where each of the plan's inputs is in the caller's array of inputs.
+    pub input_slots: &'a [usize],
+    /// Elements of each output.
+    pub output_lens: &'a [usize],
+}
+
+/// Where each region of the scratch block is, in bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScratchLayout {
+    /// Each temporary's offset.
+    pub temps: Vec<usize>,
+    /// The per-row partials of kernels' whole reductions.
+    pub partials: usize,
+    /// The block's size (0: no scratch is needed).
+    pub bytes: usize,
+}
+
+fn round_up(n: usize) -> Option<usize> {
+    n.checked_add(SCRATCH_ALIGN - 1)
+        .map(|v| v / SCRATCH_ALIGN * SCRATCH_ALIGN)
+}
+
+/// The scratch block of `homes` for elements of `size` bytes.
+pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout, DriverError> {
+    let big = DriverError::Plan("scratch larger than the address space");
+    let mut at = 0usize;
+    let mut temps = Vec::with_capacity(homes.temps.len());
+    for &n in &homes.temps {
+        temps.push(at);
+        let bytes = n.checked_mul(size).ok_or(big.clone())?;
+        at = at
+            .checked_add(bytes)
+            .and_then(round_up)
+            .ok_or(big.clone())?;
+    }
+    let mut partial = 0usize;
+    for c in &homes.calls {
+        if let Call::Kernel {
+            reductions, layout, ..
+        } = c
+        {
+            let all = reductions
+                .iter()
+                .filter(|r| r.class == crate::fuse::ReduceClass::All)
+                .count();
+            let rows = Shape::of(layout, reductions).kernel_rows();
+            partial = partial.max(all.checked_mul(rows).ok_or(big.clone())?);
+        }
+    }
+    let partials = at;
+    let bytes = partial
+        .checked_mul(size)
+        .and_then(|b| at.checked_add(b))
+        .and_then(round_up)
+        .ok_or(big)?;
+    Ok(ScratchLayout {
+        temps,
+        partials,
+        bytes,
+    })
+}
+
+/// Checks that every step of `homes` has native code in the driver.
+pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
+    for c in &homes.calls {
+        if let Call::Library {
+            op, inputs, shape, ..
+        } = c
+        {
+            let len = shape.iter().product();
+            let ok = match routine(op) {
+                Some(Routine::Gemm) => matches!(op, Op::MatMul),
+                Some(Routine::Copy) => moves::moves(op, inputs, shape).is_some(),
+                Some(Routine::Scan) => scan::scan(op, inputs).is_some(),
+                Some(Routine::Reduce) => {
+                    matches!(op, Op::Count { .. }) && moves::moves(op, inputs, shape).is_some()
+                        || reduce::combine(op, inputs, len).is_some()
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(DriverError::Unsupported {
+                    op: op.name().to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The driver's signature.
+pub fn signature<M: Module + ?Sized>(module: &M) -> Signature {
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    for _ in 0..3 {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    sig.returns.push(AbiParam::new(I32));
+    sig
+}
+
+fn codegen(e: impl std::fmt::Display) -> DriverError {
+    DriverError::Codegen(e.to_string())
+}
+
+/// Defines the constants of `homes` as read-only data named
+/// `{prefix}const{c}`.
+fn define_consts<M: Module, T: Element>(
+    module: &mut M,
+    homes: &Homes<T>,
+    prefix: &str,
+) -> Result<Vec<DataId>, DriverError> {
+    let mut ids = Vec::with_capacity(homes.consts.len());
+    for (c, values) in homes.consts.iter().enumerate() {
+        let id = module
+            .declare_data(&format!("{prefix}const{c}"), Linkage::Local, false, false)
+            .map_err(codegen)?;
+        let mut bytes = Vec::with_capacity(values.len().max(1) * std::mem::size_of::<T>());
+        for v in values {
+            if std::mem::size_of::<T>() == 8 {
+                bytes.extend(v.widen().to_le_bytes());
+            } else {
+                bytes.extend((v.widen() as f32).to_le_bytes());
+            }
+        }
+        if bytes.is_empty() {
+            // a zero-sized object still needs an address
+            bytes.resize(std::mem::size_of::<T>(), 0);
+        }
+        let mut d = DataDescription::new();
+        d.define(bytes.into_boxed_slice());
+        d.set_align(SCRATCH_ALIGN as u64);
+        module.define_data(id, &d).map_err(codegen)?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Declares and defines the driver of `p` as function `name` of `module`
+/// (with `linkage`); its constants are data named from `prefix`. With
+/// `libm` the math slow paths import the C library's functions.
+pub(crate) fn define<M: Module, T: Element>(
+    module: &mut M,
+    p: &Program<'_, T>,
+    name: &str,
+    linkage: Linkage,
+    prefix: &str,
+    cfg: EmitConfig,
+    libm: bool,
+) -> Result<FuncId, DriverError> {
+    check(p.homes)?;
+    let size = std::mem::size_of::<T>();
+    let layout = scratch_layout(p.homes, size)?;
+    let consts = define_consts(module, p.homes, prefix)?;
+    let sig = signature(module);
+    let id = module
+        .declare_function(name, linkage, &sig)
+        .map_err(codegen)?;
+    let mut ctx = Context::new();
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    let m = MathImports::declare_as(module, &mut ctx.func, cfg, libm).map_err(codegen)?;
+    let kernel_refs: Vec<_> = p
+        .kernels
+        .iter()
+        .map(|&k| module.declare_func_in_func(k, &mut ctx.func))
+        .collect();
+    let const_gvs: Vec<_> = consts
+        .iter()
+        .map(|&d| module.declare_data_in_func(d, &mut ctx.func))
+        .collect();
+    let ptr = module.target_config().pointer_type();
+    let lane = if size == 8 {
+        cranelift_codegen::ir::types::F64
+    } else {
+        cranelift_codegen::ir::types::F32
+    };
+    let config = module.target_config();
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let (ins, outs, scratch) = (params[0], params[1], params[2]);
+        let pb = ptr.bytes() as i32;
+        let inputs = p
+            .input_slots
+            .iter()
+            .map(|&s| b.ins().load(ptr, emit::flags(), ins, s as i32 * pb))
+            .collect();
+        let outputs = (0..p.output_lens.len())
+            .map(|j| b.ins().load(ptr, emit::flags(), outs, j as i32 * pb))
+            .collect();
+        let temps = layout
+            .temps
+            .iter()
+            .map(|&o| b.ins().iadd_imm_s(scratch, o as i64))
+            .collect();
+        let consts = const_gvs
+            .iter()
+            .map(|&g| b.ins().symbol_value(ptr, g))
+            .collect();
+        let mut em = Em {
+            b,
+            ptr,
+            lane,
+            size: size as i64,
+            m,
+            cfg,
+            inputs,
+            outputs,
+            temps,
+            consts,
+        };
+        let partials = em.offset_bytes(scratch, layout.partials);
+        for call in &p.homes.calls {
+            em.step(call, &kernel_refs, partials)?;
+        }
+        for &(j, loc) in &p.homes.copies {
+            let n = *p
+                .output_lens
+                .get(j)
+                .ok_or(DriverError::Plan("copy target"))?;
+            let (src, dst) = (em.at(loc), em.at(Loc::Output(j)));
+            em.copy(&[n], src, &[1], dst, &[1]);
+        }
+        let ok = em.b.ins().iconst(I32, 0);
+        em.b.ins().return_(&[ok]);
+        em.b.seal_all_blocks();
+        em.b.finalize(config);
+    }
+    module.define_function(id, &mut ctx).map_err(codegen)?;
+    Ok(id)
+}
+
+/// What each code `run` returns means, by code.
+pub const MESSAGES: [&str; 2] = ["no error", "argmax or argmin over an empty axis"];
+
+/// The code of an arg-extreme over an empty axis.
+const ERROR_EMPTY_AXIS: i32 = 1;
+
+impl Em<'_> {
+    /// Returns `code` from the driver here; what follows is unreachable.
+    fn fail(&mut self, code: i32) {
+        let c = self.b.ins().iconst(I32, i64::from(code));
+        self.b.ins().return_(&[c]);
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+    }
+
+    /// `base` moved by `bytes`.
+    fn offset_bytes(
+        &mut self,
+        base: cranelift_codegen::ir::Value,
+        bytes: usize,
+    ) -> cranelift_codegen::ir::Value {
+        self.b.ins().iadd_imm_s(base, bytes as i64)
+    }
+
+    /// Lowers one step of the plan.
+    fn step(
+        &mut self,
+        call: &Call,
+        kernels: &[cranelift_codegen::ir::FuncRef],
+        partials: cranelift_codegen::ir::Value,
+    ) -> Result<(), DriverError> {
+        match call {
+            Call::Kernel {
+                code,
+                inputs,
+                outputs,
+                reductions,
+                layout,
+                ..
+            } => {
+                let f = *kernels
+                    .get(*code)
+                    .ok_or(DriverError::Plan("missing kernel"))?;
+                self.kernel(
+                    &KernelCall {
+                        f,
+                        inputs,
+                        outputs,
+                        reductions,
+                        layout,
+                    },
+                    partials,
+                );
+            }
+            Call::Library {
+                op,
+                inputs,
+                output,
+                shape,
+                ..
+            } => {
+                let dst = self.at(*output);
+                let len: usize = shape.iter().product();
+                let unsupported = || DriverError::Unsupported {
+                    op: op.name().to_string(),
+                };
+                if let Op::MatMul = op {
+                    let [a, b] = inputs.as_slice() else {
+                        return Err(DriverError::Plan("matmul operands"));
+                    };
+                    let prod = gemm::Product {
+                        a: moves::View::of(a),
+                        b: moves::View::of(b),
+                        shape: shape.clone(),
+                    };
+                    let (pa, pb) = (self.at(a.loc), self.at(b.loc));
+                    return self.matmul(&prod, pa, pb, dst).ok_or_else(unsupported);
+                }
+                if let Some(ms) = moves::moves(op, inputs, shape) {
+                    for mv in ms {
+                        match mv {
+                            moves::Move::Fill(v) => self.fill(dst, len, v),
+                            moves::Move::Copy {
+                                input,
+                                src,
+                                dst: to,
+                            } => {
+                                let base = self.at(inputs[input].loc);
+                                let s = self.offset(base, src.off);
+                                let d = self.offset(dst, to.off);
+                                self.copy(&src.dims, s, &src.strides, d, &to.strides);
+                            }
+                        }
+                    }
+                    return Ok(());
+                }
+                if let Some(sc) = scan::scan(op, inputs) {
+                    let src = self.at(inputs[0].loc);
+                    if !self.scan(&sc, src, dst) {
+                        self.fail(ERROR_EMPTY_AXIS);
+                    }
+                    return Ok(());
+                }
+                let c = reduce::combine(op, inputs, len).ok_or_else(unsupported)?;
+                let src = self.at(inputs[0].loc);
+                self.combine(&c, src, dst, len);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Declares and defines `const char *name(int code)`: a static message for
+/// any code `run` returns (and for any other).
+pub(crate) fn define_error<M: Module>(
+    module: &mut M,
+    name: &str,
+    linkage: Linkage,
+    prefix: &str,
+) -> Result<FuncId, DriverError> {
+    let mut messages = MESSAGES.to_vec();
+    messages.push("unknown error code");
+    let mut ids = Vec::new();
+    for (i, text) in messages.iter().enumerate() {
+        let id = module
+            .declare_data(&format!("{prefix}message{i}"), Linkage::Local, false, false)
+            .map_err(codegen)?;
+        let mut d = DataDescription::new();
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.push(0);
+        d.define(bytes.into_boxed_slice());
+        module.define_data(id, &d).map_err(codegen)?;
+        ids.push(id);
+    }
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params.push(AbiParam::new(I32));
+    sig.returns.push(AbiParam::new(ptr));
+    let id = module
+        .declare_function(name, linkage, &sig)
+        .map_err(codegen)?;
+    let mut ctx = Context::new();
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    let gvs: Vec<_> = ids
+        .iter()
+        .map(|&d| module.declare_data_in_func(d, &mut ctx.func))
+        .collect();
+    let config = module.target_config();
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let code = b.block_params(entry)[0];
+        // the unknown code's message, replaced by the one whose code it is
+        let mut r = b.ins().symbol_value(ptr, gvs[MESSAGES.len()]);
+        for (i, &g) in gvs[..MESSAGES.len()].iter().enumerate() {
+            let m = b.ins().symbol_value(ptr, g);
+            let is = b.ins().icmp_imm_s(
+                cranelift_codegen::ir::condcodes::IntCC::Equal,
+                code,
+                i as i64,
+            );
+            r = b.ins().select(is, m, r);
+        }
+        b.ins().return_(&[r]);
+        b.seal_all_blocks();
+        b.finalize(config);
+    }
+    module.define_function(id, &mut ctx).map_err(codegen)?;
+    Ok(id)
+}
