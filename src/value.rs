@@ -207,6 +207,8 @@ pub trait Element: Real {
     fn unwrap(v: &Value) -> Option<&ArrayD<Self>>;
     /// The typed view inside a value view, if the dtype matches.
     fn unwrap_view<'a>(v: &ValueView<'a>) -> Option<ArrayViewD<'a, Self>>;
+    /// The typed view inside a value view, borrowed, if the dtype matches.
+    fn view_ref<'s, 'a>(v: &'s ValueView<'a>) -> Option<&'s ArrayViewD<'a, Self>>;
     /// The typed mutable view inside a mutable value view, if the dtype matches.
     fn unwrap_view_mut<'s, 'a>(
         v: &'s mut ValueViewMut<'a>,
@@ -227,6 +229,12 @@ impl Element for f32 {
     fn unwrap_view<'a>(v: &ValueView<'a>) -> Option<ArrayViewD<'a, f32>> {
         match v {
             ValueView::F32(a) => Some(a.clone()),
+            ValueView::F64(_) => None,
+        }
+    }
+    fn view_ref<'s, 'a>(v: &'s ValueView<'a>) -> Option<&'s ArrayViewD<'a, f32>> {
+        match v {
+            ValueView::F32(a) => Some(a),
             ValueView::F64(_) => None,
         }
     }
@@ -256,6 +264,12 @@ impl Element for f64 {
     fn unwrap_view<'a>(v: &ValueView<'a>) -> Option<ArrayViewD<'a, f64>> {
         match v {
             ValueView::F64(a) => Some(a.clone()),
+            ValueView::F32(_) => None,
+        }
+    }
+    fn view_ref<'s, 'a>(v: &'s ValueView<'a>) -> Option<&'s ArrayViewD<'a, f64>> {
+        match v {
+            ValueView::F64(a) => Some(a),
             ValueView::F32(_) => None,
         }
     }

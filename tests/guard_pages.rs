@@ -13,9 +13,11 @@
 //! The results are also checked against the interpreter, so the harness
 //! calls kernels the way the executor does.
 //!
-//! A second part runs whole executables (`Executable::run_into`) with feeds
-//! and outputs in guarded memory, covering the executor's own slab loop,
-//! the re-blocking of long reductions and the multi-threaded split.
+//! A second part runs whole executables (`Executable::run_into`, and the
+//! whole-program function through `Executable::run_entry`) with feeds and
+//! outputs in guarded memory, covering the executor's own slab loop, the
+//! re-blocking of long reductions, the multi-threaded split, and every
+//! library step lowered into the whole-program function.
 //!
 //! A fault kills the test binary with SIGSEGV: that is the failure.
 
@@ -664,6 +666,33 @@ fn executables_on_guarded_feeds_and_outputs() {
                             .collect();
                         exe.run_into(&views, &mut mv).expect("runs");
                     }
+                    // the whole-program function on the same guarded buffers
+                    let mut again: Vec<Guarded<T>> = shapes
+                        .iter()
+                        .map(|s| Guarded::new(s.iter().product(), flush))
+                        .collect();
+                    {
+                        let mut mv: Vec<ValueViewMut<'_>> = again
+                            .iter_mut()
+                            .zip(&shapes)
+                            .map(|(o, s)| {
+                                let a =
+                                    ArrayViewMutD::from_shape(IxDyn(s), o.as_mut_slice()).unwrap();
+                                T::wrap_view_mut(a)
+                            })
+                            .collect();
+                        exe.run_entry(&views, &mut mv).expect("the entry runs");
+                    }
+                    for (k, (a, o)) in again.iter().zip(&outs).enumerate() {
+                        for (p, q) in a.as_slice().iter().zip(o.as_slice()) {
+                            assert!(
+                                close(p.wide(), q.wide(), 1e-3),
+                                "n={n} output {k}: entry {} vs {}",
+                                p.wide(),
+                                q.wide()
+                            );
+                        }
+                    }
                     let want = gradjit::Session::new(&g)
                         .run(
                             &fetch.map(|f| g.tensor(f)),
@@ -838,7 +867,14 @@ fn guarded_library<T: Elem + gradjit::value::Element + WrapMut>(
             exe.library_steps() > 0,
             "{what} on {engine}: no library step"
         );
-        for flush in [Flush::End, Flush::Start] {
+        // through `run_into` (the executor, or the whole-program function
+        // where it runs) and through `run_entry` (always the function)
+        for (flush, entry) in [
+            (Flush::End, false),
+            (Flush::Start, false),
+            (Flush::End, true),
+            (Flush::Start, true),
+        ] {
             let ins: Vec<(Guarded<T>, Vec<usize>)> = exe
                 .inputs()
                 .iter()
@@ -870,8 +906,12 @@ fn guarded_library<T: Elem + gradjit::value::Element + WrapMut>(
                         )
                     })
                     .collect();
-                exe.run_into(&views, &mut mv)
-                    .unwrap_or_else(|e| panic!("{what} on {engine}: {e}"));
+                if entry {
+                    exe.run_entry(&views, &mut mv)
+                } else {
+                    exe.run_into(&views, &mut mv)
+                }
+                .unwrap_or_else(|e| panic!("{what} on {engine} (entry: {entry}): {e}"));
             }
             for (k, (w, o)) in want.iter().zip(&outs).enumerate() {
                 assert_eq!(w.shape(), &out_shapes[k][..], "{what}: output {k} shape");

@@ -21,7 +21,15 @@ fn agree(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])], seed: u64) {
         let mut rng = common::rng(seed);
         let values: Vec<Value> = feeds
             .iter()
-            .map(|(_, d)| random_value(&mut rng, d, dtype))
+            .map(|(name, d)| {
+                if name.starts_with("idx") || *name == "labels" {
+                    // indices: integers in [0, 3)
+                    let v = random_value(&mut rng, d, DType::F64).to_f64_array();
+                    Value::from_f64_array(v.mapv(|x| ((x + 1.0) * 1.5).floor()), dtype)
+                } else {
+                    random_value(&mut rng, d, dtype)
+                }
+            })
             .collect();
         let names: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
         let views = in_feed_order(&c.exe, &names, &values);
@@ -192,29 +200,131 @@ fn reductions_without_kernels() {
 }
 
 #[test]
-fn steps_without_native_code_refuse_clearly() {
-    let c = compile_text(
-        "y = max_pool2d(x, 2)",
-        &[],
-        &[("x", &[1, 4, 4, 1])],
-        DType::F32,
-        1,
-    );
-    match c.exe.entry::<f32>() {
-        Err(ExecError::Driver(e)) => {
-            assert!(e.to_string().contains("max_pool2d"), "{e}");
-        }
-        Err(e) => panic!("unexpected error {e}"),
-        Ok(_) => panic!("max_pool2d has no driver code yet"),
+fn windows() {
+    let cases: [Program; 7] = [
+        (
+            "y = conv2d(x, k, 1, \"SAME\")",
+            &[("x", &[2, 5, 6, 3]), ("k", &[3, 3, 3, 4])],
+        ),
+        (
+            "y = conv2d(x, k, [2, 1], \"VALID\")",
+            &[("x", &[1, 7, 5, 2]), ("k", &[2, 3, 2, 3])],
+        ),
+        (
+            "y = conv2d(x, k, 2, \"SAME\")",
+            &[("x", &[2, 6, 7, 1]), ("k", &[3, 2, 1, 5])],
+        ),
+        ("y = max_pool2d(x, 2)", &[("x", &[2, 5, 4, 3])]),
+        ("y = max_pool2d(x, 3, 2, \"SAME\")", &[("x", &[1, 7, 6, 2])]),
+        (
+            "y = avg_pool2d(x, [2, 3], 1, \"SAME\")",
+            &[("x", &[2, 4, 5, 3])],
+        ),
+        ("y = avg_pool2d(x, 2)", &[("x", &[1, 6, 4, 2])]),
+    ];
+    for (i, (text, feeds)) in cases.iter().enumerate() {
+        let wrt: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
+        agree(text, &wrt, feeds, 80 + i as u64);
     }
-    // the executable still runs through the executor
-    assert!(c
-        .exe
-        .run(&[random_value(&mut common::rng(1), &[1, 4, 4, 1], DType::F32).view()])
-        .is_ok());
-    // and a wrong element type is refused
+    // the gradient of max pooling's gradient
+    agree(
+        "y = max_pool2d(x, 2); g = grad(sum(y * y), x); z = sum(g * g)",
+        &["x"],
+        &[("x", &[1, 4, 4, 2])],
+        90,
+    );
+}
+
+#[test]
+fn indexing_and_classifiers() {
+    let cases: [Program; 4] = [
+        (
+            "y = gather(p, idx, 0) * 2",
+            &[("p", &[3, 4]), ("idx", &[5])],
+        ),
+        (
+            "y = gather(p, idx, 1) * 2",
+            &[("p", &[2, 3, 2]), ("idx", &[2, 2])],
+        ),
+        (
+            "y = one_hot(idx, 4) * 2 + 0 * sum(p)",
+            &[("idx", &[2, 3]), ("p", &[1])],
+        ),
+        (
+            "y = mean(sparse_softmax_cross_entropy(labels, z))",
+            &[("labels", &[6]), ("z", &[6, 10])],
+        ),
+    ];
+    for (i, (text, feeds)) in cases.iter().enumerate() {
+        let wrt: Vec<&str> = feeds
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| !n.starts_with("idx") && *n != "labels")
+            .collect();
+        agree(text, &wrt, feeds, 100 + i as u64);
+    }
+    agree(
+        "h = relu(X @ W1 + b1); logits = h @ W2 + b2\nloss = mean(sparse_softmax_cross_entropy(labels, logits))",
+        &["W1", "b1", "W2", "b2"],
+        &[
+            ("X", &[33, 20]),
+            ("W1", &[20, 16]),
+            ("b1", &[16]),
+            ("W2", &[16, 10]),
+            ("b2", &[10]),
+            ("labels", &[33]),
+        ],
+        110,
+    );
+    agree(
+        "c1 = relu(conv2d(X, K1, 1, \"SAME\") + k1); p1 = max_pool2d(c1, 2)\nc2 = relu(conv2d(p1, K2, 1, \"SAME\") + k2); p2 = max_pool2d(c2, 2)\nlogits = reshape(p2, [-1, 1568]) @ W + b\nloss = mean(sparse_softmax_cross_entropy(labels, logits))",
+        &["K1", "k1", "K2", "k2", "W", "b"],
+        &[
+            ("X", &[2, 28, 28, 1]),
+            ("K1", &[3, 3, 1, 16]),
+            ("k1", &[16]),
+            ("K2", &[3, 3, 16, 32]),
+            ("k2", &[32]),
+            ("W", &[1568, 10]),
+            ("b", &[10]),
+            ("labels", &[2]),
+        ],
+        111,
+    );
+}
+
+#[test]
+fn bad_indices_are_errors_at_run_time() {
+    for (idx, why) in [(7.0, "outside"), (1.5, "integer"), (f64::NAN, "NaN")] {
+        let c = compile_text(
+            "y = gather(p, i, 0)",
+            &[],
+            &[("p", &[3, 2]), ("i", &[2])],
+            DType::F64,
+            1,
+        );
+        let p = Value::from_f64_array(ndarray::ArrayD::zeros(vec![3, 2]), DType::F64);
+        let i = Value::from_f64_array(ndarray::arr1(&[0.0, idx]).into_dyn(), DType::F64);
+        let fed = [p, i];
+        let views = in_feed_order(&c.exe, &["p", "i"], &fed);
+        let mut out =
+            Value::from_f64_array(ndarray::ArrayD::from_elem(vec![2, 2], 9.0), DType::F64);
+        let err = c
+            .exe
+            .run_entry(&views, &mut [out.view_mut()])
+            .expect_err(why);
+        assert!(
+            matches!(err, ExecError::RunTime { code: 2, .. }),
+            "{why}: {err}"
+        );
+        assert!(err.to_string().contains("index"), "{err}");
+        // checked before anything was written
+        assert!(out.to_f64_array().iter().all(|&v| v == 9.0), "{why}");
+    }
+    // and the element type is checked
     let d = compile_text("y = x * 2", &[], &[("x", &[3])], DType::F32, 1);
     assert!(d.exe.entry::<f64>().is_err());
+    assert!(d.exe.entry::<f32>().is_ok());
 }
 
 #[test]

@@ -237,6 +237,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
             &output_lens,
             cfg,
             (&run, Linkage::Export, &data, true),
+            false,
         )?,
         DType::F64 => whole_program_named::<f64, _>(
             &mut module,
@@ -249,6 +250,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
             &output_lens,
             cfg,
             (&run, Linkage::Export, &data, true),
+            false,
         )?,
     };
     crate::driver::define_error(

@@ -33,6 +33,9 @@ pub(super) struct Em<'f> {
     pub temps: Vec<Value>,
     /// Constants' base addresses (in read-only data).
     pub consts: Vec<Value>,
+    /// The imported library GEMM products call, if any (else they are
+    /// native IR).
+    pub gemm: Option<cranelift_codegen::ir::FuncRef>,
 }
 
 /// Memory flags of every access: the plan guarantees the addresses.
@@ -182,6 +185,51 @@ impl Em<'_> {
         }
         self.b.ins().jump(head, &args);
         self.b.switch_to_block(exit);
+    }
+
+    /// Calls `body` for every `i` in `lo..hi` (signed, run-time bounds).
+    pub fn for_range(&mut self, lo: Value, hi: Value, body: &mut dyn FnMut(&mut Self, Value)) {
+        let ptr = self.ptr;
+        let head = self.b.create_block();
+        let inner = self.b.create_block();
+        let exit = self.b.create_block();
+        let i = self.b.append_block_param(head, ptr);
+        self.b.ins().jump(head, &[lo.into()]);
+        self.b.switch_to_block(head);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, i, hi);
+        self.b.ins().brif(more, inner, &[], exit, &[]);
+        self.b.switch_to_block(inner);
+        body(self, i);
+        let next = self.b.ins().iadd_imm_s(i, 1);
+        self.b.ins().jump(head, &[next.into()]);
+        self.b.switch_to_block(exit);
+    }
+
+    /// [`Em::for_range`] over `0..n`.
+    pub fn for_count(&mut self, n: usize, body: &mut dyn FnMut(&mut Self, Value)) {
+        let lo = self.b.ins().iconst(self.ptr, 0);
+        let hi = self.b.ins().iconst(self.ptr, n as i64);
+        self.for_range(lo, hi, body);
+    }
+
+    /// `base` moved by `index` (a run-time element count) elements.
+    pub fn element(&mut self, base: Value, index: Value) -> Value {
+        let bytes = self.b.ins().imul_imm_s(index, self.size);
+        self.b.ins().iadd(base, bytes)
+    }
+
+    /// Returns `code` from the driver when `cond` is true.
+    pub fn fail_if(&mut self, cond: Value, code: i32) {
+        let fail = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, fail, &[], cont, &[]);
+        self.b.switch_to_block(fail);
+        let c = self
+            .b
+            .ins()
+            .iconst(cranelift_codegen::ir::types::I32, i64::from(code));
+        self.b.ins().return_(&[c]);
+        self.b.switch_to_block(cont);
     }
 
     /// Writes `value` into `len` elements from `base`.

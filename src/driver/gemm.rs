@@ -8,7 +8,7 @@
 //! where the target has one: every element of `C` is the same sum whatever
 //! block computes it, so the result does not depend on the blocking.
 
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::{FuncRef, InstBuilder, Value};
 use cranelift_frontend::Variable;
 
 use super::emit::{contiguous, Em};
@@ -28,6 +28,75 @@ pub struct Product {
     pub b: View,
     /// The result's shape `[.., m, n]`.
     pub shape: Vec<usize>,
+}
+
+/// `c = a @ b` for the JIT's driver, through `matrixmultiply` (`c` row-major
+/// `m × n`, `a` and `b` of any strides).
+///
+/// # Safety
+/// `a` must be valid for reads of every element `a[i * rsa + p * csa]` of
+/// `i < m`, `p < k`, `b` likewise for `b[p * rsb + j * csb]` of `j < n`,
+/// and `c` valid for writes of `m * n` elements overlapping neither; the
+/// driver passes exactly the operands of a planned product.
+pub unsafe extern "C" fn gradjit_gemm_f32(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    c: *mut f32,
+) {
+    // SAFETY: the caller's guarantee; with beta 0, `c` is only written.
+    unsafe {
+        matrixmultiply::sgemm(
+            m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, n as isize, 1,
+        )
+    }
+}
+
+/// [`gradjit_gemm_f32`] for `f64`.
+///
+/// # Safety
+/// As [`gradjit_gemm_f32`].
+pub unsafe extern "C" fn gradjit_gemm_f64(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f64,
+    rsa: isize,
+    csa: isize,
+    b: *const f64,
+    rsb: isize,
+    csb: isize,
+    c: *mut f64,
+) {
+    // SAFETY: the caller's guarantee; with beta 0, `c` is only written.
+    unsafe {
+        matrixmultiply::dgemm(
+            m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, n as isize, 1,
+        )
+    }
+}
+
+/// The symbols a JIT driver imports for its products, by dtype size.
+pub fn gemm_symbol(size: usize) -> &'static str {
+    if size == 8 {
+        "gradjit_gemm_f64"
+    } else {
+        "gradjit_gemm_f32"
+    }
+}
+
+/// The addresses of the product symbols, for a JIT module.
+pub fn jit_symbols() -> [(&'static str, *const u8); 2] {
+    [
+        ("gradjit_gemm_f32", gradjit_gemm_f32 as *const u8),
+        ("gradjit_gemm_f64", gradjit_gemm_f64 as *const u8),
+    ]
 }
 
 /// Columns of a block: vectors of lanes, or single elements.
@@ -88,6 +157,9 @@ impl Em<'_> {
     }
 
     fn matmul_2d(&mut self, t: &Mat, a: Value, b: Value, c: Value) {
+        if let Some(f) = self.gemm.filter(|_| t.m > 0 && t.n > 0 && t.k > 0) {
+            return self.library_gemm(f, t, a, b, c);
+        }
         let lanes = ops::vector_of(self.lane).lane_count() as usize;
         let full = if t.b_cs == 1 { t.n / lanes } else { 0 };
         // column blocks: VECS vectors, single vectors, single columns
@@ -133,6 +205,25 @@ impl Em<'_> {
                 );
             }
         }
+    }
+
+    /// The product through the imported library GEMM.
+    fn library_gemm(&mut self, f: FuncRef, t: &Mat, a: Value, b: Value, c: Value) {
+        let ptr = self.ptr;
+        let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
+        let args = [
+            k(self, t.m as i64),
+            k(self, t.k as i64),
+            k(self, t.n as i64),
+            a,
+            k(self, t.a_rs as i64),
+            k(self, t.a_cs as i64),
+            b,
+            k(self, t.b_rs as i64),
+            k(self, t.b_cs as i64),
+            c,
+        ];
+        self.b.ins().call(f, &args);
     }
 
     /// One block of `rows` rows and `cols` columns of `C`.

@@ -16,11 +16,13 @@
 //! run time.
 
 mod emit;
-mod gemm;
+pub mod gemm;
+mod index;
 mod launch;
 mod moves;
 mod reduce;
 mod scan;
+mod window;
 
 use cranelift_codegen::ir::{types::I32, AbiParam, InstBuilder, Signature, UserFuncName};
 use cranelift_codegen::Context;
@@ -43,7 +45,7 @@ pub const SCRATCH_ALIGN: usize = 64;
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum DriverError {
     /// A step has native code only in the Rust library so far.
-    #[error("`{op}` is not yet compiled into the whole-program function (only kernels, matrix products, data movement and reductions are)")]
+    #[error("`{op}` has no native code in the whole-program function")]
     Unsupported {
         /// The operation's name.
         op: String,
@@ -66,6 +68,9 @@ pub(crate) struct Program<'a, T> {
     pub input_slots: &'a [usize],
     /// Elements of each output.
     pub output_lens: &'a [usize],
+    /// Matrix products call the library GEMM (`gemm::jit_symbols`, which
+    /// the module must provide) instead of native IR.
+    pub library_gemm: bool,
 }
 
 /// Where each region of the scratch block is, in bytes.
@@ -75,6 +80,8 @@ pub struct ScratchLayout {
     pub temps: Vec<usize>,
     /// The per-row partials of kernels' whole reductions.
     pub partials: usize,
+    /// The work area of library steps (a convolution's windows as rows).
+    pub work: usize,
     /// The block's size (0: no scratch is needed).
     pub bytes: usize,
 }
@@ -112,14 +119,28 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
         }
     }
     let partials = at;
-    let bytes = partial
+    let work = partial
         .checked_mul(size)
         .and_then(|b| at.checked_add(b))
+        .and_then(round_up)
+        .ok_or(big.clone())?;
+    let mut work_len = 0usize;
+    for c in &homes.calls {
+        if let Call::Library { op, inputs, .. } = c {
+            if let Some(w) = window::windowed(op, inputs) {
+                work_len = work_len.max(w.work());
+            }
+        }
+    }
+    let bytes = work_len
+        .checked_mul(size)
+        .and_then(|b| work.checked_add(b))
         .and_then(round_up)
         .ok_or(big)?;
     Ok(ScratchLayout {
         temps,
         partials,
+        work,
         bytes,
     })
 }
@@ -133,14 +154,18 @@ pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
         {
             let len = shape.iter().product();
             let ok = match routine(op) {
-                Some(Routine::Gemm) => matches!(op, Op::MatMul),
+                Some(Routine::Gemm) => {
+                    matches!(op, Op::MatMul) || window::windowed(op, inputs).is_some()
+                }
+                Some(Routine::Window) => window::windowed(op, inputs).is_some(),
+                Some(Routine::Index) => index::indexed(op, inputs, shape).is_some(),
                 Some(Routine::Copy) => moves::moves(op, inputs, shape).is_some(),
                 Some(Routine::Scan) => scan::scan(op, inputs).is_some(),
                 Some(Routine::Reduce) => {
                     matches!(op, Op::Count { .. }) && moves::moves(op, inputs, shape).is_some()
                         || reduce::combine(op, inputs, len).is_some()
                 }
-                _ => false,
+                None => false,
             };
             if !ok {
                 return Err(DriverError::Unsupported {
@@ -233,6 +258,17 @@ pub(crate) fn define<M: Module, T: Element>(
         .iter()
         .map(|&d| module.declare_data_in_func(d, &mut ctx.func))
         .collect();
+    let gemm = if p.library_gemm {
+        let ptr = module.target_config().pointer_type();
+        let mut sig = module.make_signature();
+        sig.params.extend([AbiParam::new(ptr); 10]);
+        let id = module
+            .declare_function(gemm::gemm_symbol(size), Linkage::Import, &sig)
+            .map_err(codegen)?;
+        Some(module.declare_func_in_func(id, &mut ctx.func))
+    } else {
+        None
+    };
     let ptr = module.target_config().pointer_type();
     let lane = if size == 8 {
         cranelift_codegen::ir::types::F64
@@ -277,10 +313,12 @@ pub(crate) fn define<M: Module, T: Element>(
             outputs,
             temps,
             consts,
+            gemm,
         };
         let partials = em.offset_bytes(scratch, layout.partials);
+        let work = em.offset_bytes(scratch, layout.work);
         for call in &p.homes.calls {
-            em.step(call, &kernel_refs, partials)?;
+            em.step(call, &kernel_refs, partials, work)?;
         }
         for &(j, loc) in &p.homes.copies {
             let n = *p
@@ -300,10 +338,17 @@ pub(crate) fn define<M: Module, T: Element>(
 }
 
 /// What each code `run` returns means, by code.
-pub const MESSAGES: [&str; 2] = ["no error", "argmax or argmin over an empty axis"];
+pub const MESSAGES: [&str; 3] = [
+    "no error",
+    "argmax or argmin over an empty axis",
+    "an index is not an integer or is out of range (gather, one_hot, sparse cross-entropy labels)",
+];
 
 /// The code of an arg-extreme over an empty axis.
 const ERROR_EMPTY_AXIS: i32 = 1;
+
+/// The code of a bad index.
+const ERROR_INDEX: i32 = 2;
 
 impl Em<'_> {
     /// Returns `code` from the driver here; what follows is unreachable.
@@ -329,6 +374,7 @@ impl Em<'_> {
         call: &Call,
         kernels: &[cranelift_codegen::ir::FuncRef],
         partials: cranelift_codegen::ir::Value,
+        work: cranelift_codegen::ir::Value,
     ) -> Result<(), DriverError> {
         match call {
             Call::Kernel {
@@ -393,6 +439,15 @@ impl Em<'_> {
                             }
                         }
                     }
+                    return Ok(());
+                }
+                let bases: Vec<_> = inputs.iter().map(|i| self.at(i.loc)).collect();
+                if let Some(w) = window::windowed(op, inputs) {
+                    self.windowed(&w, &bases, dst, work);
+                    return Ok(());
+                }
+                if let Some(ix) = index::indexed(op, inputs, shape) {
+                    self.indexed(&ix, &bases, dst, ERROR_INDEX);
                     return Ok(());
                 }
                 if let Some(sc) = scan::scan(op, inputs) {

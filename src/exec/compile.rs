@@ -167,11 +167,14 @@ pub(crate) fn whole_program<T: Element, M: cranelift_module::Module>(
             "gradjit_",
             false,
         ),
+        true,
     )
 }
 
 /// [`whole_program`] with the driver's symbol, linkage, data prefix and
-/// whether its math imports the C library's functions.
+/// whether its math imports the C library's functions, and whether its
+/// products call the library GEMM (the JIT's) or are native IR (an
+/// object's).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn whole_program_named<T: Element, M: cranelift_module::Module>(
     module: &mut M,
@@ -184,6 +187,7 @@ pub(crate) fn whole_program_named<T: Element, M: cranelift_module::Module>(
     output_lens: &[usize],
     cfg: jit::math::EmitConfig,
     (name, linkage, prefix, libm): (&str, cranelift_module::Linkage, &str, bool),
+    library_gemm: bool,
 ) -> Result<(cranelift_module::FuncId, usize), DriverError> {
     let homes = plan_homes::<T>(nodes, plan, input_ids, code_of, &[]);
     let program = Program {
@@ -191,10 +195,61 @@ pub(crate) fn whole_program_named<T: Element, M: cranelift_module::Module>(
         kernels: ids,
         input_slots,
         output_lens,
+        library_gemm,
     };
     let scratch = crate::driver::scratch_layout(&homes, std::mem::size_of::<T>())?.bytes;
     let id = crate::driver::define(module, &program, name, linkage, prefix, cfg, libm)?;
     Ok((id, scratch))
+}
+
+/// Whether `run` and `run_into` call the whole-program function instead of
+/// the executor: on one thread, when the executor's plan has nothing the
+/// driver does not do as fast yet, measured (`examples`-style timing on B1
+/// to B6, Xeon, 2026-12): no row-blocked segment (B3 and B4 at 2^16 are
+/// 1.2x slower without them), no convolution or pooling (B6 1.5x), no
+/// kernel whose outputs the executor streams past the cache. Below that
+/// the driver is as fast or faster: B1 at 2^10 0.10 us per call against
+/// the executor's 0.59 us, B2 alike.
+fn runs_in_driver(
+    nodes: &[crate::graph::Node],
+    plan: &Plan,
+    segments: &[super::rows::Segment],
+    opts: &CompileOptions,
+    dtype: DType,
+) -> bool {
+    if opts.threads > 1 || !segments.is_empty() {
+        return false;
+    }
+    plan.steps.iter().all(|s| match s {
+        Step::Library(id) => {
+            let op = &nodes[id.index()].op;
+            match super::routine(op) {
+                Some(super::Routine::Window) => false,
+                Some(super::Routine::Gemm) => matches!(op, Op::MatMul),
+                _ => true,
+            }
+        }
+        Step::Kernel(k) => {
+            let bytes = k
+                .layout
+                .len()
+                .saturating_mul(k.outputs.len())
+                .saturating_mul(dtype.size());
+            !(super::stream::CAN_STREAM
+                && k.spec.is_light()
+                && k.reductions.is_empty()
+                && bytes >= super::stream::STREAM_MIN_BYTES)
+        }
+    })
+}
+
+/// The whole-program function `run` calls instead of the executor.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DriverCall {
+    /// Its address, in the executable's JIT module.
+    pub addr: usize,
+    /// Scratch bytes it needs.
+    pub scratch: usize,
 }
 
 /// A run of steps that an executable runs block of rows by block of rows
@@ -411,7 +466,8 @@ pub fn compile(
             }
         }
     };
-    let compiled = jit::compile_with(&specs, Some(&mut define_driver))?;
+    let symbols = crate::driver::gemm::jit_symbols();
+    let compiled = jit::compile_with(&specs, &symbols, Some(&mut define_driver))?;
     let entry = match (driver_result, compiled.extra()) {
         (Some(Ok(scratch)), Some(Ok(addrs))) => match addrs.first() {
             Some(&addr) => Ok(EntryPoint { addr, scratch }),
@@ -421,6 +477,13 @@ pub fn compile(
         _ => Err(DriverError::Plan("the driver was not built")),
     };
     let pool = thread_pool(opts.threads)?;
+    let driver = match &entry {
+        Ok(e) if runs_in_driver(&nodes, &plan, &segments, opts, dtype) => Some(DriverCall {
+            addr: e.addr,
+            scratch: e.scratch,
+        }),
+        _ => None,
+    };
     fn checked<T>(h: Homes<T>) -> Result<Homes<T>, ExecError> {
         let bad = |l: &Loc| matches!(l, Loc::Const(usize::MAX));
         let calls_ok = h.calls.iter().all(|c| match c {
@@ -453,6 +516,7 @@ pub fn compile(
             output_shapes.clone(),
             compiled,
             pool,
+            driver,
         )),
         DType::F64 => TypedExec::F64(Typed::new(
             checked(plan_homes::<f64>(
@@ -462,6 +526,7 @@ pub fn compile(
             output_shapes.clone(),
             compiled,
             pool,
+            driver,
         )),
     };
     let Plan { steps, .. } = plan;
@@ -558,6 +623,17 @@ impl Executable {
         self.library_steps
     }
 
+    /// Whether [`Executable::run`] and [`Executable::run_into`] call the
+    /// whole-program function ([`Executable::entry`]) rather than the
+    /// executor (which runs row blocks, threads, streaming stores, and
+    /// convolutions faster so far).
+    pub fn runs_whole_program(&self) -> bool {
+        match &self.typed {
+            TypedExec::F32(t) => t.driver.is_some(),
+            TypedExec::F64(t) => t.driver.is_some(),
+        }
+    }
+
     /// The runs of steps executed in blocks of rows, in execution order.
     pub fn row_blocks(&self) -> &[RowBlocks] {
         &self.row_blocks
@@ -602,6 +678,16 @@ impl Executable {
         feeds: &[ValueView<'_>],
         outputs: &mut [ValueViewMut<'_>],
     ) -> Result<(), ExecError> {
+        // the whole-program function straight from the caller's values;
+        // after a run-time error, the typed path (which names the bad index)
+        let direct = match &self.typed {
+            TypedExec::F32(t) => t.driver.map(|d| t.run_direct(d, feeds, outputs)),
+            TypedExec::F64(t) => t.driver.map(|d| t.run_direct(d, feeds, outputs)),
+        };
+        match direct {
+            Some(Err(ExecError::RunTime { .. })) | None => {}
+            Some(r) => return r,
+        }
         match &self.typed {
             TypedExec::F32(t) => run_into_typed::<f32>(t, feeds, outputs, &self.outputs),
             TypedExec::F64(t) => run_into_typed::<f64>(t, feeds, outputs, &self.outputs),
@@ -757,16 +843,21 @@ impl Executable {
         };
         drop(owned);
         if code != 0 {
-            let message = usize::try_from(code)
-                .ok()
-                .and_then(|c| crate::driver::MESSAGES.get(c))
-                .unwrap_or(&"unknown error code");
-            return Err(ExecError::RunTime {
-                code,
-                message: message.to_string(),
-            });
+            return Err(run_time_error(code));
         }
         Ok(())
+    }
+}
+
+/// The error of a code the whole-program function returned.
+pub(crate) fn run_time_error(code: i32) -> ExecError {
+    let message = usize::try_from(code)
+        .ok()
+        .and_then(|c| crate::driver::MESSAGES.get(c))
+        .unwrap_or(&"unknown error code");
+    ExecError::RunTime {
+        code,
+        message: message.to_string(),
     }
 }
 

@@ -27,7 +27,16 @@ pub(super) struct Workspace<T> {
     pub(super) segments: Vec<SegmentState<T>>,
     /// Every home by address, during a segment.
     pub(super) addresses: Vec<Buf>,
+    /// The whole-program function's scratch block and pointer arrays.
+    lines: Vec<Line>,
+    in_ptrs: Vec<usize>,
+    out_ptrs: Vec<usize>,
 }
+
+/// 64 bytes aligned to 64: a unit of the driver's scratch block.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
 
 /// The typed core of an executable.
 pub(crate) struct Typed<T> {
@@ -35,8 +44,13 @@ pub(crate) struct Typed<T> {
     pub input_shapes: Vec<Vec<usize>>,
     pub output_shapes: Vec<Vec<usize>>,
     pub kernels: CompiledKernels,
-    pool: Mutex<Vec<Workspace<T>>>,
+    /// Workspaces of finished calls, boxed so that taking one moves a
+    /// pointer (moving the struct itself was a fifth of a small call).
+    #[allow(clippy::vec_box)]
+    pool: Mutex<Vec<Box<Workspace<T>>>>,
     pub(super) threads: Option<std::sync::Arc<rayon::ThreadPool>>,
+    /// The whole-program function that runs instead of the steps.
+    pub(super) driver: Option<super::compile::DriverCall>,
 }
 
 /// Below this much work (elements times operations per element) a kernel
@@ -79,6 +93,7 @@ impl<T: Element> Typed<T> {
         output_shapes: Vec<Vec<usize>>,
         kernels: CompiledKernels,
         threads: Option<std::sync::Arc<rayon::ThreadPool>>,
+        driver: Option<super::compile::DriverCall>,
     ) -> Self {
         Typed {
             homes,
@@ -87,30 +102,48 @@ impl<T: Element> Typed<T> {
             kernels,
             pool: Mutex::new(Vec::new()),
             threads,
+            driver,
         }
     }
 
-    fn workspace(&self) -> Result<Workspace<T>, ExecError> {
+    fn workspace(&self) -> Result<Box<Workspace<T>>, ExecError> {
         if let Some(ws) = self.pool.lock().ok().and_then(|mut p| p.pop()) {
             return Ok(ws);
         }
-        Ok(Workspace {
-            temps: self
-                .homes
-                .temps
-                .iter()
-                .map(|&n| zeros(n))
-                .collect::<Result<_, _>>()?,
+        // the whole-program function keeps its temporaries in `lines`
+        let temps: &[usize] = match self.driver {
+            Some(_) => &[],
+            None => &self.homes.temps,
+        };
+        Ok(Box::new(Workspace {
+            temps: temps.iter().map(|&n| zeros(n)).collect::<Result<_, _>>()?,
             staging: vec![Vec::new(); self.input_shapes.len()],
             feeds: Vec::new(),
             scratch: Scratch::default(),
             partials: Vec::new(),
             segments: Vec::new(),
             addresses: Vec::new(),
-        })
+            lines: Vec::new(),
+            in_ptrs: Vec::new(),
+            out_ptrs: Vec::new(),
+        }))
     }
 
-    fn give_back(&self, ws: Workspace<T>) {
+    /// The executor's temporaries in `ws` (a workspace made for the
+    /// whole-program function has none until the executor first runs).
+    fn executor_temps(&self, ws: &mut Workspace<T>) -> Result<(), ExecError> {
+        if ws.temps.len() != self.homes.temps.len() {
+            ws.temps = self
+                .homes
+                .temps
+                .iter()
+                .map(|&n| zeros(n))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(())
+    }
+
+    fn give_back(&self, ws: Box<Workspace<T>>) {
         if let Ok(mut p) = self.pool.lock() {
             p.push(ws);
         }
@@ -121,6 +154,21 @@ impl<T: Element> Typed<T> {
         &self,
         feeds: &[ArrayViewD<'_, T>],
         outs: &mut [&mut [T]],
+    ) -> Result<(), ExecError> {
+        match self.run_with(feeds, outs, self.driver) {
+            // the function's code says a bad index; the executor's routines
+            // name it (`gather: index 7 is outside [0, 3)`)
+            Err(ExecError::RunTime { .. }) => self.run_with(feeds, outs, None),
+            r => r,
+        }
+    }
+
+    /// Runs the plan through `driver` or, without one, the executor's steps.
+    fn run_with(
+        &self,
+        feeds: &[ArrayViewD<'_, T>],
+        outs: &mut [&mut [T]],
+        driver: Option<super::compile::DriverCall>,
     ) -> Result<(), ExecError> {
         if feeds.len() != self.input_shapes.len() {
             return Err(ExecError::FeedCount {
@@ -173,10 +221,146 @@ impl<T: Element> Typed<T> {
             };
             feed_bufs.push(buf);
         }
-        let result = self.steps(&feed_bufs, feeds, outs, &mut ws);
+        let result = match driver {
+            Some(d) => self.call_driver(d, &feed_bufs, outs, &mut ws),
+            None => self
+                .executor_temps(&mut ws)
+                .and_then(|()| self.steps(&feed_bufs, feeds, outs, &mut ws)),
+        };
         ws.feeds = feed_bufs;
         self.give_back(ws);
         result
+    }
+
+    /// Runs the whole program through its function, straight from the
+    /// caller's values (no typed views are built: a call of a small program
+    /// costs little more than the function itself).
+    pub(crate) fn run_direct(
+        &self,
+        d: super::compile::DriverCall,
+        feeds: &[crate::value::ValueView<'_>],
+        outputs: &mut [crate::value::ValueViewMut<'_>],
+    ) -> Result<(), ExecError> {
+        if feeds.len() != self.input_shapes.len() {
+            return Err(ExecError::FeedCount {
+                expected: self.input_shapes.len(),
+                got: feeds.len(),
+            });
+        }
+        if outputs.len() != self.output_shapes.len() {
+            return Err(ExecError::OutputCount {
+                expected: self.output_shapes.len(),
+                got: outputs.len(),
+            });
+        }
+        let mut ws = self.workspace()?;
+        let r = self.direct(d, feeds, outputs, &mut ws);
+        self.give_back(ws);
+        r
+    }
+
+    fn direct(
+        &self,
+        d: super::compile::DriverCall,
+        feeds: &[crate::value::ValueView<'_>],
+        outputs: &mut [crate::value::ValueViewMut<'_>],
+        ws: &mut Workspace<T>,
+    ) -> Result<(), ExecError> {
+        ws.in_ptrs.clear();
+        for (k, (f, s)) in feeds.iter().zip(&self.input_shapes).enumerate() {
+            let v = T::view_ref(f).ok_or(ExecError::FeedDTypeAt {
+                index: k,
+                expected: T::DTYPE,
+                got: f.dtype(),
+            })?;
+            if v.shape() != s.as_slice() {
+                return Err(ExecError::FeedShapeChanged {
+                    index: k,
+                    expected: s.clone(),
+                    got: v.shape().to_vec(),
+                });
+            }
+            let addr = match v.as_slice() {
+                Some(sl) => sl.as_ptr() as usize,
+                None => {
+                    let st = &mut ws.staging[k];
+                    st.clear();
+                    st.extend(v.iter().copied());
+                    st.as_ptr() as usize
+                }
+            };
+            ws.in_ptrs.push(addr);
+        }
+        ws.out_ptrs.clear();
+        for (j, (o, s)) in outputs.iter_mut().zip(&self.output_shapes).enumerate() {
+            let bad = || ExecError::OutputShape {
+                index: j,
+                expected: s.clone(),
+            };
+            let arr = T::unwrap_view_mut(o).ok_or_else(bad)?;
+            if arr.shape() != s.as_slice() {
+                return Err(bad());
+            }
+            let sl = arr
+                .as_slice_mut()
+                .ok_or(ExecError::OutputLayout { index: j })?;
+            ws.out_ptrs.push(sl.as_mut_ptr() as usize);
+        }
+        self.enter(d, ws)
+    }
+
+    /// Runs the whole program through its function.
+    fn call_driver(
+        &self,
+        d: super::compile::DriverCall,
+        feeds: &[Buf],
+        outs: &mut [&mut [T]],
+        ws: &mut Workspace<T>,
+    ) -> Result<(), ExecError> {
+        ws.in_ptrs.clear();
+        ws.in_ptrs.extend(feeds.iter().map(|b| b.addr));
+        ws.out_ptrs.clear();
+        ws.out_ptrs
+            .extend(outs.iter_mut().map(|o| o.as_mut_ptr() as usize));
+        self.enter(d, ws)
+    }
+
+    /// Calls the whole-program function on the pointers in `ws`: one per
+    /// input and output, checked by the caller against the shapes.
+    fn enter(&self, d: super::compile::DriverCall, ws: &mut Workspace<T>) -> Result<(), ExecError> {
+        let lines = d.scratch.div_ceil(64);
+        if ws.lines.len() < lines {
+            ws.lines
+                .try_reserve_exact(lines - ws.lines.len())
+                .map_err(|_| ExecError::OutOfMemory { bytes: d.scratch })?;
+            ws.lines.resize(lines, Line([0; 64]));
+        }
+        if ws.in_ptrs.len() != self.input_shapes.len()
+            || ws.out_ptrs.len() != self.output_shapes.len()
+        {
+            return Err(ExecError::Internal("driver operand count"));
+        }
+        // SAFETY: `d.addr` is this executable's driver, built by
+        // `driver::define` for elements of `T` with the `EntryFn` signature,
+        // alive as long as `self.kernels` (borrowed here). The callers
+        // (`run`, `direct`) checked every feed's shape (a contiguous buffer
+        // of exactly its elements, staged when strided) and every output's
+        // length, one pointer each (counted above); the outputs are mutable
+        // borrows (so they overlap nothing), and the scratch block holds
+        // `d.scratch` bytes aligned to 64 (`Line`). The driver touches
+        // nothing else.
+        let code = unsafe {
+            let f = std::mem::transmute::<usize, super::compile::EntryFn<T>>(d.addr);
+            f(
+                ws.in_ptrs.as_ptr() as *const *const T,
+                ws.out_ptrs.as_ptr() as *const *mut T,
+                ws.lines.as_mut_ptr().cast::<u8>(),
+            )
+        };
+        if code != 0 {
+            return Err(super::compile::run_time_error(code));
+        }
+        Ok(())
     }
 
     /// The buffer of `loc` for a kernel call. Outputs and temporaries,

@@ -145,10 +145,18 @@ impl Drop for CompiledKernels {
 }
 
 pub(crate) fn new_module() -> Result<(JITModule, EmitConfig), JitError> {
+    new_module_with(&[])
+}
+
+/// A JIT module whose code may also import `symbols` (name, address).
+fn new_module_with(symbols: &[(&str, *const u8)]) -> Result<(JITModule, EmitConfig), JitError> {
     let isa = isa()?;
     let cfg = EmitConfig::from_isa(&*isa);
     let mut jb = JITBuilder::with_isa(isa, default_libcall_names());
     MathImports::register_symbols(&mut jb);
+    for &(name, addr) in symbols {
+        jb.symbol(name, addr);
+    }
     Ok((JITModule::new(jb), cfg))
 }
 
@@ -203,18 +211,19 @@ pub(crate) type Extra<'a> =
 
 /// Compiles kernels into one new JIT module.
 pub fn compile(specs: &[&KernelSpec]) -> Result<CompiledKernels, JitError> {
-    compile_with(specs, None)
+    compile_with(specs, &[], None)
 }
 
-/// Compiles kernels, and what `extra` defines beside them, into one new
-/// JIT module; the extra functions' addresses are
-/// [`CompiledKernels::extra`]. An error of `extra` is kept there too: the
-/// kernels work without it.
+/// Compiles kernels, and what `extra` defines beside them (which may
+/// import `symbols`), into one new JIT module; the extra functions'
+/// addresses are [`CompiledKernels::extra`]. An error of `extra` is kept
+/// there too: the kernels work without it.
 pub(crate) fn compile_with(
     specs: &[&KernelSpec],
+    symbols: &[(&str, *const u8)],
     extra: Option<Extra<'_>>,
 ) -> Result<CompiledKernels, JitError> {
-    let (mut module, cfg) = new_module()?;
+    let (mut module, cfg) = new_module_with(symbols)?;
     let mut ids = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         ids.push(define_kernel(

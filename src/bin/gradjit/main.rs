@@ -180,7 +180,9 @@ pub struct BenchArgs {
     /// Threads for jit-mt (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Calls to time per engine (at least 5).
+    /// Timed calls per engine (at least 5); a compiled call shorter than
+    /// 50 µs is timed as the mean of a batch of calls, since the clock
+    /// costs more than such a call.
     #[arg(long)]
     pub repeat: Option<usize>,
 }

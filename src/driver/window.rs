@@ -1,0 +1,402 @@
+//! Convolutions and poolings, lowered as `exec::window` runs them: a
+//! convolution is the GEMM of its windows laid out as rows (im2col, in
+//! the driver's work area) with the filter; its filter gradient the
+//! windows' transpose times the upstream gradient; its input gradient the
+//! upstream gradient times the filter's transpose, scattered back window
+//! by window (col2im). Poolings walk each window's taps in row-major order,
+//! channels innermost in memory; the first maximum wins.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{InstBuilder, Value};
+
+use super::emit::{flags, Em};
+use super::gemm::Product;
+use super::moves::View;
+use crate::exec::layout::LibInput;
+use crate::graph::{Geometry, Op, Window};
+use crate::jit::ops;
+
+/// A windowed step, with its geometry worked out.
+#[derive(Clone, Debug)]
+pub struct Windowed {
+    /// The operation.
+    pub kind: Kind,
+    /// Sizes, strides and padding.
+    pub g: Geometry,
+    /// Output channels of a convolution.
+    pub out: usize,
+}
+
+/// What a windowed step computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `conv2d(x, f)`.
+    Conv,
+    /// Its input gradient, from `(g, f)`.
+    ConvInput,
+    /// Its filter gradient, from `(x, g)`.
+    ConvFilter,
+    /// `max_pool2d(x)`.
+    MaxPool,
+    /// Its gradient, from `(x, g)`.
+    MaxPoolGrad,
+    /// The gradient of that, from `(x, gg)`.
+    MaxPoolGradGrad,
+    /// `avg_pool2d(x)`.
+    AvgPool,
+    /// Its gradient, from `(g, like)`.
+    AvgPoolGrad,
+}
+
+/// The windowed step `op` of `inputs`; `None` when it is not one (or its
+/// operands are read through a permutation, which no plan makes).
+pub fn windowed(op: &Op, inputs: &[LibInput]) -> Option<Windowed> {
+    if inputs.iter().any(|i| i.perm.is_some()) {
+        return None;
+    }
+    let shape = |k: usize| inputs.get(k).map(|i| i.shape.as_slice());
+    let conv_window = |f: &[usize], strides, padding| match *f {
+        [kh, kw, _, _] => Some(Window {
+            ksize: [kh, kw],
+            strides,
+            padding,
+        }),
+        _ => None,
+    };
+    let (kind, dims, window, out): (Kind, &[usize], Window, usize) = match op {
+        &Op::Conv2d { strides, padding } => {
+            let f = shape(1)?;
+            (
+                Kind::Conv,
+                shape(0)?,
+                conv_window(f, strides, padding)?,
+                f[3],
+            )
+        }
+        &Op::Conv2dBackpropInput { strides, padding } => {
+            let f = shape(1)?;
+            (
+                Kind::ConvInput,
+                shape(2)?,
+                conv_window(f, strides, padding)?,
+                f[3],
+            )
+        }
+        &Op::Conv2dBackpropFilter { strides, padding } => {
+            let f = shape(2)?;
+            (
+                Kind::ConvFilter,
+                shape(0)?,
+                conv_window(f, strides, padding)?,
+                f[3],
+            )
+        }
+        Op::MaxPool2d { window } => (Kind::MaxPool, shape(0)?, *window, 0),
+        Op::MaxPoolGrad { window } => (Kind::MaxPoolGrad, shape(0)?, *window, 0),
+        Op::MaxPoolGradGrad { window } => (Kind::MaxPoolGradGrad, shape(0)?, *window, 0),
+        Op::AvgPool2d { window } => (Kind::AvgPool, shape(0)?, *window, 0),
+        Op::AvgPoolGrad { window } => (Kind::AvgPoolGrad, shape(1)?, *window, 0),
+        _ => return None,
+    };
+    let g = Geometry::new("window", dims, &window).ok()?;
+    Some(Windowed { kind, g, out })
+}
+
+impl Windowed {
+    /// Elements of the work area it needs: the windows as rows of a
+    /// convolution (and their gradient), nothing for a pooling.
+    pub fn work(&self) -> usize {
+        let g = &self.g;
+        match self.kind {
+            Kind::Conv | Kind::ConvInput | Kind::ConvFilter => {
+                g.n * g.oh * g.ow * g.kh * g.kw * g.c
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// One output position's window: the first input row and column it reads
+/// (signed, before clipping) and the window rows and columns inside the
+/// input.
+struct Pos {
+    b: Value,
+    /// The output position's index in `[n, oh, ow]`.
+    out: Value,
+    r0: Value,
+    c0: Value,
+    di: (Value, Value),
+    dj: (Value, Value),
+}
+
+impl Em<'_> {
+    /// `max(lo_bound, pad - i * stride)` and `min(k, size + pad - i * stride)`:
+    /// the window offsets of output index `i` that land inside the input.
+    fn inside(
+        &mut self,
+        i: Value,
+        stride: usize,
+        pad: usize,
+        k: usize,
+        size: usize,
+    ) -> (Value, Value, Value) {
+        let at = self.b.ins().imul_imm_s(i, stride as i64);
+        let first = self.b.ins().iadd_imm_s(at, -(pad as i64));
+        let zero = self.b.ins().iconst(self.ptr, 0);
+        let neg = self.b.ins().ineg(first);
+        let lo = self.b.ins().smax(zero, neg);
+        let size_v = self.b.ins().iconst(self.ptr, size as i64);
+        let room = self.b.ins().isub(size_v, first);
+        let kv = self.b.ins().iconst(self.ptr, k as i64);
+        let hi = self.b.ins().smin(kv, room);
+        (first, lo, hi)
+    }
+
+    /// Calls `visit` for every output position of `g`.
+    fn positions(&mut self, g: &Geometry, visit: &mut dyn FnMut(&mut Self, &Pos)) {
+        let g = *g;
+        self.for_count(g.n, &mut |e, b| {
+            e.for_count(g.oh, &mut |e, i| {
+                let (r0, di_lo, di_hi) = e.inside(i, g.sh, g.pad_top, g.kh, g.h);
+                e.for_count(g.ow, &mut |e, j| {
+                    let (c0, dj_lo, dj_hi) = e.inside(j, g.sw, g.pad_left, g.kw, g.w);
+                    let bi = e.b.ins().imul_imm_s(b, g.oh as i64);
+                    let bi = e.b.ins().iadd(bi, i);
+                    let bij = e.b.ins().imul_imm_s(bi, g.ow as i64);
+                    let out = e.b.ins().iadd(bij, j);
+                    let pos = Pos {
+                        b,
+                        out,
+                        r0,
+                        c0,
+                        di: (di_lo, di_hi),
+                        dj: (dj_lo, dj_hi),
+                    };
+                    visit(e, &pos);
+                });
+            });
+        });
+    }
+
+    /// Calls `visit(tap, k)` for every tap of `p`'s window inside the input,
+    /// in row-major order: `tap` is the element index of its first channel
+    /// in `[n, h, w, c]`, `k` its index among the window's taps
+    /// (`di * kw + dj`).
+    fn taps(&mut self, g: &Geometry, p: &Pos, visit: &mut dyn FnMut(&mut Self, Value, Value)) {
+        let g = *g;
+        let (b, r0, c0) = (p.b, p.r0, p.c0);
+        self.for_range(p.di.0, p.di.1, &mut |e, di| {
+            let r = e.b.ins().iadd(r0, di);
+            let br = e.b.ins().imul_imm_s(b, g.h as i64);
+            let br = e.b.ins().iadd(br, r);
+            let brw = e.b.ins().imul_imm_s(br, g.w as i64);
+            let kdi = e.b.ins().imul_imm_s(di, g.kw as i64);
+            e.for_range(p.dj.0, p.dj.1, &mut |e, dj| {
+                let col = e.b.ins().iadd(c0, dj);
+                let at = e.b.ins().iadd(brw, col);
+                let tap = e.b.ins().imul_imm_s(at, g.c as i64);
+                let k = e.b.ins().iadd(kdi, dj);
+                visit(e, tap, k);
+            });
+        });
+    }
+
+    /// Copies (or with `add`, adds) `n` elements from `src` to `dst`.
+    fn run_of(&mut self, n: usize, src: Value, dst: Value, add: bool) {
+        let lane = self.lane;
+        self.nest(&[n], &[src, dst], &[vec![1], vec![1]], &mut |e, q| {
+            let v = e.b.ins().load(lane, flags(), q[0], 0);
+            let v = if add {
+                let d = e.b.ins().load(lane, flags(), q[1], 0);
+                e.b.ins().fadd(d, v)
+            } else {
+                v
+            };
+            e.b.ins().store(flags(), v, q[1], 0);
+        });
+    }
+
+    /// The windows of `x` as rows `[n * oh * ow, kh * kw * c]` at `cols`
+    /// (zeros for padding); with `back`, the reverse: `cols` added into
+    /// `x`'s elements (col2im).
+    fn windows_as_rows(&mut self, g: &Geometry, x: Value, cols: Value, back: bool) {
+        let g = *g;
+        let row = g.kh * g.kw * g.c;
+        let (from, len) = if back {
+            (x, g.n * g.h * g.w * g.c)
+        } else {
+            (cols, g.n * g.oh * g.ow * row)
+        };
+        self.fill(from, len, 0.0);
+        self.positions(&g, &mut |e, p| {
+            let row_start = e.b.ins().imul_imm_s(p.out, row as i64);
+            e.taps(&g, p, &mut |e, tap, k| {
+                let kc = e.b.ins().imul_imm_s(k, g.c as i64);
+                let at = e.b.ins().iadd(row_start, kc);
+                let c_at = e.element(cols, at);
+                let x_at = e.element(x, tap);
+                if back {
+                    e.run_of(g.c, c_at, x_at, true);
+                } else {
+                    e.run_of(g.c, x_at, c_at, false);
+                }
+            });
+        });
+    }
+
+    /// Emits the windowed step into `dst` from its operands' bases; `work`
+    /// is the work area (`Windowed::work` elements).
+    pub fn windowed(&mut self, w: &Windowed, ins: &[Value], dst: Value, work: Value) {
+        let g = w.g;
+        let (m, k) = (g.n * g.oh * g.ow, g.kh * g.kw * g.c);
+        match w.kind {
+            Kind::Conv => {
+                self.windows_as_rows(&g, ins[0], work, false);
+                let p = Product {
+                    a: View::dense(&[m, k]),
+                    b: View::dense(&[k, w.out]),
+                    shape: vec![m, w.out],
+                };
+                self.matmul(&p, work, ins[1], dst);
+            }
+            Kind::ConvFilter => {
+                self.windows_as_rows(&g, ins[0], work, false);
+                let p = Product {
+                    a: View::dense(&[m, k]).permuted(&[1, 0]),
+                    b: View::dense(&[m, w.out]),
+                    shape: vec![k, w.out],
+                };
+                self.matmul(&p, work, ins[1], dst);
+            }
+            Kind::ConvInput => {
+                let p = Product {
+                    a: View::dense(&[m, w.out]),
+                    b: View::dense(&[k, w.out]).permuted(&[1, 0]),
+                    shape: vec![m, k],
+                };
+                self.matmul(&p, ins[0], ins[1], work);
+                self.windows_as_rows(&g, dst, work, true);
+            }
+            Kind::MaxPool | Kind::MaxPoolGrad | Kind::MaxPoolGradGrad => {
+                self.max_pool(w.kind, &g, ins, dst)
+            }
+            Kind::AvgPool | Kind::AvgPoolGrad => {
+                self.avg_pool(w.kind == Kind::AvgPoolGrad, &g, ins[0], dst)
+            }
+        }
+    }
+
+    fn max_pool(&mut self, kind: Kind, g: &Geometry, ins: &[Value], dst: Value) {
+        let g = *g;
+        let (lane, ptr) = (self.lane, self.ptr);
+        if kind == Kind::MaxPoolGrad {
+            self.fill(dst, g.n * g.h * g.w * g.c, 0.0);
+        }
+        let x = ins[0];
+        self.positions(&g, &mut |e, p| {
+            let out_c = e.b.ins().imul_imm_s(p.out, g.c as i64);
+            e.for_count(g.c, &mut |e, c| {
+                let found = e.b.declare_var(ptr);
+                let best = e.b.declare_var(lane);
+                let at = e.b.declare_var(ptr);
+                let zero = e.b.ins().iconst(ptr, 0);
+                let ninf = ops::constant(&mut e.b, lane, f64::NEG_INFINITY);
+                e.b.def_var(found, zero);
+                e.b.def_var(best, ninf);
+                e.b.def_var(at, zero);
+                e.taps(&g, p, &mut |e, tap, _| {
+                    let t = e.b.ins().iadd(tap, c);
+                    let addr = e.element(x, t);
+                    let v = e.b.ins().load(lane, flags(), addr, 0);
+                    let (f, m) = (e.b.use_var(found), e.b.use_var(best));
+                    let first = e.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+                    let more = e.b.ins().fcmp(FloatCC::GreaterThan, v, m);
+                    let take = e.b.ins().bor(first, more);
+                    let nm = e.b.ins().select(take, v, m);
+                    let old = e.b.use_var(at);
+                    let na = e.b.ins().select(take, t, old);
+                    let one = e.b.ins().iconst(ptr, 1);
+                    e.b.def_var(best, nm);
+                    e.b.def_var(at, na);
+                    e.b.def_var(found, one);
+                });
+                let o = e.b.ins().iadd(out_c, c);
+                let (f, m, a) = (e.b.use_var(found), e.b.use_var(best), e.b.use_var(at));
+                let has = e.b.ins().icmp_imm_s(IntCC::NotEqual, f, 0);
+                match kind {
+                    Kind::MaxPool => {
+                        let d = e.element(dst, o);
+                        e.b.ins().store(flags(), m, d, 0);
+                    }
+                    Kind::MaxPoolGrad => {
+                        // dst[a] += dy[o] where a window had a tap
+                        let dy = e.element(ins[1], o);
+                        let v = e.b.ins().load(lane, flags(), dy, 0);
+                        let d = e.element(dst, a);
+                        let old = e.b.ins().load(lane, flags(), d, 0);
+                        let sum = e.b.ins().fadd(old, v);
+                        let new = e.b.ins().select(has, sum, old);
+                        e.b.ins().store(flags(), new, d, 0);
+                    }
+                    _ => {
+                        let src = e.element(ins[1], a);
+                        let v = e.b.ins().load(lane, flags(), src, 0);
+                        let zero = ops::constant(&mut e.b, lane, 0.0);
+                        let r = e.b.ins().select(has, v, zero);
+                        let d = e.element(dst, o);
+                        e.b.ins().store(flags(), r, d, 0);
+                    }
+                }
+            });
+        });
+    }
+
+    /// `avg_pool2d(x)` into `dst`, or (with `grad`) its gradient from `x`
+    /// holding the upstream gradient.
+    fn avg_pool(&mut self, grad: bool, g: &Geometry, x: Value, dst: Value) {
+        let g = *g;
+        let lane = self.lane;
+        if grad {
+            self.fill(dst, g.n * g.h * g.w * g.c, 0.0);
+        }
+        self.positions(&g, &mut |e, p| {
+            // the number of taps inside the input, as a float
+            let rows = e.b.ins().isub(p.di.1, p.di.0);
+            let cols = e.b.ins().isub(p.dj.1, p.dj.0);
+            let n = e.b.ins().imul(rows, cols);
+            let nf = e.b.ins().fcvt_from_sint(lane, n);
+            let out_c = e.b.ins().imul_imm_s(p.out, g.c as i64);
+            e.for_count(g.c, &mut |e, c| {
+                let o = e.b.ins().iadd(out_c, c);
+                if grad {
+                    let dy = e.element(x, o);
+                    let v = e.b.ins().load(lane, flags(), dy, 0);
+                    let share = e.b.ins().fdiv(v, nf);
+                    e.taps(&g, p, &mut |e, tap, _| {
+                        let t = e.b.ins().iadd(tap, c);
+                        let d = e.element(dst, t);
+                        let old = e.b.ins().load(lane, flags(), d, 0);
+                        let s = e.b.ins().fadd(old, share);
+                        e.b.ins().store(flags(), s, d, 0);
+                    });
+                } else {
+                    let acc = e.b.declare_var(lane);
+                    let zero = ops::constant(&mut e.b, lane, 0.0);
+                    e.b.def_var(acc, zero);
+                    e.taps(&g, p, &mut |e, tap, _| {
+                        let t = e.b.ins().iadd(tap, c);
+                        let a = e.element(x, t);
+                        let v = e.b.ins().load(lane, flags(), a, 0);
+                        let s = e.b.use_var(acc);
+                        let s = e.b.ins().fadd(s, v);
+                        e.b.def_var(acc, s);
+                    });
+                    let s = e.b.use_var(acc);
+                    let q = e.b.ins().fdiv(s, nf);
+                    let d = e.element(dst, o);
+                    e.b.ins().store(flags(), q, d, 0);
+                }
+            });
+        });
+    }
+}
