@@ -96,6 +96,53 @@ fn cases(dtype: DType) -> Vec<Case> {
             dtype,
         },
         Case {
+            // products with more than one chunk of the contracted axis,
+            // transposed operands, and their gradients
+            prefix: "prods",
+            text: "y = sum(a @ b) + sum(transpose(c) @ d)",
+            wrt: &["a", "b", "c", "d"],
+            inputs: vec![
+                ("a", vec![5, 600]),
+                ("b", vec![600, 9]),
+                ("c", vec![520, 3]),
+                ("d", vec![520, 7]),
+            ],
+            outputs: vec!["y", "d_a", "d_b", "d_c", "d_d"],
+            dtype,
+        },
+        Case {
+            prefix: "b5",
+            text: "h = relu(X @ W1 + b1); logits = h @ W2 + b2\nloss = mean(sparse_softmax_cross_entropy(labels, logits))",
+            wrt: &["W1", "b1", "W2", "b2"],
+            inputs: vec![
+                ("X", vec![13, 30]),
+                ("W1", vec![30, 16]),
+                ("b1", vec![16]),
+                ("W2", vec![16, 10]),
+                ("b2", vec![10]),
+                ("labels", vec![13]),
+            ],
+            outputs: vec!["loss", "d_W1", "d_b1", "d_W2", "d_b2"],
+            dtype,
+        },
+        Case {
+            prefix: "b6",
+            text: "c1 = relu(conv2d(X, K1, 1, \"SAME\") + k1); p1 = max_pool2d(c1, 2)\nc2 = relu(conv2d(p1, K2, 1, \"SAME\") + k2); p2 = max_pool2d(c2, 2)\nlogits = reshape(p2, [-1, 1568]) @ W + b\nloss = mean(sparse_softmax_cross_entropy(labels, logits))",
+            wrt: &["K1", "k1", "K2", "k2", "W", "b"],
+            inputs: vec![
+                ("X", vec![2, 28, 28, 1]),
+                ("K1", vec![3, 3, 1, 16]),
+                ("k1", vec![16]),
+                ("K2", vec![3, 3, 16, 32]),
+                ("k2", vec![32]),
+                ("W", vec![1568, 10]),
+                ("b", vec![10]),
+                ("labels", vec![2]),
+            ],
+            outputs: vec!["loss", "d_K1", "d_k1", "d_K2", "d_k2", "d_W", "d_b"],
+            dtype,
+        },
+        Case {
             // `k`'s gradient is none: the header has no field for it
             prefix: "nograd",
             text: "y = sum(sin(x) * 2) + floor(k)",
@@ -247,9 +294,15 @@ fn inputs(c: &Case, seed: u64) -> Vec<ArrayD<f64>> {
     let mut rng = SmallRng::seed_from_u64(seed);
     c.inputs
         .iter()
-        .map(|(_, d)| {
+        .map(|(name, d)| {
             let n: usize = d.iter().product();
-            let v: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let v: Vec<f64> = (0..n)
+                .map(|_| match *name {
+                    // class labels: integers in [0, 10)
+                    "labels" => f64::from(rng.gen_range(0..10u8)),
+                    _ => rng.gen_range(-1.0..1.0),
+                })
+                .collect();
             let v: Vec<f64> = if c.dtype == DType::F32 {
                 v.iter().map(|&x| f64::from(x as f32)).collect()
             } else {
@@ -364,7 +417,24 @@ fn jit_entry(c: &Case, xs: &[ArrayD<f64>]) -> Vec<f64> {
     let mut ov: Vec<_> = outs.iter_mut().map(Value::view_mut).collect();
     exe.run_entry(&views, &mut ov).expect("the entry runs");
     drop(ov);
-    outs.iter().flat_map(|v| v.to_f64_vec()).collect()
+    let entry: Vec<f64> = outs.iter().flat_map(|v| v.to_f64_vec()).collect();
+    // what `--engine jit` runs: the same function where it runs whole
+    let run: Vec<f64> = exe
+        .run(&views)
+        .expect("runs")
+        .iter()
+        .flat_map(|v| v.to_f64_vec())
+        .collect();
+    if exe.runs_whole_program() {
+        for (k, (a, b)) in entry.iter().zip(&run).enumerate() {
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{}: element {k}: entry {a}, run {b}",
+                c.prefix
+            );
+        }
+    }
+    entry
 }
 
 fn assert_close(what: &str, got: &[f64], want: &[f64], dtype: DType) {

@@ -36,6 +36,8 @@ pub(super) struct Em<'f> {
     /// The imported library GEMM products call, if any (else they are
     /// native IR).
     pub gemm: Option<cranelift_codegen::ir::FuncRef>,
+    /// Where the GEMM packs a column block of `B` (in the scratch block).
+    pub pack: Value,
 }
 
 /// Memory flags of every access: the plan guarantees the addresses.

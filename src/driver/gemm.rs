@@ -3,10 +3,11 @@
 //!
 //! `C = A @ B` over the last two axes, batch axes broadcast. Blocks of
 //! [`ROWS`] rows of `C` are computed [`VECS`] vectors of columns at a time
-//! (when `B`'s rows are contiguous), each accumulator walking the
-//! contracted axis once, in order, from zero, with a fused multiply-add
-//! where the target has one: every element of `C` is the same sum whatever
-//! block computes it, so the result does not depend on the blocking.
+//! (a column block of `B` packed into contiguous rows first), each
+//! accumulator walking the contracted axis in order, in chunks of [`KC`]
+//! from zero, with a fused multiply-add where the target has one: every
+//! element of `C` is the same sum whatever block computes it, and the same
+//! sum `matrixmultiply` makes.
 
 use cranelift_codegen::ir::{FuncRef, InstBuilder, Value};
 use cranelift_frontend::Variable;
@@ -19,6 +20,16 @@ use crate::jit::ops;
 const ROWS: usize = 4;
 /// Vectors of columns per block.
 const VECS: usize = 2;
+
+/// The contracted axis is summed in chunks of this many steps, each from
+/// zero, the chunks added in order: the blocking of `matrixmultiply` (its
+/// `KC` for `f32` and `f64`), so that the JIT, which calls it, and an
+/// object file, which runs this code, compute the same bits.
+const KC: usize = 256;
+
+/// Bytes of packed `B` per row of the contracted axis: one block's columns
+/// (`VECS` vectors of 16 bytes).
+pub const PACK_ROW_BYTES: usize = VECS * 16;
 
 /// A matrix product's operands as read: `a` `[.., m, k]`, `b` `[.., k, n]`.
 pub struct Product {
@@ -161,7 +172,7 @@ impl Em<'_> {
             return self.library_gemm(f, t, a, b, c);
         }
         let lanes = ops::vector_of(self.lane).lane_count() as usize;
-        let full = if t.b_cs == 1 { t.n / lanes } else { 0 };
+        let full = t.n / lanes;
         // column blocks: VECS vectors, single vectors, single columns
         let mut plan: Vec<(usize, Cols, usize)> = Vec::new();
         let mut j = 0;
@@ -180,29 +191,65 @@ impl Em<'_> {
         }
         let rows_full = t.m / ROWS;
         let rows_left = t.m % ROWS;
+        // (rows per block, blocks, first row)
+        let row_groups = [(ROWS, rows_full, 0), (1, rows_left, rows_full * ROWS)];
         for &(j0, cols, count) in &plan {
-            let width = match cols {
-                Cols::Vectors(v) => v * lanes,
-                Cols::Scalars(s) => s,
-            } as isize;
-            // (rows per block, blocks, first row)
-            for (rows, blocks, i0) in [(ROWS, rows_full, 0), (1, rows_left, rows_full * ROWS)] {
-                if blocks == 0 {
-                    continue;
+            let b_j = self.offset(b, j0 as isize * t.b_cs);
+            let c_j = self.offset(c, j0 as isize);
+            match cols {
+                Cols::Vectors(v) => {
+                    let width = (v * lanes) as isize;
+                    // each column block of B is packed into `k` contiguous
+                    // rows first: B's own rows (a power of two apart, say)
+                    // would fall into a few cache sets, and a transposed B
+                    // reads as vectors too
+                    let packed = Mat {
+                        b_rs: width,
+                        b_cs: 1,
+                        ..*t
+                    };
+                    self.nest(
+                        &[count],
+                        &[b_j, c_j],
+                        &[vec![width * t.b_cs], vec![width]],
+                        &mut |e, q| {
+                            let pack = e.pack;
+                            e.copy(
+                                &[t.k, width as usize],
+                                q[0],
+                                &[t.b_rs, t.b_cs],
+                                pack,
+                                &[width, 1],
+                            );
+                            for (rows, blocks, i0) in row_groups {
+                                let a_i = e.offset(a, i0 as isize * t.a_rs);
+                                let c_ij = e.offset(q[1], (i0 * t.n) as isize);
+                                e.nest(
+                                    &[blocks],
+                                    &[a_i, c_ij],
+                                    &[vec![rows as isize * t.a_rs], vec![(rows * t.n) as isize]],
+                                    &mut |e, r| e.block(&packed, rows, cols, r[0], pack, r[1]),
+                                );
+                            }
+                        },
+                    );
                 }
-                let a_i = self.offset(a, i0 as isize * t.a_rs);
-                let b_j = self.offset(b, j0 as isize * t.b_cs);
-                let c_ij = self.offset(c, (i0 * t.n + j0) as isize);
-                self.nest(
-                    &[blocks, count],
-                    &[a_i, b_j, c_ij],
-                    &[
-                        vec![rows as isize * t.a_rs, 0],
-                        vec![0, width * t.b_cs],
-                        vec![(rows * t.n) as isize, width],
-                    ],
-                    &mut |e, q| e.block(t, rows, cols, q[0], q[1], q[2]),
-                );
+                Cols::Scalars(_) => {
+                    for (rows, blocks, i0) in row_groups {
+                        let a_i = self.offset(a, i0 as isize * t.a_rs);
+                        let c_ij = self.offset(c_j, (i0 * t.n) as isize);
+                        self.nest(
+                            &[blocks, count],
+                            &[a_i, b_j, c_ij],
+                            &[
+                                vec![rows as isize * t.a_rs, 0],
+                                vec![0, t.b_cs],
+                                vec![(rows * t.n) as isize, 1],
+                            ],
+                            &mut |e, q| e.block(t, rows, cols, q[0], q[1], q[2]),
+                        );
+                    }
+                }
             }
         }
     }
@@ -226,8 +273,54 @@ impl Em<'_> {
         self.b.ins().call(f, &args);
     }
 
-    /// One block of `rows` rows and `cols` columns of `C`.
+    /// One block of `rows` rows and `cols` columns of `C`: the contracted
+    /// axis in chunks of [`KC`], each summed from zero, the first stored
+    /// and each later one added to `C`.
     fn block(&mut self, t: &Mat, rows: usize, cols: Cols, a: Value, b: Value, c: Value) {
+        let chunks = t.k.div_ceil(KC).max(1);
+        let last = t.k - (chunks - 1) * KC;
+        let at = |e: &mut Self, ch: usize| {
+            let pa = e.offset(a, (ch * KC) as isize * t.a_cs);
+            let pb = e.offset(b, (ch * KC) as isize * t.b_rs);
+            (pa, pb)
+        };
+        self.chunk(
+            t,
+            rows,
+            cols,
+            a,
+            b,
+            c,
+            if chunks == 1 { last } else { KC },
+            true,
+        );
+        if chunks > 2 {
+            let (a1, b1) = at(self, 1);
+            let step = [vec![KC as isize * t.a_cs], vec![KC as isize * t.b_rs]];
+            self.nest(&[chunks - 2], &[a1, b1], &step, &mut |e, q| {
+                e.chunk(t, rows, cols, q[0], q[1], c, KC, false)
+            });
+        }
+        if chunks > 1 {
+            let (al, bl) = at(self, chunks - 1);
+            self.chunk(t, rows, cols, al, bl, c, last, false);
+        }
+    }
+
+    /// `len` steps of the contracted axis for one block, summed from zero
+    /// into registers, then stored into `C` (`first`) or added to it.
+    #[allow(clippy::too_many_arguments)]
+    fn chunk(
+        &mut self,
+        t: &Mat,
+        rows: usize,
+        cols: Cols,
+        a: Value,
+        b: Value,
+        c: Value,
+        len: usize,
+        first: bool,
+    ) {
         let vty = ops::vector_of(self.lane);
         let lanes = vty.lane_count() as isize;
         let (ty, per_row) = match cols {
@@ -245,37 +338,41 @@ impl Em<'_> {
         let size = self.size;
         let has_fma = self.cfg.has_fma;
         let lane = self.lane;
-        let a_cs = t.a_cs;
         let (a_rs, b_cs) = (t.a_rs, t.b_cs);
-        self.nest(&[t.k], &[a, b], &[vec![a_cs], vec![t.b_rs]], &mut |e, q| {
-            let mut bv = Vec::with_capacity(per_row);
-            for u in 0..per_row {
-                let off = match cols {
-                    Cols::Vectors(_) => u as isize * lanes * size as isize,
-                    Cols::Scalars(_) => u as isize * b_cs * size as isize,
-                };
-                bv.push(e.load_at(ty, q[1], off as i64));
-            }
-            for r in 0..rows {
-                let x = e.load_at(lane, q[0], (r as isize * a_rs) as i64 * size);
-                let x = if ty.is_vector() {
-                    e.b.ins().splat(ty, x)
-                } else {
-                    x
-                };
-                for (u, &y) in bv.iter().enumerate() {
-                    let acc = accs[r * per_row + u];
-                    let s = e.b.use_var(acc);
-                    let s = if has_fma {
-                        e.b.ins().fma(x, y, s)
-                    } else {
-                        let p = e.b.ins().fmul(x, y);
-                        e.b.ins().fadd(s, p)
+        self.nest(
+            &[len],
+            &[a, b],
+            &[vec![t.a_cs], vec![t.b_rs]],
+            &mut |e, q| {
+                let mut bv = Vec::with_capacity(per_row);
+                for u in 0..per_row {
+                    let off = match cols {
+                        Cols::Vectors(_) => u as isize * lanes * size as isize,
+                        Cols::Scalars(_) => u as isize * b_cs * size as isize,
                     };
-                    e.b.def_var(acc, s);
+                    bv.push(e.load_at(ty, q[1], off as i64));
                 }
-            }
-        });
+                for r in 0..rows {
+                    let x = e.load_at(lane, q[0], (r as isize * a_rs) as i64 * size);
+                    let x = if ty.is_vector() {
+                        e.b.ins().splat(ty, x)
+                    } else {
+                        x
+                    };
+                    for (u, &y) in bv.iter().enumerate() {
+                        let acc = accs[r * per_row + u];
+                        let s = e.b.use_var(acc);
+                        let s = if has_fma {
+                            e.b.ins().fma(x, y, s)
+                        } else {
+                            let p = e.b.ins().fmul(x, y);
+                            e.b.ins().fadd(s, p)
+                        };
+                        e.b.def_var(acc, s);
+                    }
+                }
+            },
+        );
         for r in 0..rows {
             for u in 0..per_row {
                 let v = self.b.use_var(accs[r * per_row + u]);
@@ -284,6 +381,12 @@ impl Em<'_> {
                         Cols::Vectors(_) => u as isize * lanes * size as isize,
                         Cols::Scalars(_) => u as isize * size as isize,
                     };
+                let v = if first {
+                    v
+                } else {
+                    let old = self.load_at(ty, c, off as i64);
+                    self.b.ins().fadd(v, old)
+                };
                 self.store_at(v, c, off as i64);
             }
         }
@@ -291,6 +394,7 @@ impl Em<'_> {
 }
 
 /// One pair of matrices: sizes and element strides.
+#[derive(Clone, Copy)]
 struct Mat {
     m: usize,
     n: usize,

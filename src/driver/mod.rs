@@ -82,6 +82,8 @@ pub struct ScratchLayout {
     pub partials: usize,
     /// The work area of library steps (a convolution's windows as rows).
     pub work: usize,
+    /// Where the GEMM packs a column block of `B`.
+    pub pack: usize,
     /// The block's size (0: no scratch is needed).
     pub bytes: usize,
 }
@@ -125,22 +127,34 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
         .and_then(round_up)
         .ok_or(big.clone())?;
     let mut work_len = 0usize;
+    // the longest contracted axis of any product
+    let mut k_max = 0usize;
     for c in &homes.calls {
         if let Call::Library { op, inputs, .. } = c {
             if let Some(w) = window::windowed(op, inputs) {
                 work_len = work_len.max(w.work());
+                k_max = k_max.max(w.contracted());
+            }
+            if let (Op::MatMul, Some(a)) = (op, inputs.first()) {
+                k_max = k_max.max(moves::View::of(a).dims.last().copied().unwrap_or(0));
             }
         }
     }
-    let bytes = work_len
+    let pack = work_len
         .checked_mul(size)
         .and_then(|b| work.checked_add(b))
+        .and_then(round_up)
+        .ok_or(big.clone())?;
+    let bytes = k_max
+        .checked_mul(gemm::PACK_ROW_BYTES)
+        .and_then(|b| pack.checked_add(b))
         .and_then(round_up)
         .ok_or(big)?;
     Ok(ScratchLayout {
         temps,
         partials,
         work,
+        pack,
         bytes,
     })
 }
@@ -302,7 +316,9 @@ pub(crate) fn define<M: Module, T: Element>(
             .iter()
             .map(|&g| b.ins().symbol_value(ptr, g))
             .collect();
+        let pack = b.ins().iadd_imm_s(scratch, layout.pack as i64);
         let mut em = Em {
+            pack,
             b,
             ptr,
             lane,

@@ -103,6 +103,17 @@ pub fn windowed(op: &Op, inputs: &[LibInput]) -> Option<Windowed> {
 }
 
 impl Windowed {
+    /// The length of the axis its GEMM contracts (0 for a pooling).
+    pub fn contracted(&self) -> usize {
+        let g = &self.g;
+        match self.kind {
+            Kind::Conv => g.kh * g.kw * g.c,
+            Kind::ConvFilter => g.n * g.oh * g.ow,
+            Kind::ConvInput => self.out,
+            _ => 0,
+        }
+    }
+
     /// Elements of the work area it needs: the windows as rows of a
     /// convolution (and their gradient), nothing for a pooling.
     pub fn work(&self) -> usize {
