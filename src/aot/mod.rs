@@ -21,7 +21,8 @@ use cranelift_module::{default_libcall_names, Linkage};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 
 use crate::driver::DriverError;
-use crate::exec::compile::{distinct_kernels, front, whole_program_named};
+use crate::driver::{Lowering, Naming};
+use crate::exec::compile::{distinct_kernels, front};
 use crate::exec::{CompileOptions, ExecError};
 use crate::fuse::Fusion;
 use crate::graph::{DType, Graph, NodeId};
@@ -225,34 +226,24 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
     }
     let run = format!("{}_run", p.prefix);
     let data = format!("{}_", p.prefix);
-    let (_, scratch_bytes) = match p.dtype {
-        DType::F32 => whole_program_named::<f32, _>(
-            &mut module,
-            &f.nodes,
-            &f.plan,
-            &input_ids,
-            &code_of,
-            &ids,
-            &slots,
-            &output_lens,
-            cfg,
-            (&run, Linkage::Export, &data, true),
-            false,
-        )?,
-        DType::F64 => whole_program_named::<f64, _>(
-            &mut module,
-            &f.nodes,
-            &f.plan,
-            &input_ids,
-            &code_of,
-            &ids,
-            &slots,
-            &output_lens,
-            cfg,
-            (&run, Linkage::Export, &data, true),
-            false,
-        )?,
+    let lowering = Lowering {
+        nodes: &f.nodes,
+        plan: &f.plan,
+        input_ids: &input_ids,
+        code_of: &code_of,
+        kernels: &ids,
+        input_slots: &slots,
+        output_lens: &output_lens,
+        cfg,
     };
+    let naming = Naming {
+        name: &run,
+        linkage: Linkage::Export,
+        prefix: &data,
+        libm: true,
+        library_gemm: false,
+    };
+    let (_, scratch_bytes) = crate::driver::lower(&mut module, p.dtype, &lowering, &naming)?;
     crate::driver::define_error(
         &mut module,
         &format!("{}_error", p.prefix),

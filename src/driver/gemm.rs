@@ -17,15 +17,15 @@ use super::moves::View;
 use crate::jit::ops;
 
 /// Rows of `C` per block.
-const ROWS: usize = 4;
+pub const ROWS: usize = 4;
 /// Vectors of columns per block.
-const VECS: usize = 2;
+pub const VECS: usize = 2;
 
 /// The contracted axis is summed in chunks of this many steps, each from
 /// zero, the chunks added in order: the blocking of `matrixmultiply` (its
 /// `KC` for `f32` and `f64`), so that the JIT, which calls it, and an
 /// object file, which runs this code, compute the same bits.
-const KC: usize = 256;
+pub const KC: usize = 256;
 
 /// Bytes of packed `B` per row of the contracted axis: one block's columns
 /// (`VECS` vectors of 16 bytes).

@@ -68,9 +68,73 @@ pub(crate) struct Program<'a, T> {
     pub input_slots: &'a [usize],
     /// Elements of each output.
     pub output_lens: &'a [usize],
+}
+
+/// A plan to lower into a driver, and the functions its kernels became.
+pub(crate) struct Lowering<'a> {
+    /// The prepared graph's nodes.
+    pub nodes: &'a [crate::graph::Node],
+    /// The steps in order.
+    pub plan: &'a crate::fuse::Plan,
+    /// The placeholders the plan reads, in its input order.
+    pub input_ids: &'a [crate::graph::NodeId],
+    /// The compiled kernel of each kernel step, by index into `kernels`.
+    pub code_of: &'a [usize],
+    /// The kernels' functions in the module.
+    pub kernels: &'a [FuncId],
+    /// Where each of the plan's inputs is in the caller's array of inputs.
+    pub input_slots: &'a [usize],
+    /// Elements of each output.
+    pub output_lens: &'a [usize],
+    /// What the target has.
+    pub cfg: EmitConfig,
+}
+
+/// How a driver is named and what it may import.
+pub(crate) struct Naming<'a> {
+    /// The function's symbol.
+    pub name: &'a str,
+    /// Its linkage (exported from an object file).
+    pub linkage: Linkage,
+    /// What its data symbols start with.
+    pub prefix: &'a str,
+    /// The math slow paths import the C library's `sinf` ... `tan`.
+    pub libm: bool,
     /// Matrix products call the library GEMM (`gemm::jit_symbols`, which
     /// the module must provide) instead of native IR.
     pub library_gemm: bool,
+}
+
+/// The driver of `l` in `module`, for elements of `dtype`: its plan's homes
+/// without row-blocked segments (every step runs whole). Returns the
+/// function and the scratch bytes it needs.
+pub(crate) fn lower<M: Module>(
+    module: &mut M,
+    dtype: crate::graph::DType,
+    l: &Lowering<'_>,
+    naming: &Naming<'_>,
+) -> Result<(FuncId, usize), DriverError> {
+    match dtype {
+        crate::graph::DType::F32 => lower_typed::<M, f32>(module, l, naming),
+        crate::graph::DType::F64 => lower_typed::<M, f64>(module, l, naming),
+    }
+}
+
+fn lower_typed<M: Module, T: Element>(
+    module: &mut M,
+    l: &Lowering<'_>,
+    naming: &Naming<'_>,
+) -> Result<(FuncId, usize), DriverError> {
+    let homes = crate::exec::layout::plan_homes::<T>(l.nodes, l.plan, l.input_ids, l.code_of, &[]);
+    let program = Program {
+        homes: &homes,
+        kernels: l.kernels,
+        input_slots: l.input_slots,
+        output_lens: l.output_lens,
+    };
+    let scratch = scratch_layout(&homes, std::mem::size_of::<T>())?.bytes;
+    let id = define(module, &program, naming, l.cfg)?;
+    Ok((id, scratch))
 }
 
 /// Where each region of the scratch block is, in bytes.
@@ -239,30 +303,21 @@ fn define_consts<M: Module, T: Element>(
     Ok(ids)
 }
 
-/// Declares and defines the driver of `p` as function `name` of `module`
-/// (with `linkage`); its constants are data named from `prefix`. With
-/// `libm` the math slow paths import the C library's functions.
+/// Declares and defines the driver of `p` in `module`, named and linked
+/// as `naming` says.
 pub(crate) fn define<M: Module, T: Element>(
     module: &mut M,
     p: &Program<'_, T>,
-    name: &str,
-    linkage: Linkage,
-    prefix: &str,
+    naming: &Naming<'_>,
     cfg: EmitConfig,
-    libm: bool,
 ) -> Result<FuncId, DriverError> {
     check(p.homes)?;
     let size = std::mem::size_of::<T>();
     let layout = scratch_layout(p.homes, size)?;
-    let consts = define_consts(module, p.homes, prefix)?;
+    let consts = define_consts(module, p.homes, naming.prefix)?;
     let sig = signature(module);
-    let id = module
-        .declare_function(name, linkage, &sig)
-        .map_err(codegen)?;
-    let mut ctx = Context::new();
-    ctx.func.signature = sig;
-    ctx.func.name = UserFuncName::user(0, id.as_u32());
-    let m = MathImports::declare_as(module, &mut ctx.func, cfg, libm).map_err(codegen)?;
+    let (id, mut ctx) = start(module, naming.name, naming.linkage, sig)?;
+    let m = MathImports::declare_as(module, &mut ctx.func, cfg, naming.libm).map_err(codegen)?;
     let kernel_refs: Vec<_> = p
         .kernels
         .iter()
@@ -272,7 +327,7 @@ pub(crate) fn define<M: Module, T: Element>(
         .iter()
         .map(|&d| module.declare_data_in_func(d, &mut ctx.func))
         .collect();
-    let gemm = if p.library_gemm {
+    let gemm = if naming.library_gemm {
         let ptr = module.target_config().pointer_type();
         let mut sig = module.make_signature();
         sig.params.extend([AbiParam::new(ptr); 10]);
@@ -293,10 +348,7 @@ pub(crate) fn define<M: Module, T: Element>(
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let params = b.block_params(entry).to_vec();
+        let params = enter(&mut b);
         let (ins, outs, scratch) = (params[0], params[1], params[2]);
         let pb = ptr.bytes() as i32;
         let inputs = p
@@ -482,6 +534,31 @@ impl Em<'_> {
     }
 }
 
+/// Declares function `name` of `module` with `sig`; returns it and a
+/// context to build its body in.
+fn start<M: Module>(
+    module: &mut M,
+    name: &str,
+    linkage: Linkage,
+    sig: Signature,
+) -> Result<(FuncId, Context), DriverError> {
+    let id = module
+        .declare_function(name, linkage, &sig)
+        .map_err(codegen)?;
+    let mut ctx = Context::new();
+    ctx.func.signature = sig;
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    Ok((id, ctx))
+}
+
+/// Starts the body at its entry block; returns the function's parameters.
+fn enter(b: &mut FunctionBuilder<'_>) -> Vec<cranelift_codegen::ir::Value> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.block_params(entry).to_vec()
+}
+
 /// Declares and defines `const char *name(int code)`: a static message for
 /// any code `run` returns (and for any other).
 pub(crate) fn define_error<M: Module>(
@@ -508,12 +585,7 @@ pub(crate) fn define_error<M: Module>(
     let mut sig = module.make_signature();
     sig.params.push(AbiParam::new(I32));
     sig.returns.push(AbiParam::new(ptr));
-    let id = module
-        .declare_function(name, linkage, &sig)
-        .map_err(codegen)?;
-    let mut ctx = Context::new();
-    ctx.func.signature = sig;
-    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    let (id, mut ctx) = start(module, name, linkage, sig)?;
     let gvs: Vec<_> = ids
         .iter()
         .map(|&d| module.declare_data_in_func(d, &mut ctx.func))
@@ -522,10 +594,7 @@ pub(crate) fn define_error<M: Module>(
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let code = b.block_params(entry)[0];
+        let code = enter(&mut b)[0];
         // the unknown code's message, replaced by the one whose code it is
         let mut r = b.ins().symbol_value(ptr, gvs[MESSAGES.len()]);
         for (i, &g) in gvs[..MESSAGES.len()].iter().enumerate() {

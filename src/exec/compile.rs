@@ -12,7 +12,7 @@ use super::engine::Engine;
 use super::executable::Typed;
 use super::layout::{plan_homes, Homes, Loc};
 use super::ExecError;
-use crate::driver::{DriverError, Program};
+use crate::driver::{DriverError, Lowering, Naming};
 use crate::fuse::{plan, prepare, Fusion, KernelStep, Plan, Step};
 use crate::graph::{DType, Graph, NodeId, Op, Shape};
 use crate::jit::{self, KernelFn};
@@ -97,7 +97,7 @@ enum TypedExec {
 /// concurrent calls each take their own workspace.
 pub struct Executable {
     /// The whole program as one native function, or why it has none.
-    entry: Result<EntryPoint, DriverError>,
+    entry: Result<DriverCall, DriverError>,
     inputs: Vec<(String, Vec<usize>)>,
     outputs: Vec<Vec<usize>>,
     dtype: DType,
@@ -126,80 +126,6 @@ pub(crate) fn distinct_kernels(
         code_of.push(code);
     }
     (specs, code_of)
-}
-
-/// The whole-program function of an executable: its address (valid while
-/// the executable's JIT module lives) and the scratch it needs.
-#[derive(Clone, Copy, Debug)]
-struct EntryPoint {
-    addr: usize,
-    scratch: usize,
-}
-
-/// Lowers the plan, without row-blocked segments, into the driver in
-/// `module`, whose kernels are `ids` (by code); returns the driver and its
-/// scratch bytes.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn whole_program<T: Element, M: cranelift_module::Module>(
-    module: &mut M,
-    nodes: &[crate::graph::Node],
-    plan: &Plan,
-    input_ids: &[NodeId],
-    code_of: &[usize],
-    ids: &[cranelift_module::FuncId],
-    input_slots: &[usize],
-    output_lens: &[usize],
-    cfg: jit::math::EmitConfig,
-) -> Result<(cranelift_module::FuncId, usize), DriverError> {
-    whole_program_named::<T, M>(
-        module,
-        nodes,
-        plan,
-        input_ids,
-        code_of,
-        ids,
-        input_slots,
-        output_lens,
-        cfg,
-        (
-            "gradjit_run",
-            cranelift_module::Linkage::Local,
-            "gradjit_",
-            false,
-        ),
-        true,
-    )
-}
-
-/// [`whole_program`] with the driver's symbol, linkage, data prefix and
-/// whether its math imports the C library's functions, and whether its
-/// products call the library GEMM (the JIT's) or are native IR (an
-/// object's).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn whole_program_named<T: Element, M: cranelift_module::Module>(
-    module: &mut M,
-    nodes: &[crate::graph::Node],
-    plan: &Plan,
-    input_ids: &[NodeId],
-    code_of: &[usize],
-    ids: &[cranelift_module::FuncId],
-    input_slots: &[usize],
-    output_lens: &[usize],
-    cfg: jit::math::EmitConfig,
-    (name, linkage, prefix, libm): (&str, cranelift_module::Linkage, &str, bool),
-    library_gemm: bool,
-) -> Result<(cranelift_module::FuncId, usize), DriverError> {
-    let homes = plan_homes::<T>(nodes, plan, input_ids, code_of, &[]);
-    let program = Program {
-        homes: &homes,
-        kernels: ids,
-        input_slots,
-        output_lens,
-        library_gemm,
-    };
-    let scratch = crate::driver::scratch_layout(&homes, std::mem::size_of::<T>())?.bytes;
-    let id = crate::driver::define(module, &program, name, linkage, prefix, cfg, libm)?;
-    Ok((id, scratch))
 }
 
 /// Whether `run` and `run_into` call the whole-program function instead of
@@ -243,7 +169,8 @@ fn runs_in_driver(
     })
 }
 
-/// The whole-program function `run` calls instead of the executor.
+/// The whole-program function of an executable: its address (valid while
+/// the executable's JIT module lives) and the scratch it needs.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DriverCall {
     /// Its address, in the executable's JIT module.
@@ -431,31 +358,24 @@ pub fn compile(
                              ids: &[cranelift_module::FuncId],
                              cfg: jit::math::EmitConfig|
      -> Result<Vec<cranelift_module::FuncId>, jit::JitError> {
-        let made = match dtype {
-            DType::F32 => whole_program::<f32, _>(
-                module,
-                &nodes,
-                &plan,
-                &input_ids,
-                &code_of,
-                ids,
-                &identity,
-                &output_lens,
-                cfg,
-            ),
-            DType::F64 => whole_program::<f64, _>(
-                module,
-                &nodes,
-                &plan,
-                &input_ids,
-                &code_of,
-                ids,
-                &identity,
-                &output_lens,
-                cfg,
-            ),
+        let lowering = Lowering {
+            nodes: &nodes,
+            plan: &plan,
+            input_ids: &input_ids,
+            code_of: &code_of,
+            kernels: ids,
+            input_slots: &identity,
+            output_lens: &output_lens,
+            cfg,
         };
-        match made {
+        let naming = Naming {
+            name: "gradjit_run",
+            linkage: cranelift_module::Linkage::Local,
+            prefix: "gradjit_",
+            libm: false,
+            library_gemm: true,
+        };
+        match crate::driver::lower(module, dtype, &lowering, &naming) {
             Ok((id, scratch)) => {
                 driver_result = Some(Ok(scratch));
                 Ok(vec![id])
@@ -470,7 +390,7 @@ pub fn compile(
     let compiled = jit::compile_with(&specs, &symbols, Some(&mut define_driver))?;
     let entry = match (driver_result, compiled.extra()) {
         (Some(Ok(scratch)), Some(Ok(addrs))) => match addrs.first() {
-            Some(&addr) => Ok(EntryPoint { addr, scratch }),
+            Some(&addr) => Ok(DriverCall { addr, scratch }),
             None => Err(DriverError::Plan("the driver was not finalized")),
         },
         (Some(Err(e)), _) => Err(e),
@@ -707,23 +627,26 @@ impl Executable {
 pub type EntryFn<T> =
     unsafe extern "C" fn(inputs: *const *const T, outputs: *const *mut T, scratch: *mut u8) -> i32;
 
-/// 64 bytes, aligned to 64: the unit of a scratch block.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([u8; 64]);
-
 impl Executable {
     /// The whole program as one native function: the kernels, the library
     /// steps and the buffer plan lowered into one Cranelift function, the
-    /// same code `gradjit aot` writes into an object file (there with the C
-    /// library's `sin`/`cos`/`tan` for large arguments, here with gradjit's
-    /// own calls of them). Its plan runs every step whole, on one thread.
+    /// same code `gradjit aot` writes into an object file, with two
+    /// differences that do not change a bit: there the slow paths of
+    /// `sin`/`cos`/`tan` call the C library's functions (here gradjit's,
+    /// which call them), and matrix products run a GEMM in IR (here
+    /// `matrixmultiply`, which sums in the same order: see `driver::gemm`).
+    /// Its plan runs every step whole, on one thread; `run` and `run_into`
+    /// call it where that is not slower ([`Executable::runs_whole_program`]).
+    ///
+    /// It returns 0, or 1 for an `argmax`/`argmin` over an empty axis, or 2
+    /// for an index that is not an integer or is out of range, before any
+    /// output is written by the step that reads it.
     ///
     /// # Errors
     /// [`ExecError::FeedDTypeAt`] when `T` is not the executable's dtype;
-    /// [`ExecError::Driver`] when a step has no native code in the driver
-    /// yet (convolutions, poolings, scans and gathers run only through
-    /// [`Executable::run`] so far).
+    /// [`ExecError::Driver`] when the function could not be built (a plan
+    /// whose operand layout the driver does not take, which no compiled
+    /// plan has).
     ///
     /// # Safety of calling it
     /// The contract of [`EntryFn`]: every pointer valid for its elements,
@@ -762,90 +685,11 @@ impl Executable {
         feeds: &[ValueView<'_>],
         outputs: &mut [ValueViewMut<'_>],
     ) -> Result<(), ExecError> {
-        match self.dtype {
-            DType::F32 => self.run_entry_typed::<f32>(feeds, outputs),
-            DType::F64 => self.run_entry_typed::<f64>(feeds, outputs),
+        let d = *self.entry.as_ref().map_err(|e| e.clone())?;
+        match &self.typed {
+            TypedExec::F32(t) => t.run_direct(d, feeds, outputs),
+            TypedExec::F64(t) => t.run_direct(d, feeds, outputs),
         }
-    }
-
-    fn run_entry_typed<T: Element>(
-        &self,
-        feeds: &[ValueView<'_>],
-        outputs: &mut [ValueViewMut<'_>],
-    ) -> Result<(), ExecError> {
-        let f = self.entry::<T>()?;
-        let views = typed_feeds::<T>(feeds)?;
-        if views.len() != self.inputs.len() {
-            return Err(ExecError::FeedCount {
-                expected: self.inputs.len(),
-                got: views.len(),
-            });
-        }
-        let mut owned: Vec<Vec<T>> = Vec::new();
-        let mut in_ptrs: Vec<*const T> = Vec::with_capacity(views.len());
-        for (k, (v, (_, s))) in views.iter().zip(&self.inputs).enumerate() {
-            if v.shape() != s.as_slice() {
-                return Err(ExecError::FeedShapeChanged {
-                    index: k,
-                    expected: s.clone(),
-                    got: v.shape().to_vec(),
-                });
-            }
-            match v.as_slice() {
-                Some(sl) => in_ptrs.push(sl.as_ptr()),
-                None => {
-                    owned.push(v.iter().copied().collect());
-                    in_ptrs.push(owned.last().map_or(std::ptr::null(), |o| o.as_ptr()));
-                }
-            }
-        }
-        if outputs.len() != self.outputs.len() {
-            return Err(ExecError::OutputCount {
-                expected: self.outputs.len(),
-                got: outputs.len(),
-            });
-        }
-        let mut out_ptrs: Vec<*mut T> = Vec::with_capacity(outputs.len());
-        for (j, (o, s)) in outputs.iter_mut().zip(&self.outputs).enumerate() {
-            let bad = || ExecError::OutputShape {
-                index: j,
-                expected: s.clone(),
-            };
-            let arr = T::unwrap_view_mut(o).ok_or_else(bad)?;
-            if arr.shape() != s.as_slice() {
-                return Err(bad());
-            }
-            let sl = arr
-                .as_slice_mut()
-                .ok_or(ExecError::OutputLayout { index: j })?;
-            out_ptrs.push(sl.as_mut_ptr());
-        }
-        let lines = self.scratch_bytes()?.div_ceil(64);
-        let mut scratch: Vec<Line> = Vec::new();
-        scratch
-            .try_reserve_exact(lines)
-            .map_err(|_| ExecError::OutOfMemory { bytes: lines * 64 })?;
-        scratch.resize(lines, Line([0; 64]));
-        // SAFETY: `f` is this executable's driver for `T` (checked by
-        // `entry`), alive while `self` is borrowed. Every input pointer is
-        // a contiguous array of exactly the shape it was compiled for
-        // (checked above, copied when strided); every output pointer one
-        // of exactly its shape, in standard layout, borrowed mutably here
-        // (so no output overlaps another or an input, which are borrowed
-        // shared); the scratch block is `scratch_bytes` long and aligned to
-        // 64 (`Line`). The driver touches nothing else.
-        let code = unsafe {
-            f(
-                in_ptrs.as_ptr(),
-                out_ptrs.as_ptr(),
-                scratch.as_mut_ptr().cast::<u8>(),
-            )
-        };
-        drop(owned);
-        if code != 0 {
-            return Err(run_time_error(code));
-        }
-        Ok(())
     }
 }
 
