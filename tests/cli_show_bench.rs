@@ -408,3 +408,26 @@ fn show_simplified_gradient_of_the_seed_program_has_two_operations() {
     let j = show_json(&["y = x*x + 3*x"]);
     assert_eq!(j["gradient"]["simplified_nodes"], 2, "{j}");
 }
+
+#[test]
+fn show_prints_the_plan_as_compiled() {
+    // a small elementwise step runs as the whole-program function
+    let out = ok(&["show", "--wrt", "x", "--feed", "x=rand(5)", "y = x*x + 3*x"]);
+    assert!(out.contains("plan as compiled (jit):"), "{out}");
+    assert!(out.contains("1. kernel k0: x -> output #0"), "{out}");
+    assert!(out.contains("run: the whole-program function"), "{out}");
+    // a product over a batch of 2048 rows runs in blocks, on the executor
+    let out = ok(&[
+        "show",
+        "--wrt",
+        "w",
+        "--feed",
+        "X=rand(2048,8)",
+        "--feed",
+        "w=rand(8,16)",
+        "y = sum(tanh(X @ w))",
+    ]);
+    assert!(out.contains("matmul: X, w -> "), "{out}");
+    assert!(out.contains(" blocks of 2048 rows"), "{out}");
+    assert!(out.contains("run: the executor"), "{out}");
+}

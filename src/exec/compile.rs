@@ -554,6 +554,97 @@ impl Executable {
         }
     }
 
+    /// The plan as this executable runs it, one step a line: each kernel
+    /// and library step in order with the homes it reads and writes
+    /// (inputs by name, outputs by position, temporaries and constants by
+    /// number), the runs in blocks of rows, and the whole-program function
+    /// with its scratch (what `gradjit show` prints).
+    pub fn plan_text(&self) -> String {
+        match &self.typed {
+            TypedExec::F32(t) => self.plan_text_of(&t.homes),
+            TypedExec::F64(t) => self.plan_text_of(&t.homes),
+        }
+    }
+
+    fn plan_text_of<T>(&self, homes: &Homes<T>) -> String {
+        let at = |l: &Loc| match *l {
+            Loc::Input(k) => self
+                .inputs
+                .get(k)
+                .map_or_else(|| format!("input #{k}"), |(n, _)| n.clone()),
+            Loc::Output(j) => format!("output #{j}"),
+            Loc::Temp(t) => format!("temp {t}"),
+            Loc::Const(c) => format!("const {c}"),
+        };
+        let list = |ls: &mut dyn Iterator<Item = String>| ls.collect::<Vec<_>>().join(", ");
+        let mut out = String::new();
+        let mut kernel = 0;
+        for (i, c) in homes.calls.iter().enumerate() {
+            let line = match c {
+                super::layout::Call::Kernel {
+                    inputs,
+                    outputs,
+                    reductions,
+                    ..
+                } => {
+                    let name = self
+                        .kernels
+                        .get(kernel)
+                        .map_or("?", |k| k.spec.name.as_str());
+                    kernel += 1;
+                    let writes = outputs.iter().map(at).chain(
+                        reductions
+                            .iter()
+                            .map(|r| format!("{} (reduced)", at(&r.loc))),
+                    );
+                    format!(
+                        "kernel {name}: {} -> {}",
+                        list(&mut inputs.iter().map(at)),
+                        list(&mut writes.into_iter())
+                    )
+                }
+                super::layout::Call::Library {
+                    op, inputs, output, ..
+                } => format!(
+                    "{}: {} -> {}",
+                    op.name(),
+                    list(&mut inputs.iter().map(|i| match &i.perm {
+                        Some(p) => format!("{} read as transpose{p:?}", at(&i.loc)),
+                        None => at(&i.loc),
+                    })),
+                    at(output)
+                ),
+            };
+            out.push_str(&format!("  {:>3}. {line}\n", i + 1));
+        }
+        for (j, l) in &homes.copies {
+            out.push_str(&format!("       output #{j} <- copy of {}\n", at(l)));
+        }
+        for seg in &homes.segments {
+            let rows: usize = seg.blocks.iter().map(|b| b.1).sum();
+            out.push_str(&format!(
+                "  steps {}-{} in {} blocks of {} rows ({} chunks)\n",
+                seg.calls.start + 1,
+                seg.calls.end,
+                seg.blocks.len(),
+                rows,
+                seg.chunks.len()
+            ));
+        }
+        out.push_str(&match &self.entry {
+            Ok(d) if self.runs_whole_program() => format!(
+                "  run: the whole-program function ({} bytes of scratch)\n",
+                d.scratch
+            ),
+            Ok(d) => format!(
+                "  run: the executor (whole-program function: {} bytes of scratch, through entry())\n",
+                d.scratch
+            ),
+            Err(e) => format!("  run: the executor (no whole-program function: {e})\n"),
+        });
+        out
+    }
+
     /// The runs of steps executed in blocks of rows, in execution order.
     pub fn row_blocks(&self) -> &[RowBlocks] {
         &self.row_blocks

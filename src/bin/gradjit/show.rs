@@ -235,6 +235,16 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                     names.join(", ")
                 ));
             }
+            // the plan that `compile` lowers, from the executable itself
+            let ordered: Vec<(NodeId, Vec<usize>)> = loaded
+                .feeds
+                .iter()
+                .map(|(id, v)| (*id, v.shape().to_vec()))
+                .collect();
+            let opts = loaded.compile_options(gradjit::exec::Engine::Jit, None);
+            let exe = gradjit::exec::compile(&loaded.graph, &step_roots, &ordered, &opts)?;
+            out.push_str("plan as compiled (jit):\n");
+            out.push_str(&exe.plan_text());
             if args.clif {
                 for k in p.kernels() {
                     out.push_str(&format!("\n; kernel {}\n", k.spec.name));
