@@ -143,6 +143,15 @@ fn cases(dtype: DType) -> Vec<Case> {
             dtype,
         },
         Case {
+            // no inputs: a constant output, copied from read-only data
+            prefix: "noinput",
+            text: "y = reshape([1, 2, 3, 4, 5, 6], [2, 3]) * 2",
+            wrt: &[],
+            inputs: vec![],
+            outputs: vec!["y"],
+            dtype,
+        },
+        Case {
             // `k`'s gradient is none: the header has no field for it
             prefix: "nograd",
             text: "y = sum(sin(x) * 2) + floor(k)",
@@ -220,7 +229,7 @@ fn c_runner(c: &Case, fn_name: &str) -> String {
     let (p, t) = (c.prefix, c_type(c.dtype));
     let mut s = format!("static int {fn_name}(FILE *in_file, FILE *out_file) {{\n");
     s += &format!("    struct {p}_inputs in;\n    struct {p}_outputs out;\n");
-    s += "    unsigned char *raw;\n    void *scratch;\n    int rc;\n";
+    s += "    unsigned char *raw;\n    void *scratch;\n    int rc;\n    (void)in_file;\n";
     for (n, _) in &c.inputs {
         s += &format!(
             "    {t} *in_{n} = ({t} *)malloc(sizeof({t}) * {p}_{n}_COUNT + 1);\n    \
@@ -364,12 +373,14 @@ fn graph(c: &Case) -> (Graph, Vec<NodeId>, Vec<NodeId>) {
     };
     let xs: Vec<NodeId> = c.wrt.iter().map(|n| id(n)).collect();
     let mut fetch = vec![prog.output];
-    fetch.extend(
-        gradients(&g, &[prog.output], &xs, &GradientOptions::default())
-            .expect("gradients")
-            .into_iter()
-            .flatten(),
-    );
+    if !xs.is_empty() {
+        fetch.extend(
+            gradients(&g, &[prog.output], &xs, &GradientOptions::default())
+                .expect("gradients")
+                .into_iter()
+                .flatten(),
+        );
+    }
     let placeholders = c.inputs.iter().map(|(n, _)| id(n)).collect();
     (g, fetch, placeholders)
 }
@@ -815,4 +826,55 @@ fn the_readme_c_program_trains() {
     let out = run(&mut Command::new(&exe));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("step   0  loss 0.693147"), "{text}");
+}
+
+#[test]
+fn a_bad_index_is_a_run_time_code_from_c() {
+    let Some(_) = cc() else { return };
+    let dir = scratch_dir("index");
+    run(Command::new(GRADJIT)
+        .args([
+            "aot",
+            "y = gather(p, i) * 2",
+            "--shape",
+            "p=[3]",
+            "--shape",
+            "i=[2]",
+            "--name",
+            "pick",
+            "-o",
+        ])
+        .arg(dir.join("pick.o")));
+    let src = dir.join("pick.c");
+    std::fs::write(
+        &src,
+        "#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n#include \"pick.h\"\n\
+         static unsigned char raw[pick_SCRATCH_BYTES + pick_SCRATCH_ALIGN];\n\
+         int main(void) {\n\
+             float p[3] = {1, 2, 3}, good[2] = {2, 0}, bad[2] = {0, 5}, y[2] = {9, 9};\n\
+             struct pick_inputs in;\n    struct pick_outputs out;\n    int rc;\n\
+             void *s = raw + (pick_SCRATCH_ALIGN - (uintptr_t)raw % pick_SCRATCH_ALIGN) % pick_SCRATCH_ALIGN;\n\
+             in.p = p; in.i = good; out.y = y;\n\
+             if (pick_run(&in, &out, s) != 0 || y[0] != 6 || y[1] != 2) return 1;\n\
+             y[0] = 9; y[1] = 9; in.i = bad;\n\
+             rc = pick_run(&in, &out, s);\n\
+             if (rc != 2 || y[0] != 9 || y[1] != 9) return 2;\n\
+             if (strstr(pick_error(rc), \"index\") == NULL) return 3;\n\
+             printf(\"%s\\n\", pick_error(rc));\n\
+             return 0;\n\
+         }\n",
+    )
+    .expect("writes");
+    let exe = dir.join("pick");
+    run(Command::new("cc")
+        .args(FLAGS)
+        .arg("-I")
+        .arg(&dir)
+        .arg(&src)
+        .arg(dir.join("pick.o"))
+        .arg("-lm")
+        .arg("-o")
+        .arg(&exe));
+    // the good index computes, the bad one returns 2 and writes nothing
+    run(&mut Command::new(&exe));
 }
