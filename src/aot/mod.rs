@@ -196,6 +196,11 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         })
         .collect::<Result<_, _>>()?;
     let input_ids: Vec<NodeId> = f.inputs.iter().map(|(id, _, _)| *id).collect();
+    let input_lens: Vec<usize> = f
+        .inputs
+        .iter()
+        .map(|(_, _, d)| d.iter().product())
+        .collect();
     let output_lens: Vec<usize> = f
         .roots
         .iter()
@@ -233,6 +238,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         code_of: &code_of,
         kernels: &ids,
         input_slots: &slots,
+        input_lens: &input_lens,
         output_lens: &output_lens,
         cfg,
     };

@@ -66,6 +66,8 @@ pub(crate) struct Program<'a, T> {
     pub kernels: &'a [FuncId],
     /// Where each of the plan's inputs is in the caller's array of inputs.
     pub input_slots: &'a [usize],
+    /// Elements of each of the plan's inputs.
+    pub input_lens: &'a [usize],
     /// Elements of each output.
     pub output_lens: &'a [usize],
 }
@@ -84,6 +86,8 @@ pub(crate) struct Lowering<'a> {
     pub kernels: &'a [FuncId],
     /// Where each of the plan's inputs is in the caller's array of inputs.
     pub input_slots: &'a [usize],
+    /// Elements of each of the plan's inputs.
+    pub input_lens: &'a [usize],
     /// Elements of each output.
     pub output_lens: &'a [usize],
     /// What the target has.
@@ -130,6 +134,7 @@ fn lower_typed<M: Module, T: Element>(
         homes: &homes,
         kernels: l.kernels,
         input_slots: l.input_slots,
+        input_lens: l.input_lens,
         output_lens: l.output_lens,
     };
     let scratch = scratch_layout(&homes, std::mem::size_of::<T>())?.bytes;
@@ -255,6 +260,100 @@ pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
     Ok(())
 }
 
+/// Checks, when compiling, what the executor checks before each launch:
+/// every kernel operand's buffer holds every element its layout reaches
+/// from its base, and every library operand and result fits its home; the
+/// function then touches nothing outside the caller's arrays, its scratch
+/// and its constants (given arrays of the planned sizes, which the safe
+/// callers check).
+fn check_extents<T>(p: &Program<'_, T>) -> Result<(), DriverError> {
+    use crate::exec::executable::extent;
+    let homes = p.homes;
+    let cap = |l: &Loc| -> Option<usize> {
+        match *l {
+            Loc::Input(k) => p.input_lens.get(k).copied(),
+            Loc::Output(j) => p.output_lens.get(j).copied(),
+            Loc::Temp(t) => homes.temps.get(t).copied(),
+            Loc::Const(c) => homes.consts.get(c).map(Vec::len),
+        }
+    };
+    let fits = |l: &Loc, need: Option<usize>| match (cap(l), need) {
+        (Some(c), Some(n)) => n <= c,
+        _ => false,
+    };
+    let bad = |what| Err(DriverError::Plan(what));
+    for c in &homes.calls {
+        match c {
+            Call::Kernel {
+                inputs,
+                outputs,
+                reductions,
+                layout,
+                ..
+            } => {
+                if layout.input_strides.len() != inputs.len()
+                    || layout.input_inner.len() != inputs.len()
+                    || layout.reduce_strides.len() != reductions.len()
+                    || layout.reduce_inner.len() != reductions.len()
+                    || layout
+                        .input_strides
+                        .iter()
+                        .chain(&layout.reduce_strides)
+                        .chain([&layout.output_strides])
+                        .any(|s| s.len() != layout.outer_dims.len())
+                {
+                    return bad("kernel layout");
+                }
+                for (k, l) in inputs.iter().enumerate() {
+                    let need = extent(layout, &layout.input_strides[k], layout.input_inner[k]);
+                    if !fits(l, need) {
+                        return bad("a kernel input reaches past its buffer");
+                    }
+                }
+                let need = extent(layout, &layout.output_strides, 1);
+                if outputs.iter().any(|l| !fits(l, need)) {
+                    return bad("a kernel output reaches past its buffer");
+                }
+                for (j, r) in reductions.iter().enumerate() {
+                    let need = match r.class {
+                        crate::fuse::ReduceClass::All => Some(1),
+                        crate::fuse::ReduceClass::PerRow => {
+                            extent(layout, &layout.reduce_strides[j], 0)
+                        }
+                        crate::fuse::ReduceClass::PerColumn => {
+                            extent(layout, &layout.reduce_strides[j], 1)
+                        }
+                    };
+                    if !fits(&r.loc, need) || !fits(&r.loc, Some(r.len)) {
+                        return bad("a kernel reduction reaches past its buffer");
+                    }
+                }
+            }
+            Call::Library {
+                inputs,
+                output,
+                shape,
+                ..
+            } => {
+                for i in inputs {
+                    if !fits(&i.loc, Some(i.shape.iter().product())) {
+                        return bad("a library operand is larger than its buffer");
+                    }
+                }
+                if !fits(output, Some(shape.iter().product())) {
+                    return bad("a library result is larger than its buffer");
+                }
+            }
+        }
+    }
+    for (j, l) in &homes.copies {
+        if !fits(l, p.output_lens.get(*j).copied()) {
+            return bad("a copied output is larger than its source");
+        }
+    }
+    Ok(())
+}
+
 /// The driver's signature.
 pub fn signature<M: Module + ?Sized>(module: &M) -> Signature {
     let ptr = module.target_config().pointer_type();
@@ -312,6 +411,7 @@ pub(crate) fn define<M: Module, T: Element>(
     cfg: EmitConfig,
 ) -> Result<FuncId, DriverError> {
     check(p.homes)?;
+    check_extents(p)?;
     let size = std::mem::size_of::<T>();
     let layout = scratch_layout(p.homes, size)?;
     let consts = define_consts(module, p.homes, naming.prefix)?;
@@ -612,4 +712,58 @@ pub(crate) fn define_error<M: Module>(
     }
     module.define_function(id, &mut ctx).map_err(codegen)?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::layout::LibInput;
+
+    fn copy_program(input: usize, output: usize) -> Homes<f32> {
+        Homes {
+            calls: vec![Call::Library {
+                op: Op::Identity,
+                inputs: vec![LibInput {
+                    loc: Loc::Input(0),
+                    shape: vec![input],
+                    perm: None,
+                }],
+                output: Loc::Output(0),
+                shape: vec![output],
+                rows: None,
+            }],
+            consts: Vec::new(),
+            temps: Vec::new(),
+            copies: Vec::new(),
+            segments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn operands_larger_than_their_buffers_are_refused() {
+        let homes = copy_program(4, 4);
+        let p = |input_lens: &'static [usize], output_lens: &'static [usize]| Program {
+            homes: &homes,
+            kernels: &[],
+            input_slots: &[0],
+            input_lens,
+            output_lens,
+        };
+        assert!(check_extents(&p(&[4], &[4])).is_ok());
+        assert!(check_extents(&p(&[3], &[4])).is_err());
+        assert!(check_extents(&p(&[4], &[3])).is_err());
+        // an input the plan does not know
+        assert!(check_extents(&p(&[], &[4])).is_err());
+    }
+
+    #[test]
+    fn scratch_regions_are_aligned_and_disjoint() {
+        let mut homes = copy_program(4, 4);
+        homes.temps = vec![3, 100, 1];
+        let l = scratch_layout(&homes, 4).expect("a layout");
+        assert_eq!(l.temps, vec![0, 64, 64 + 448]);
+        assert!(l.temps.iter().all(|o| o % SCRATCH_ALIGN == 0));
+        assert!(l.partials >= 64 + 448 + 64 && l.bytes >= l.partials);
+        assert_eq!(l.bytes % SCRATCH_ALIGN, 0);
+    }
 }

@@ -353,6 +353,7 @@ pub fn compile(
     // no row-blocked segments (the driver runs every step whole)
     let output_lens: Vec<usize> = output_shapes.iter().map(|s| s.iter().product()).collect();
     let identity: Vec<usize> = (0..input_ids.len()).collect();
+    let input_lens: Vec<usize> = input_shapes.iter().map(|s| s.iter().product()).collect();
     let mut driver_result: Option<Result<usize, DriverError>> = None;
     let mut define_driver = |module: &mut cranelift_jit::JITModule,
                              ids: &[cranelift_module::FuncId],
@@ -365,6 +366,7 @@ pub fn compile(
             code_of: &code_of,
             kernels: ids,
             input_slots: &identity,
+            input_lens: &input_lens,
             output_lens: &output_lens,
             cfg,
         };

@@ -67,7 +67,11 @@ pub(super) struct Buf {
 }
 
 /// The furthest element (exclusive) a kernel touches from an operand's base.
-fn extent(layout: &Layout, outer_strides: &[isize], inner_stride: isize) -> Option<usize> {
+pub(crate) fn extent(
+    layout: &Layout,
+    outer_strides: &[isize],
+    inner_stride: isize,
+) -> Option<usize> {
     if layout.is_empty() {
         return Some(0);
     }
