@@ -31,14 +31,67 @@ pub const KC: usize = 256;
 /// (`VECS` vectors of 16 bytes).
 pub const PACK_ROW_BYTES: usize = VECS * 16;
 
-/// A matrix product's operands as read: `a` `[.., m, k]`, `b` `[.., k, n]`.
+/// A matrix product, worked out from its operands' views: the result's
+/// batch axes, each operand's strides along them, and one pair of matrices.
+#[derive(Clone, Debug)]
 pub struct Product {
-    /// The left operand's view.
-    pub a: View,
-    /// The right operand's view.
-    pub b: View,
-    /// The result's shape `[.., m, n]`.
-    pub shape: Vec<usize>,
+    batch: Vec<usize>,
+    /// Strides along the batch axes of `a`, `b` and the result.
+    strides: [Vec<isize>; 3],
+    /// The first elements of `a` and `b`.
+    offsets: [isize; 2],
+    mat: Mat,
+}
+
+impl Product {
+    /// `a @ b` (`a` `[.., m, k]`, `b` `[.., k, n]`, batch axes broadcast)
+    /// into a row-major result of `shape`; `None` when they do not fit.
+    pub fn new(a: &View, b: &View, shape: &[usize]) -> Option<Self> {
+        let r = shape.len();
+        let (ra, rb) = (a.dims.len(), b.dims.len());
+        if r < 2 || ra < 2 || rb < 2 {
+            return None;
+        }
+        let (m, n, k) = (shape[r - 2], shape[r - 1], a.dims[ra - 1]);
+        if a.dims[ra - 2] != m || b.dims[rb - 2] != k || b.dims[rb - 1] != n {
+            return None;
+        }
+        let batch = &shape[..r - 2];
+        // each operand's batch axes broadcast to the result's
+        let batch_strides = |v: &View| -> Option<Vec<isize>> {
+            let own = &v.dims[..v.dims.len() - 2];
+            let lead = batch.len().checked_sub(own.len())?;
+            let mut s = vec![0; batch.len()];
+            for (i, &d) in own.iter().enumerate() {
+                if d == batch[lead + i] {
+                    s[lead + i] = v.strides[i];
+                } else if d != 1 {
+                    return None;
+                }
+            }
+            Some(s)
+        };
+        let cs = contiguous(shape);
+        Some(Product {
+            batch: batch.to_vec(),
+            strides: [batch_strides(a)?, batch_strides(b)?, cs[..r - 2].to_vec()],
+            offsets: [a.off, b.off],
+            mat: Mat {
+                m,
+                n,
+                k,
+                a_rs: a.strides[ra - 2],
+                a_cs: a.strides[ra - 1],
+                b_rs: b.strides[rb - 2],
+                b_cs: b.strides[rb - 1],
+            },
+        })
+    }
+
+    /// The length of the contracted axis.
+    pub fn contracted(&self) -> usize {
+        self.mat.k
+    }
 }
 
 /// `c = a @ b` for the JIT's driver, through `matrixmultiply` (`c` row-major
@@ -119,52 +172,13 @@ enum Cols {
 
 impl Em<'_> {
     /// Emits `c = a @ b` from the operands' base addresses.
-    pub fn matmul(&mut self, p: &Product, a: Value, b: Value, c: Value) -> Option<()> {
-        let r = p.shape.len();
-        if r < 2 || p.a.dims.len() < 2 || p.b.dims.len() < 2 {
-            return None;
-        }
-        let (m, n) = (p.shape[r - 2], p.shape[r - 1]);
-        let ra = p.a.dims.len();
-        let k = p.a.dims[ra - 1];
-        let rb = p.b.dims.len();
-        if p.a.dims[ra - 2] != m || p.b.dims[rb - 2] != k || p.b.dims[rb - 1] != n {
-            return None;
-        }
-        let batch = &p.shape[..r - 2];
-        // each operand's batch axes broadcast to the result's
-        let batch_strides = |v: &View| -> Option<Vec<isize>> {
-            let own = &v.dims[..v.dims.len() - 2];
-            let lead = batch.len().checked_sub(own.len())?;
-            let mut s = vec![0; batch.len()];
-            for (i, &d) in own.iter().enumerate() {
-                if d == batch[lead + i] {
-                    s[lead + i] = v.strides[i];
-                } else if d != 1 {
-                    return None;
-                }
-            }
-            Some(s)
-        };
-        let sa = batch_strides(&p.a)?;
-        let sb = batch_strides(&p.b)?;
-        let cs = contiguous(&p.shape);
-        let sc = cs[..r - 2].to_vec();
-        let a0 = self.offset(a, p.a.off);
-        let b0 = self.offset(b, p.b.off);
-        let mat = Mat {
-            m,
-            n,
-            k,
-            a_rs: p.a.strides[ra - 2],
-            a_cs: p.a.strides[ra - 1],
-            b_rs: p.b.strides[rb - 2],
-            b_cs: p.b.strides[rb - 1],
-        };
-        self.nest(batch, &[a0, b0, c], &[sa, sb, sc], &mut |e, q| {
+    pub fn matmul(&mut self, p: &Product, a: Value, b: Value, c: Value) {
+        let a0 = self.offset(a, p.offsets[0]);
+        let b0 = self.offset(b, p.offsets[1]);
+        let mat = p.mat;
+        self.nest(&p.batch, &[a0, b0, c], &p.strides, &mut |e, q| {
             e.matmul_2d(&mat, q[0], q[1], q[2]);
         });
-        Some(())
     }
 
     fn matmul_2d(&mut self, t: &Mat, a: Value, b: Value, c: Value) {
@@ -394,7 +408,7 @@ impl Em<'_> {
 }
 
 /// One pair of matrices: sizes and element strides.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Mat {
     m: usize,
     n: usize,

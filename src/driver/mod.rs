@@ -29,8 +29,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 
-use crate::exec::layout::{Call, Homes, Loc};
-use crate::exec::{routine, Routine};
+use crate::exec::layout::{Call, Homes, LibInput, Loc};
 use crate::graph::Op;
 use crate::jit::math::{EmitConfig, MathImports};
 use crate::value::Element;
@@ -199,13 +198,17 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
     // the longest contracted axis of any product
     let mut k_max = 0usize;
     for c in &homes.calls {
-        if let Call::Library { op, inputs, .. } = c {
-            if let Some(w) = window::windowed(op, inputs) {
-                work_len = work_len.max(w.work());
-                k_max = k_max.max(w.contracted());
-            }
-            if let (Op::MatMul, Some(a)) = (op, inputs.first()) {
-                k_max = k_max.max(moves::View::of(a).dims.last().copied().unwrap_or(0));
+        if let Call::Library {
+            op, inputs, shape, ..
+        } = c
+        {
+            match lowered(op, inputs, shape) {
+                Some(Lowered::Window(w)) => {
+                    work_len = work_len.max(w.work());
+                    k_max = k_max.max(w.contracted());
+                }
+                Some(Lowered::Product(p)) => k_max = k_max.max(p.contracted()),
+                _ => {}
             }
         }
     }
@@ -228,6 +231,39 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
     })
 }
 
+/// How the driver computes one library step.
+enum Lowered {
+    /// A matrix product.
+    Product(gemm::Product),
+    /// Fills and strided copies.
+    Moves(Vec<moves::Move>),
+    /// A convolution or pooling.
+    Window(window::Windowed),
+    /// Elements moved by index.
+    Index(index::Indexed),
+    /// A walk along one axis.
+    Scan(scan::Scan),
+    /// A reduction into the destination.
+    Combine(reduce::Combine),
+}
+
+/// The lowering of the library step `op` of `inputs` into a result of
+/// `shape`: the one place that decides, for `check`, the scratch layout and
+/// the emission alike. `None`: the driver has no code for it.
+fn lowered(op: &Op, inputs: &[LibInput], shape: &[usize]) -> Option<Lowered> {
+    if let (Op::MatMul, [a, b]) = (op, inputs) {
+        return gemm::Product::new(&moves::View::of(a), &moves::View::of(b), shape)
+            .map(Lowered::Product);
+    }
+    let len = shape.iter().product();
+    moves::moves(op, inputs, shape)
+        .map(Lowered::Moves)
+        .or_else(|| window::windowed(op, inputs).map(Lowered::Window))
+        .or_else(|| index::indexed(op, inputs, shape).map(Lowered::Index))
+        .or_else(|| scan::scan(op, inputs).map(Lowered::Scan))
+        .or_else(|| reduce::combine(op, inputs, len).map(Lowered::Combine))
+}
+
 /// Checks that every step of `homes` has native code in the driver.
 pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
     for c in &homes.calls {
@@ -235,22 +271,7 @@ pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
             op, inputs, shape, ..
         } = c
         {
-            let len = shape.iter().product();
-            let ok = match routine(op) {
-                Some(Routine::Gemm) => {
-                    matches!(op, Op::MatMul) || window::windowed(op, inputs).is_some()
-                }
-                Some(Routine::Window) => window::windowed(op, inputs).is_some(),
-                Some(Routine::Index) => index::indexed(op, inputs, shape).is_some(),
-                Some(Routine::Copy) => moves::moves(op, inputs, shape).is_some(),
-                Some(Routine::Scan) => scan::scan(op, inputs).is_some(),
-                Some(Routine::Reduce) => {
-                    matches!(op, Op::Count { .. }) && moves::moves(op, inputs, shape).is_some()
-                        || reduce::combine(op, inputs, len).is_some()
-                }
-                None => false,
-            };
-            if !ok {
+            if lowered(op, inputs, shape).is_none() {
                 return Err(DriverError::Unsupported {
                     op: op.name().to_string(),
                 });
@@ -576,58 +597,38 @@ impl Em<'_> {
             } => {
                 let dst = self.at(*output);
                 let len: usize = shape.iter().product();
-                let unsupported = || DriverError::Unsupported {
-                    op: op.name().to_string(),
-                };
-                if let Op::MatMul = op {
-                    let [a, b] = inputs.as_slice() else {
-                        return Err(DriverError::Plan("matmul operands"));
-                    };
-                    let prod = gemm::Product {
-                        a: moves::View::of(a),
-                        b: moves::View::of(b),
-                        shape: shape.clone(),
-                    };
-                    let (pa, pb) = (self.at(a.loc), self.at(b.loc));
-                    return self.matmul(&prod, pa, pb, dst).ok_or_else(unsupported);
-                }
-                if let Some(ms) = moves::moves(op, inputs, shape) {
-                    for mv in ms {
-                        match mv {
-                            moves::Move::Fill(v) => self.fill(dst, len, v),
-                            moves::Move::Copy {
-                                input,
-                                src,
-                                dst: to,
-                            } => {
-                                let base = self.at(inputs[input].loc);
-                                let s = self.offset(base, src.off);
-                                let d = self.offset(dst, to.off);
-                                self.copy(&src.dims, s, &src.strides, d, &to.strides);
+                let lowering =
+                    lowered(op, inputs, shape).ok_or_else(|| DriverError::Unsupported {
+                        op: op.name().to_string(),
+                    })?;
+                let bases: Vec<_> = inputs.iter().map(|i| self.at(i.loc)).collect();
+                match lowering {
+                    Lowered::Product(p) => self.matmul(&p, bases[0], bases[1], dst),
+                    Lowered::Moves(ms) => {
+                        for mv in ms {
+                            match mv {
+                                moves::Move::Fill(v) => self.fill(dst, len, v),
+                                moves::Move::Copy {
+                                    input,
+                                    src,
+                                    dst: to,
+                                } => {
+                                    let s = self.offset(bases[input], src.off);
+                                    let d = self.offset(dst, to.off);
+                                    self.copy(&src.dims, s, &src.strides, d, &to.strides);
+                                }
                             }
                         }
                     }
-                    return Ok(());
-                }
-                let bases: Vec<_> = inputs.iter().map(|i| self.at(i.loc)).collect();
-                if let Some(w) = window::windowed(op, inputs) {
-                    self.windowed(&w, &bases, dst, work);
-                    return Ok(());
-                }
-                if let Some(ix) = index::indexed(op, inputs, shape) {
-                    self.indexed(&ix, &bases, dst, ERROR_INDEX);
-                    return Ok(());
-                }
-                if let Some(sc) = scan::scan(op, inputs) {
-                    let src = self.at(inputs[0].loc);
-                    if !self.scan(&sc, src, dst) {
-                        self.fail(ERROR_EMPTY_AXIS);
+                    Lowered::Window(w) => self.windowed(&w, &bases, dst, work),
+                    Lowered::Index(ix) => self.indexed(&ix, &bases, dst, ERROR_INDEX),
+                    Lowered::Scan(sc) => {
+                        if !self.scan(&sc, bases[0], dst) {
+                            self.fail(ERROR_EMPTY_AXIS);
+                        }
                     }
-                    return Ok(());
+                    Lowered::Combine(c) => self.combine(&c, bases[0], dst, len),
                 }
-                let c = reduce::combine(op, inputs, len).ok_or_else(unsupported)?;
-                let src = self.at(inputs[0].loc);
-                self.combine(&c, src, dst, len);
             }
         }
         Ok(())

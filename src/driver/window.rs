@@ -23,8 +23,8 @@ pub struct Windowed {
     pub kind: Kind,
     /// Sizes, strides and padding.
     pub g: Geometry,
-    /// Output channels of a convolution.
-    pub out: usize,
+    /// A convolution's GEMM (`None` for a pooling).
+    pub product: Option<Product>,
 }
 
 /// What a windowed step computes.
@@ -99,19 +99,33 @@ pub fn windowed(op: &Op, inputs: &[LibInput]) -> Option<Windowed> {
         _ => return None,
     };
     let g = Geometry::new("window", dims, &window).ok()?;
-    Some(Windowed { kind, g, out })
+    let (m, k) = (g.n * g.oh * g.ow, g.kh * g.kw * g.c);
+    // the windows as rows `[m, k]`, the filter `[k, out]`, the gradient `[m, out]`
+    let product = match kind {
+        Kind::Conv => Some(Product::new(
+            &View::dense(&[m, k]),
+            &View::dense(&[k, out]),
+            &[m, out],
+        )?),
+        Kind::ConvFilter => Some(Product::new(
+            &View::dense(&[m, k]).permuted(&[1, 0]),
+            &View::dense(&[m, out]),
+            &[k, out],
+        )?),
+        Kind::ConvInput => Some(Product::new(
+            &View::dense(&[m, out]),
+            &View::dense(&[k, out]).permuted(&[1, 0]),
+            &[m, k],
+        )?),
+        _ => None,
+    };
+    Some(Windowed { kind, g, product })
 }
 
 impl Windowed {
     /// The length of the axis its GEMM contracts (0 for a pooling).
     pub fn contracted(&self) -> usize {
-        let g = &self.g;
-        match self.kind {
-            Kind::Conv => g.kh * g.kw * g.c,
-            Kind::ConvFilter => g.n * g.oh * g.ow,
-            Kind::ConvInput => self.out,
-            _ => 0,
-        }
+        self.product.as_ref().map_or(0, Product::contracted)
     }
 
     /// Elements of the work area it needs: the windows as rows of a
@@ -259,41 +273,23 @@ impl Em<'_> {
     /// is the work area (`Windowed::work` elements).
     pub fn windowed(&mut self, w: &Windowed, ins: &[Value], dst: Value, work: Value) {
         let g = w.g;
-        let (m, k) = (g.n * g.oh * g.ow, g.kh * g.kw * g.c);
-        match w.kind {
-            Kind::Conv => {
+        match (w.kind, &w.product) {
+            (Kind::Conv | Kind::ConvFilter, Some(p)) => {
                 self.windows_as_rows(&g, ins[0], work, false);
-                let p = Product {
-                    a: View::dense(&[m, k]),
-                    b: View::dense(&[k, w.out]),
-                    shape: vec![m, w.out],
-                };
-                self.matmul(&p, work, ins[1], dst);
+                self.matmul(p, work, ins[1], dst);
             }
-            Kind::ConvFilter => {
-                self.windows_as_rows(&g, ins[0], work, false);
-                let p = Product {
-                    a: View::dense(&[m, k]).permuted(&[1, 0]),
-                    b: View::dense(&[m, w.out]),
-                    shape: vec![k, w.out],
-                };
-                self.matmul(&p, work, ins[1], dst);
-            }
-            Kind::ConvInput => {
-                let p = Product {
-                    a: View::dense(&[m, w.out]),
-                    b: View::dense(&[k, w.out]).permuted(&[1, 0]),
-                    shape: vec![m, k],
-                };
-                self.matmul(&p, ins[0], ins[1], work);
+            (Kind::ConvInput, Some(p)) => {
+                self.matmul(p, ins[0], ins[1], work);
                 self.windows_as_rows(&g, dst, work, true);
             }
-            Kind::MaxPool | Kind::MaxPoolGrad | Kind::MaxPoolGradGrad => {
+            (Kind::MaxPool | Kind::MaxPoolGrad | Kind::MaxPoolGradGrad, _) => {
                 self.max_pool(w.kind, &g, ins, dst)
             }
-            Kind::AvgPool | Kind::AvgPoolGrad => {
+            (Kind::AvgPool | Kind::AvgPoolGrad, _) => {
                 self.avg_pool(w.kind == Kind::AvgPoolGrad, &g, ins[0], dst)
             }
+            // `windowed` gives every convolution its product
+            (Kind::Conv | Kind::ConvFilter | Kind::ConvInput, None) => {}
         }
     }
 
