@@ -178,7 +178,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         .map(|(_, id, shape)| (*id, shape.clone()))
         .collect();
     let f = front(p.graph, p.outputs, &feeds, &opts)?;
-    if f.dtype != p.dtype && !f.inputs.is_empty() {
+    if f.dtype != p.dtype {
         return Err(ExecError::MixedDTypes.into());
     }
     // the plan's inputs are the placeholders it still reads: where each is

@@ -80,13 +80,7 @@ impl Em<'_> {
     /// Emits one kernel call; `partials` is scratch for the per-row
     /// partials of its whole reductions (`Shape::kernel_rows` elements each).
     pub fn kernel(&mut self, call: &KernelCall<'_>, partials: Value) {
-        let KernelCall {
-            f,
-            inputs,
-            outputs,
-            reductions: reds,
-            layout,
-        } = *call;
+        let (reds, layout) = (call.reductions, call.layout);
         for r in reds {
             if r.class == ReduceClass::PerColumn || layout.is_empty() {
                 let at = self.at(r.loc);
@@ -94,7 +88,7 @@ impl Em<'_> {
             }
         }
         if !layout.is_empty() {
-            self.kernel_loops(call, f, inputs, outputs, reds, layout, partials);
+            self.kernel_loops(call, partials);
         }
         for r in reds {
             let at = self.at(r.loc);
@@ -111,17 +105,14 @@ impl Em<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn kernel_loops(
-        &mut self,
-        _call: &KernelCall<'_>,
-        f: FuncRef,
-        inputs: &[Loc],
-        outputs: &[Loc],
-        reds: &[RedCall],
-        layout: &Layout,
-        partials: Value,
-    ) {
+    fn kernel_loops(&mut self, call: &KernelCall<'_>, partials: Value) {
+        let KernelCall {
+            f,
+            inputs,
+            outputs,
+            reductions: reds,
+            layout,
+        } = *call;
         let shape = Shape::of(layout, reds);
         let kernel_rows = shape.kernel_rows();
         let (n_in, n_out) = (inputs.len(), outputs.len());

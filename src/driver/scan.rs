@@ -52,22 +52,15 @@ pub fn scan(op: &Op, inputs: &[LibInput]) -> Option<Scan> {
             axis,
             exclusive,
             reverse,
-        } => (
-            axis,
-            Kind::Running {
-                product: false,
-                exclusive,
-                reverse,
-            },
-        ),
-        Op::Cumprod {
+        }
+        | Op::Cumprod {
             axis,
             exclusive,
             reverse,
         } => (
             axis,
             Kind::Running {
-                product: true,
+                product: matches!(op, Op::Cumprod { .. }),
                 exclusive,
                 reverse,
             },

@@ -156,15 +156,15 @@ fn runs_in_driver(
             }
         }
         Step::Kernel(k) => {
-            let bytes = k
-                .layout
-                .len()
-                .saturating_mul(k.outputs.len())
-                .saturating_mul(dtype.size());
-            !(super::stream::CAN_STREAM
-                && k.spec.is_light()
-                && k.reductions.is_empty()
-                && bytes >= super::stream::STREAM_MIN_BYTES)
+            // one slab of the executor's launch: the last outer axis's rows
+            let rows = k.layout.outer_dims.last().copied().unwrap_or(1);
+            !super::stream::streams(
+                k.spec.is_light(),
+                !k.reductions.is_empty(),
+                k.outputs.len(),
+                rows.saturating_mul(k.layout.inner),
+                dtype.size(),
+            )
         }
     })
 }

@@ -865,18 +865,13 @@ impl<T: Element> Typed<T> {
         let may_split_columns = reds.is_empty();
         let size = std::mem::size_of::<T>() as isize;
         // large outputs: streaming stores
-        let out_bytes = rows
-            .saturating_mul(inner)
-            .saturating_mul(n_out)
-            .saturating_mul(size as usize);
-        // for kernels limited by memory that accumulate nothing (measured:
-        // a compute-bound kernel stops overlapping its stores with its
-        // arithmetic, and re-blocked reductions gain nothing)
-        let stream = stream::CAN_STREAM
-            && light
-            && reds.is_empty()
-            && n_out > 0
-            && out_bytes >= stream::STREAM_MIN_BYTES;
+        let stream = stream::streams(
+            light,
+            !reds.is_empty(),
+            n_out,
+            rows.saturating_mul(inner),
+            size as usize,
+        );
         sc.index.clear();
         sc.index.resize(lead.len(), 0);
         let mut ptrs = std::mem::take(&mut sc.ptrs);

@@ -23,6 +23,22 @@ use crate::jit::KernelFn;
 /// arithmetic.
 pub(crate) const STREAM_MIN_BYTES: usize = 32 << 20;
 
+/// Whether a kernel's slab is run streaming: a kernel limited by memory
+/// (`light`), accumulating nothing, whose `outputs` of `slab` elements of
+/// `size` bytes each add up to [`STREAM_MIN_BYTES`] (measured: a
+/// compute-bound kernel stops overlapping its stores with its arithmetic,
+/// and re-blocked reductions gain nothing).
+pub(crate) fn streams(
+    light: bool,
+    reductions: bool,
+    outputs: usize,
+    slab: usize,
+    size: usize,
+) -> bool {
+    let bytes = slab.saturating_mul(outputs).saturating_mul(size);
+    CAN_STREAM && light && !reductions && outputs > 0 && bytes >= STREAM_MIN_BYTES
+}
+
 /// Elements per chunk and output: small enough that every output's chunk
 /// stays in L1/L2 together, large enough that calls are few.
 const CHUNK_BYTES: usize = 32 << 10;

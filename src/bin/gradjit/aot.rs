@@ -11,7 +11,7 @@ use gradjit::text::{self, ParseOptions};
 use gradjit::{DType, Graph, NodeId};
 
 use crate::feeds::parse_value;
-use crate::program::{distinct, source, Loaded};
+use crate::program::{source, Loaded};
 use crate::run::{build_gradients, simplified_gradients, why_none};
 use crate::{AotArgs, CliError};
 
@@ -74,7 +74,6 @@ pub fn aot(args: &AotArgs) -> Result<String, CliError> {
             .unwrap_or_default()
             .to_string(),
     };
-    names::check_identifier("--name", &prefix)?;
     let shapes = input_shapes(args)?;
     let src = source(&args.expr)?;
     let graph = Graph::new();
@@ -118,7 +117,6 @@ pub fn aot(args: &AotArgs) -> Result<String, CliError> {
         feeds: Vec::new(),
         stabilize: false,
     };
-    distinct("--ys", &args.ys)?;
     // the outputs: the ys, then each connected gradient
     let mut outputs: Vec<(String, NodeId)> = Vec::new();
     let mut notes = Vec::new();
