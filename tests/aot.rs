@@ -96,6 +96,23 @@ fn cases(dtype: DType) -> Vec<Case> {
             dtype,
         },
         Case {
+            // a batch large enough to run in blocks of rows, the last
+            // blocks one row lower than the first
+            prefix: "b4blocks",
+            text: "h = tanh(X @ W1 + b1); o = h @ W2 + b2; loss = mean((o - T)**2) + max(h)",
+            wrt: &["W1", "b1", "W2", "b2"],
+            inputs: vec![
+                ("X", vec![3001, 32]),
+                ("W1", vec![32, 64]),
+                ("b1", vec![64]),
+                ("W2", vec![64, 1]),
+                ("b2", vec![1]),
+                ("T", vec![3001, 1]),
+            ],
+            outputs: vec!["loss", "d_W1", "d_b1", "d_W2", "d_b2"],
+            dtype,
+        },
+        Case {
             // products with more than one chunk of the contracted axis,
             // transposed operands, and their gradients
             prefix: "prods",
@@ -413,6 +430,13 @@ fn jit_entry(c: &Case, xs: &[ArrayD<f64>]) -> Vec<f64> {
         .map(|(&i, a)| (i, a.shape().to_vec()))
         .collect();
     let exe = compile(&g, &fetch, &shapes, &CompileOptions::default()).expect("compiles");
+    if c.prefix.ends_with("blocks") {
+        assert!(
+            exe.row_blocks().iter().any(|r| r.blocks > 2),
+            "{}",
+            c.prefix
+        );
+    }
     let values: Vec<Value> = xs
         .iter()
         .map(|a| Value::from_f64_array(a.clone(), c.dtype))

@@ -416,7 +416,7 @@ fn show_prints_the_plan_as_compiled() {
     assert!(out.contains("plan as compiled (jit):"), "{out}");
     assert!(out.contains("1. kernel k0: x -> output #0"), "{out}");
     assert!(out.contains("run: the whole-program function"), "{out}");
-    // a product over a batch of 2048 rows runs in blocks, on the executor
+    // a product over a batch of 2048 rows runs in blocks, in the function
     let out = ok(&[
         "show",
         "--wrt",
@@ -429,5 +429,5 @@ fn show_prints_the_plan_as_compiled() {
     ]);
     assert!(out.contains("matmul: X, w -> "), "{out}");
     assert!(out.contains(" blocks of 2048 rows"), "{out}");
-    assert!(out.contains("run: the executor"), "{out}");
+    assert!(out.contains("run: the whole-program function"), "{out}");
 }

@@ -13,6 +13,7 @@ use cranelift_codegen::ir::{FuncRef, InstBuilder, Value};
 use cranelift_frontend::Variable;
 
 use super::emit::{contiguous, Em};
+use super::gemv::Gemv;
 use super::moves::View;
 use crate::jit::ops;
 
@@ -94,14 +95,15 @@ impl Product {
     }
 }
 
-/// `c = a @ b` for the JIT's driver, through `matrixmultiply` (`c` row-major
-/// `m × n`, `a` and `b` of any strides).
+/// `c = a @ b` (or, with `accumulate` non-zero, `c += a @ b`) for the JIT's
+/// driver, through `matrixmultiply` (`c` row-major `m × n`, `a` and `b` of
+/// any strides).
 ///
 /// # Safety
 /// `a` must be valid for reads of every element `a[i * rsa + p * csa]` of
 /// `i < m`, `p < k`, `b` likewise for `b[p * rsb + j * csb]` of `j < n`,
-/// and `c` valid for writes of `m * n` elements overlapping neither; the
-/// driver passes exactly the operands of a planned product.
+/// and `c` valid for reads and writes of `m * n` elements overlapping
+/// neither; the driver passes exactly the operands of a planned product.
 pub unsafe extern "C" fn gradjit_gemm_f32(
     m: usize,
     k: usize,
@@ -113,11 +115,13 @@ pub unsafe extern "C" fn gradjit_gemm_f32(
     rsb: isize,
     csb: isize,
     c: *mut f32,
+    accumulate: usize,
 ) {
-    // SAFETY: the caller's guarantee; with beta 0, `c` is only written.
+    let beta = if accumulate != 0 { 1.0 } else { 0.0 };
+    // SAFETY: the caller's guarantee (with beta 0, `c` is only written).
     unsafe {
         matrixmultiply::sgemm(
-            m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, n as isize, 1,
+            m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, n as isize, 1,
         )
     }
 }
@@ -137,11 +141,13 @@ pub unsafe extern "C" fn gradjit_gemm_f64(
     rsb: isize,
     csb: isize,
     c: *mut f64,
+    accumulate: usize,
 ) {
-    // SAFETY: the caller's guarantee; with beta 0, `c` is only written.
+    let beta = if accumulate != 0 { 1.0 } else { 0.0 };
+    // SAFETY: the caller's guarantee (with beta 0, `c` is only written).
     unsafe {
         matrixmultiply::dgemm(
-            m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, n as isize, 1,
+            m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, n as isize, 1,
         )
     }
 }
@@ -171,19 +177,25 @@ enum Cols {
 }
 
 impl Em<'_> {
-    /// Emits `c = a @ b` from the operands' base addresses.
-    pub fn matmul(&mut self, p: &Product, a: Value, b: Value, c: Value) {
+    /// Emits `c = a @ b` (`accumulate`: `c += a @ b`) from the operands'
+    /// base addresses.
+    pub fn matmul(&mut self, p: &Product, a: Value, b: Value, c: Value, accumulate: bool) {
         let a0 = self.offset(a, p.offsets[0]);
         let b0 = self.offset(b, p.offsets[1]);
         let mat = p.mat;
         self.nest(&p.batch, &[a0, b0, c], &p.strides, &mut |e, q| {
-            e.matmul_2d(&mat, q[0], q[1], q[2]);
+            e.matmul_2d(&mat, q[0], q[1], q[2], accumulate);
         });
     }
 
-    fn matmul_2d(&mut self, t: &Mat, a: Value, b: Value, c: Value) {
+    fn matmul_2d(&mut self, t: &Mat, a: Value, b: Value, c: Value, accumulate: bool) {
+        if !accumulate && t.n == 1 {
+            if let Some(g) = Gemv::of(t) {
+                return self.gemv(t, g, a, b, c);
+            }
+        }
         if let Some(f) = self.gemm.filter(|_| t.m > 0 && t.n > 0 && t.k > 0) {
-            return self.library_gemm(f, t, a, b, c);
+            return self.library_gemm(f, t, a, b, c, accumulate);
         }
         let lanes = ops::vector_of(self.lane).lane_count() as usize;
         let full = t.n / lanes;
@@ -242,7 +254,9 @@ impl Em<'_> {
                                     &[blocks],
                                     &[a_i, c_ij],
                                     &[vec![rows as isize * t.a_rs], vec![(rows * t.n) as isize]],
-                                    &mut |e, r| e.block(&packed, rows, cols, r[0], pack, r[1]),
+                                    &mut |e, r| {
+                                        e.block(&packed, rows, cols, r[0], pack, r[1], accumulate)
+                                    },
                                 );
                             }
                         },
@@ -260,7 +274,7 @@ impl Em<'_> {
                                 vec![0, t.b_cs],
                                 vec![(rows * t.n) as isize, 1],
                             ],
-                            &mut |e, q| e.block(t, rows, cols, q[0], q[1], q[2]),
+                            &mut |e, q| e.block(t, rows, cols, q[0], q[1], q[2], accumulate),
                         );
                     }
                 }
@@ -269,7 +283,16 @@ impl Em<'_> {
     }
 
     /// The product through the imported library GEMM.
-    fn library_gemm(&mut self, f: FuncRef, t: &Mat, a: Value, b: Value, c: Value) {
+    #[allow(clippy::too_many_arguments)]
+    fn library_gemm(
+        &mut self,
+        f: FuncRef,
+        t: &Mat,
+        a: Value,
+        b: Value,
+        c: Value,
+        accumulate: bool,
+    ) {
         let ptr = self.ptr;
         let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
         let args = [
@@ -283,14 +306,25 @@ impl Em<'_> {
             k(self, t.b_rs as i64),
             k(self, t.b_cs as i64),
             c,
+            k(self, i64::from(accumulate)),
         ];
         self.b.ins().call(f, &args);
     }
 
     /// One block of `rows` rows and `cols` columns of `C`: the contracted
     /// axis in chunks of [`KC`], each summed from zero, the first stored
-    /// and each later one added to `C`.
-    fn block(&mut self, t: &Mat, rows: usize, cols: Cols, a: Value, b: Value, c: Value) {
+    /// (unless `accumulate`) and each later one added to `C`.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &mut self,
+        t: &Mat,
+        rows: usize,
+        cols: Cols,
+        a: Value,
+        b: Value,
+        c: Value,
+        accumulate: bool,
+    ) {
         let chunks = t.k.div_ceil(KC).max(1);
         let last = t.k - (chunks - 1) * KC;
         let at = |e: &mut Self, ch: usize| {
@@ -306,7 +340,7 @@ impl Em<'_> {
             b,
             c,
             if chunks == 1 { last } else { KC },
-            true,
+            !accumulate,
         );
         if chunks > 2 {
             let (a1, b1) = at(self, 1);
@@ -409,12 +443,12 @@ impl Em<'_> {
 
 /// One pair of matrices: sizes and element strides.
 #[derive(Clone, Copy, Debug)]
-struct Mat {
-    m: usize,
-    n: usize,
-    k: usize,
-    a_rs: isize,
-    a_cs: isize,
-    b_rs: isize,
-    b_cs: isize,
+pub(super) struct Mat {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a_rs: isize,
+    pub a_cs: isize,
+    pub b_rs: isize,
+    pub b_cs: isize,
 }

@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{FuncRef, InstBuilder, StackSlotData, StackSlotKind, 
 
 use super::emit::{flags, Em};
 use crate::exec::executable::REDUCE_BLOCK;
-use crate::exec::layout::{Loc, RedCall};
+use crate::exec::layout::{BlockAccess, RedCall};
 use crate::fuse::{Layout, ReduceClass};
 use crate::graph::kernel::reduce_identity;
 use crate::graph::{BinaryOp, ReduceOp};
@@ -62,57 +62,113 @@ impl Shape {
     }
 }
 
-/// A kernel call of the plan.
+/// A kernel call of the plan, with its operands' addresses.
 pub struct KernelCall<'a> {
     /// The compiled kernel.
     pub f: FuncRef,
-    /// Input homes, in the kernel's order.
-    pub inputs: &'a [Loc],
-    /// Output homes.
-    pub outputs: &'a [Loc],
+    /// Input addresses, in the kernel's order.
+    pub inputs: Vec<Value>,
+    /// Output addresses.
+    pub outputs: Vec<Value>,
     /// Reductions computed in the loop.
     pub reductions: &'a [RedCall],
+    /// Where each reduction goes: its home, a block's rows of it, or the
+    /// partial result a block adds into.
+    pub sinks: Vec<Value>,
     /// The iteration space.
     pub layout: &'a Layout,
 }
 
+/// What a whole-tensor reduction's total does with its destination.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Total {
+    /// Stores it (the call covers the whole tensor).
+    Store,
+    /// Combines it with the partial result there (a block of rows).
+    Combine,
+}
+
 impl Em<'_> {
-    /// Emits one kernel call; `partials` is scratch for the per-row
-    /// partials of its whole reductions (`Shape::kernel_rows` elements each).
+    /// Emits one kernel call over its whole iteration space; `partials` is
+    /// scratch for the per-row partials of its whole reductions
+    /// (`Shape::kernel_rows` elements each).
     pub fn kernel(&mut self, call: &KernelCall<'_>, partials: Value) {
         let (reds, layout) = (call.reductions, call.layout);
-        for r in reds {
+        for (r, &at) in reds.iter().zip(&call.sinks) {
             if r.class == ReduceClass::PerColumn || layout.is_empty() {
-                let at = self.at(r.loc);
                 self.fill(at, r.len, r.identity);
             }
         }
         if !layout.is_empty() {
-            self.kernel_loops(call, partials);
+            self.kernel_loops(call, partials, Total::Store);
         }
-        for r in reds {
-            let at = self.at(r.loc);
+        for (r, &at) in reds.iter().zip(&call.sinks) {
             if let Some(scale) = r.scale {
-                let lane = self.lane;
-                let k = ops::constant(&mut self.b, lane, scale);
                 // every element, as the executor scales its destination
-                self.nest(&[r.len], &[at], &[vec![1]], &mut |e, p| {
-                    let v = e.b.ins().load(lane, flags(), p[0], 0);
-                    let s = e.b.ins().fmul(v, k);
-                    e.b.ins().store(flags(), s, p[0], 0);
-                });
+                self.scale(at, r.len, scale);
             }
         }
     }
 
-    fn kernel_loops(&mut self, call: &KernelCall<'_>, partials: Value) {
-        let KernelCall {
-            f,
-            inputs,
-            outputs,
-            reductions: reds,
-            layout,
-        } = *call;
+    /// Emits one kernel call on a block of `n` rows, as the executor runs
+    /// it in a row-blocked segment: a reduction read by rows (`access`)
+    /// starts this block's rows at its identity and is scaled there; one
+    /// accumulated over the batch adds into its partial result.
+    pub fn kernel_block(
+        &mut self,
+        call: &KernelCall<'_>,
+        partials: Value,
+        access: &[BlockAccess],
+        n: usize,
+    ) {
+        let reds = call.reductions;
+        for ((r, &at), a) in reds.iter().zip(&call.sinks).zip(access) {
+            if let (ReduceClass::PerColumn, BlockAccess::Rows { width, .. }) = (r.class, *a) {
+                self.fill(at, width * n, r.identity);
+            }
+        }
+        self.kernel_loops(call, partials, Total::Combine);
+        for ((r, &at), a) in reds.iter().zip(&call.sinks).zip(access) {
+            if let (Some(scale), BlockAccess::Rows { width, .. }) = (r.scale, *a) {
+                self.scale(at, width * n, scale);
+            }
+        }
+    }
+
+    /// Multiplies `len` elements from `at` by `scale`.
+    pub fn scale(&mut self, at: Value, len: usize, scale: f64) {
+        let lane = self.lane;
+        let k = ops::constant(&mut self.b, lane, scale);
+        self.nest(&[len], &[at], &[vec![1]], &mut |e, p| {
+            let v = e.b.ins().load(lane, flags(), p[0], 0);
+            let s = e.b.ins().fmul(v, k);
+            e.b.ins().store(flags(), s, p[0], 0);
+        });
+    }
+
+    /// `op` over `a` then `b`, folded from its identity as
+    /// `ReduceOp::eval` folds (so a `-0` sum stays as the executor has it).
+    pub fn combine2(&mut self, op: ReduceOp, a: Value, b: Value) -> Value {
+        let init = reduce_identity(op).unwrap_or(0.0);
+        let lane = self.lane;
+        let mut acc = ops::constant(&mut self.b, lane, init);
+        for v in [a, b] {
+            acc = self.combine_one(op, acc, v);
+        }
+        acc
+    }
+
+    fn combine_one(&mut self, op: ReduceOp, a: Value, v: Value) -> Value {
+        match op {
+            ReduceOp::Max => ops::binary(&mut self.b, &self.m, BinaryOp::Maximum, a, v),
+            ReduceOp::Min => ops::binary(&mut self.b, &self.m, BinaryOp::Minimum, a, v),
+            _ => self.b.ins().fadd(a, v),
+        }
+    }
+
+    fn kernel_loops(&mut self, call: &KernelCall<'_>, partials: Value, total: Total) {
+        let (f, inputs, outputs) = (call.f, &call.inputs, &call.outputs);
+        let (reds, layout) = (call.reductions, call.layout);
         let shape = Shape::of(layout, reds);
         let kernel_rows = shape.kernel_rows();
         let (n_in, n_out) = (inputs.len(), outputs.len());
@@ -164,16 +220,16 @@ impl Em<'_> {
         let mut strides: Vec<Vec<isize>> = Vec::with_capacity(n_ptrs);
         let lead_len = shape.lead.len();
         let lead_of = |s: &[isize]| s[..lead_len.min(s.len())].to_vec();
-        for (k, &l) in inputs.iter().enumerate() {
-            bases.push(self.at(l));
+        for (k, &at) in inputs.iter().enumerate() {
+            bases.push(at);
             strides.push(lead_of(&layout.input_strides[k]));
         }
-        for &l in outputs {
-            bases.push(self.at(l));
+        for &at in outputs {
+            bases.push(at);
             strides.push(lead_of(&layout.output_strides));
         }
-        for (j, r) in reds.iter().enumerate() {
-            match part[j] {
+        for (j, &pj) in part.iter().enumerate() {
+            match pj {
                 Some(p) => {
                     bases.push(p);
                     // slab `s` writes its rows' partials from `s * rows`
@@ -186,7 +242,7 @@ impl Em<'_> {
                     strides.push(s);
                 }
                 None => {
-                    bases.push(self.at(r.loc));
+                    bases.push(call.sinks[j]);
                     strides.push(lead_of(&layout.reduce_strides[j]));
                 }
             }
@@ -226,16 +282,16 @@ impl Em<'_> {
             self.nest(&[kernel_rows], &[p], &[vec![1]], &mut |e, q| {
                 let v = e.b.ins().load(lane, flags(), q[0], 0);
                 let a = e.b.use_var(acc);
-                let c = match op {
-                    ReduceOp::Max => ops::binary(&mut e.b, &e.m, BinaryOp::Maximum, a, v),
-                    ReduceOp::Min => ops::binary(&mut e.b, &e.m, BinaryOp::Minimum, a, v),
-                    _ => e.b.ins().fadd(a, v),
-                };
+                let c = e.combine_one(op, a, v);
                 e.b.def_var(acc, c);
             });
-            let total = self.b.use_var(acc);
-            let at = self.at(r.loc);
-            self.b.ins().store(flags(), total, at, 0);
+            let mut value = self.b.use_var(acc);
+            let at = call.sinks[j];
+            if total == Total::Combine {
+                let old = self.b.ins().load(lane, flags(), at, 0);
+                value = self.combine2(op, old, value);
+            }
+            self.b.ins().store(flags(), value, at, 0);
         }
     }
 

@@ -17,11 +17,13 @@
 
 mod emit;
 pub mod gemm;
+mod gemv;
 mod index;
 mod launch;
 mod moves;
 mod reduce;
 mod scan;
+mod segment;
 mod window;
 
 use cranelift_codegen::ir::{types::I32, AbiParam, InstBuilder, Signature, UserFuncName};
@@ -59,7 +61,7 @@ pub enum DriverError {
 
 /// A planned program, as the driver lowers it.
 pub(crate) struct Program<'a, T> {
-    /// Steps with their operands' homes (no row-blocked segments).
+    /// Steps with their operands' homes and row-blocked segments.
     pub homes: &'a Homes<T>,
     /// Each compiled kernel's function, by code index.
     pub kernels: &'a [FuncId],
@@ -81,6 +83,8 @@ pub(crate) struct Lowering<'a> {
     pub input_ids: &'a [crate::graph::NodeId],
     /// The compiled kernel of each kernel step, by index into `kernels`.
     pub code_of: &'a [usize],
+    /// The plan's row-blocked segments (`exec::rows::segments` of it).
+    pub segments: &'a [crate::exec::rows::Segment],
     /// The kernels' functions in the module.
     pub kernels: &'a [FuncId],
     /// Where each of the plan's inputs is in the caller's array of inputs.
@@ -108,9 +112,9 @@ pub(crate) struct Naming<'a> {
     pub library_gemm: bool,
 }
 
-/// The driver of `l` in `module`, for elements of `dtype`: its plan's homes
-/// without row-blocked segments (every step runs whole). Returns the
-/// function and the scratch bytes it needs.
+/// The driver of `l` in `module`, for elements of `dtype`: its plan's
+/// homes, row-blocked segments run block by block. Returns the function and
+/// the scratch bytes it needs.
 pub(crate) fn lower<M: Module>(
     module: &mut M,
     dtype: crate::graph::DType,
@@ -128,7 +132,8 @@ fn lower_typed<M: Module, T: Element>(
     l: &Lowering<'_>,
     naming: &Naming<'_>,
 ) -> Result<(FuncId, usize), DriverError> {
-    let homes = crate::exec::layout::plan_homes::<T>(l.nodes, l.plan, l.input_ids, l.code_of, &[]);
+    let homes =
+        crate::exec::layout::plan_homes::<T>(l.nodes, l.plan, l.input_ids, l.code_of, l.segments);
     let program = Program {
         homes: &homes,
         kernels: l.kernels,
@@ -148,6 +153,8 @@ pub struct ScratchLayout {
     pub temps: Vec<usize>,
     /// The per-row partials of kernels' whole reductions.
     pub partials: usize,
+    /// A row-blocked segment's partial results over the batch.
+    pub slots: usize,
     /// The work area of library steps (a convolution's windows as rows).
     pub work: usize,
     /// Where the GEMM packs a column block of `B`.
@@ -177,21 +184,37 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
     let mut partial = 0usize;
     for c in &homes.calls {
         if let Call::Kernel {
-            reductions, layout, ..
+            reductions,
+            layout,
+            rows,
+            ..
         } = c
         {
             let all = reductions
                 .iter()
                 .filter(|r| r.class == crate::fuse::ReduceClass::All)
                 .count();
-            let rows = Shape::of(layout, reductions).kernel_rows();
-            partial = partial.max(all.checked_mul(rows).ok_or(big.clone())?);
+            let blocks = rows.iter().flat_map(|r| r.layouts.iter().map(|(_, l)| l));
+            for l in std::iter::once(layout).chain(blocks) {
+                let rows = Shape::of(l, reductions).kernel_rows();
+                partial = partial.max(all.checked_mul(rows).ok_or(big.clone())?);
+            }
         }
     }
     let partials = at;
-    let work = partial
+    let slots = partial
         .checked_mul(size)
         .and_then(|b| at.checked_add(b))
+        .and_then(round_up)
+        .ok_or(big.clone())?;
+    let mut slot_len = 0usize;
+    for seg in &homes.segments {
+        let (_, len) = segment::slot_offsets(seg, size).ok_or(big.clone())?;
+        slot_len = slot_len.max(len);
+    }
+    let work = slot_len
+        .checked_mul(size)
+        .and_then(|b| slots.checked_add(b))
         .and_then(round_up)
         .ok_or(big.clone())?;
     let mut work_len = 0usize;
@@ -225,6 +248,7 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
     Ok(ScratchLayout {
         temps,
         partials,
+        slots,
         work,
         pack,
         bytes,
@@ -303,8 +327,13 @@ fn check_extents<T>(p: &Program<'_, T>) -> Result<(), DriverError> {
         _ => false,
     };
     let bad = |what| Err(DriverError::Plan(what));
+    for seg in &homes.segments {
+        segment::check_extents(seg, homes.calls.get(seg.calls.clone()), &cap)?;
+    }
     for c in &homes.calls {
         match c {
+            // checked block by block above
+            Call::Kernel { rows: Some(_), .. } | Call::Library { rows: Some(_), .. } => {}
             Call::Kernel {
                 inputs,
                 outputs,
@@ -451,7 +480,7 @@ pub(crate) fn define<M: Module, T: Element>(
     let gemm = if naming.library_gemm {
         let ptr = module.target_config().pointer_type();
         let mut sig = module.make_signature();
-        sig.params.extend([AbiParam::new(ptr); 10]);
+        sig.params.extend([AbiParam::new(ptr); 11]);
         let id = module
             .declare_function(gemm::gemm_symbol(size), Linkage::Import, &sig)
             .map_err(codegen)?;
@@ -506,8 +535,21 @@ pub(crate) fn define<M: Module, T: Element>(
         };
         let partials = em.offset_bytes(scratch, layout.partials);
         let work = em.offset_bytes(scratch, layout.work);
-        for call in &p.homes.calls {
-            em.step(call, &kernel_refs, partials, work)?;
+        let slots = em.offset_bytes(scratch, layout.slots);
+        let calls = &p.homes.calls;
+        let mut segments = p.homes.segments.iter().peekable();
+        let mut c = 0;
+        while let Some(call) = calls.get(c) {
+            if let Some(seg) = segments.next_if(|s| s.calls.start == c) {
+                let seg_calls = calls
+                    .get(seg.calls.clone())
+                    .ok_or(DriverError::Plan("segment calls"))?;
+                em.segment(seg, seg_calls, &kernel_refs, partials, slots)?;
+                c = seg.calls.end.max(c + 1);
+            } else {
+                em.step(call, &kernel_refs, partials, work)?;
+                c += 1;
+            }
         }
         for &(j, loc) in &p.homes.copies {
             let n = *p
@@ -577,16 +619,15 @@ impl Em<'_> {
                 let f = *kernels
                     .get(*code)
                     .ok_or(DriverError::Plan("missing kernel"))?;
-                self.kernel(
-                    &KernelCall {
-                        f,
-                        inputs,
-                        outputs,
-                        reductions,
-                        layout,
-                    },
-                    partials,
-                );
+                let call = KernelCall {
+                    f,
+                    inputs: inputs.iter().map(|&l| self.at(l)).collect(),
+                    outputs: outputs.iter().map(|&l| self.at(l)).collect(),
+                    reductions,
+                    sinks: reductions.iter().map(|r| self.at(r.loc)).collect(),
+                    layout,
+                };
+                self.kernel(&call, partials);
             }
             Call::Library {
                 op,
@@ -603,7 +644,7 @@ impl Em<'_> {
                     })?;
                 let bases: Vec<_> = inputs.iter().map(|i| self.at(i.loc)).collect();
                 match lowering {
-                    Lowered::Product(p) => self.matmul(&p, bases[0], bases[1], dst),
+                    Lowered::Product(p) => self.matmul(&p, bases[0], bases[1], dst, false),
                     Lowered::Moves(ms) => {
                         for mv in ms {
                             match mv {

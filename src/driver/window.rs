@@ -276,10 +276,10 @@ impl Em<'_> {
         match (w.kind, &w.product) {
             (Kind::Conv | Kind::ConvFilter, Some(p)) => {
                 self.windows_as_rows(&g, ins[0], work, false);
-                self.matmul(p, work, ins[1], dst);
+                self.matmul(p, work, ins[1], dst, false);
             }
             (Kind::ConvInput, Some(p)) => {
-                self.matmul(p, ins[0], ins[1], work);
+                self.matmul(p, ins[0], ins[1], work, false);
                 self.windows_as_rows(&g, dst, work, true);
             }
             (Kind::MaxPool | Kind::MaxPoolGrad | Kind::MaxPoolGradGrad, _) => {

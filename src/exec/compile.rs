@@ -131,19 +131,19 @@ pub(crate) fn distinct_kernels(
 /// Whether `run` and `run_into` call the whole-program function instead of
 /// the executor: on one thread, when the executor's plan has nothing the
 /// driver does not do as fast yet, measured (`examples`-style timing on B1
-/// to B6, Xeon, 2026-12): no row-blocked segment (B3 and B4 at 2^16 are
-/// 1.2x slower without them), no convolution or pooling (B6 1.5x), no
-/// kernel whose outputs the executor streams past the cache. Below that
-/// the driver is as fast or faster: B1 at 2^10 0.10 us per call against
-/// the executor's 0.59 us, B2 alike.
+/// to B6, Xeon, 2026-12): no convolution or pooling (B6 1.5x), no kernel
+/// whose outputs the executor streams past the cache. Row-blocked segments
+/// run in the driver block by block, in the executor's chunks (B3 and B4
+/// at 2^16 as fast as the executor, side by side). Below that the driver
+/// is as fast or faster: B1 at 2^10 0.10 us per call against the
+/// executor's 0.59 us, B2 alike.
 fn runs_in_driver(
     nodes: &[crate::graph::Node],
     plan: &Plan,
-    segments: &[super::rows::Segment],
     opts: &CompileOptions,
     dtype: DType,
 ) -> bool {
-    if opts.threads > 1 || !segments.is_empty() {
+    if opts.threads > 1 {
         return false;
     }
     plan.steps.iter().all(|s| match s {
@@ -349,8 +349,8 @@ pub fn compile(
         .iter()
         .map(|r| nodes[r.index()].shape.concrete().unwrap_or_default())
         .collect();
-    // the whole program as one function, beside the kernels: its plan has
-    // no row-blocked segments (the driver runs every step whole)
+    // the whole program as one function, beside the kernels, row-blocked
+    // segments run block by block as the executor runs them
     let output_lens: Vec<usize> = output_shapes.iter().map(|s| s.iter().product()).collect();
     let identity: Vec<usize> = (0..input_ids.len()).collect();
     let input_lens: Vec<usize> = input_shapes.iter().map(|s| s.iter().product()).collect();
@@ -364,6 +364,7 @@ pub fn compile(
             plan: &plan,
             input_ids: &input_ids,
             code_of: &code_of,
+            segments: &segments,
             kernels: ids,
             input_slots: &identity,
             input_lens: &input_lens,
@@ -400,7 +401,7 @@ pub fn compile(
     };
     let pool = thread_pool(opts.threads)?;
     let driver = match &entry {
-        Ok(e) if runs_in_driver(&nodes, &plan, &segments, opts, dtype) => Some(DriverCall {
+        Ok(e) if runs_in_driver(&nodes, &plan, opts, dtype) => Some(DriverCall {
             addr: e.addr,
             scratch: e.scratch,
         }),

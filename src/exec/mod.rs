@@ -9,7 +9,7 @@ pub(crate) mod layout;
 mod library;
 mod reduce;
 mod restructure;
-mod rows;
+pub(crate) mod rows;
 mod scan;
 mod session;
 mod stream;
