@@ -44,7 +44,14 @@ fn agree(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])], seed: u64) {
             .run_entry(&views, &mut out_views)
             .unwrap_or_else(|e| panic!("{text}: {e}"));
         drop(out_views);
-        let executor = c.exe.run(&views).expect("the executor runs");
+        // the executor runs on more than one thread: the same chunks, the
+        // same bits
+        let mt = compile_text(text, wrt, feeds, dtype, 2);
+        assert!(c.exe.runs_whole_program() && !mt.exe.runs_whole_program());
+        let executor = mt
+            .exe
+            .run(&in_feed_order(&mt.exe, &names, &values))
+            .expect("the executor runs");
         let fetch: Vec<_> = c.fetches.iter().map(|&i| c.graph.tensor(i)).collect();
         let fed: Vec<_> = feeds
             .iter()
@@ -57,6 +64,13 @@ fn agree(text: &str, wrt: &[&str], feeds: &[(&str, &[usize])], seed: u64) {
         let tol = if dtype == DType::F32 { 2e-4 } else { 1e-11 };
         for (j, got) in outs.iter().enumerate() {
             let got = got.to_f64_array();
+            let exec = executor[j].to_f64_array();
+            for (i, (a, b)) in got.iter().zip(exec.iter()).enumerate() {
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{text} ({dtype:?}): output {j} element {i}: driver {a}, executor {b}"
+                );
+            }
             for (what, want) in [("interpreter", &interp[j]), ("executor", &executor[j])] {
                 let want = want.to_f64_array();
                 assert_eq!(got.shape(), want.shape(), "{text}: output {j}");
@@ -233,6 +247,24 @@ fn windows() {
         &[("x", &[1, 4, 4, 2])],
         90,
     );
+    // channels a vector at a time and the rest one by one (4 lanes of f32,
+    // 2 of f64), windows clipped at the edges and wholly inside
+    let wide: [Program; 4] = [
+        ("y = max_pool2d(x, 3, 2, \"SAME\")", &[("x", &[2, 7, 6, 6])]),
+        ("y = avg_pool2d(x, 3, 1, \"SAME\")", &[("x", &[1, 5, 6, 9])]),
+        (
+            "y = max_pool2d(x, 2); g = grad(sum(y * y), x); z = sum(g * g)",
+            &[("x", &[2, 4, 6, 5])],
+        ),
+        (
+            "y = conv2d(x, k, 1, \"SAME\")",
+            &[("x", &[2, 6, 5, 7]), ("k", &[3, 3, 7, 4])],
+        ),
+    ];
+    for (i, (text, feeds)) in wide.iter().enumerate() {
+        let wrt: Vec<&str> = feeds.iter().map(|(n, _)| *n).collect();
+        agree(text, &wrt, feeds, 91 + i as u64);
+    }
 }
 
 #[test]

@@ -251,6 +251,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         prefix: &data,
         libm: true,
         library_gemm: false,
+        stream: false,
     };
     let (_, scratch_bytes) = crate::driver::lower(&mut module, p.dtype, &lowering, &naming)?;
     crate::driver::define_error(

@@ -38,6 +38,10 @@ pub(super) struct Em<'f> {
     pub gemm: Option<cranelift_codegen::ir::FuncRef>,
     /// Where the GEMM packs a column block of `B` (in the scratch block).
     pub pack: Value,
+    /// The imported routine that runs a kernel with streaming stores
+    /// (`exec::stream`), if any: large outputs of light kernels go through
+    /// it, as the executor runs them.
+    pub stream: Option<cranelift_codegen::ir::FuncRef>,
 }
 
 /// Memory flags of every access: the plan guarantees the addresses.

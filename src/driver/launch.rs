@@ -66,6 +66,8 @@ impl Shape {
 pub struct KernelCall<'a> {
     /// The compiled kernel.
     pub f: FuncRef,
+    /// Whether it is light (limited by memory): large outputs may stream.
+    pub light: bool,
     /// Input addresses, in the kernel's order.
     pub inputs: Vec<Value>,
     /// Output addresses.
@@ -248,9 +250,27 @@ impl Em<'_> {
             }
         }
         let (rows, inner) = (shape.rows as i64, shape.inner as i64);
-        self.nest(&shape.lead.clone(), &bases, &strides, &mut |e, p| {
-            e.call_kernel(f, p, slot_ptrs, slot_strides, rows, inner);
+        // each slab through the streaming routine where the executor streams
+        let streamed = self.stream.filter(|_| {
+            crate::exec::stream::streams(
+                call.light,
+                !reds.is_empty(),
+                n_out,
+                shape.rows.saturating_mul(shape.inner),
+                self.size as usize,
+            )
         });
+        match streamed {
+            Some(s) => {
+                let steps = self.stream_steps(layout, n_in, n_out, shape.inner);
+                self.nest(&shape.lead.clone(), &bases, &strides, &mut |e, p| {
+                    e.call_stream(s, f, p, slot_ptrs, slot_strides, steps, n_in, rows, inner);
+                });
+            }
+            None => self.nest(&shape.lead.clone(), &bases, &strides, &mut |e, p| {
+                e.call_kernel(f, p, slot_ptrs, slot_strides, rows, inner);
+            }),
+        }
         if shape.rem > 0 {
             // the last, shorter row of a re-blocked reduction
             let start = (shape.rows * REDUCE_BLOCK) as isize;
@@ -293,6 +313,78 @@ impl Em<'_> {
             }
             self.b.ins().store(flags(), value, at, 0);
         }
+    }
+
+    /// A stack slot of each operand's step per row, then per column (in
+    /// elements), as `exec::stream::Piece` takes them: inputs by their
+    /// layout, outputs as contiguous rows of `inner`.
+    fn stream_steps(
+        &mut self,
+        layout: &Layout,
+        n_in: usize,
+        n_out: usize,
+        inner: usize,
+    ) -> cranelift_codegen::ir::StackSlot {
+        let ptr = self.ptr;
+        let pb = ptr.bytes() as i32;
+        let n = n_in + n_out;
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (2 * n.max(1)) as u32 * pb as u32,
+            3,
+        ));
+        for k in 0..n {
+            let (row, col) = if k < n_in {
+                let row = layout.input_strides[k].last().copied().unwrap_or(0);
+                (row, isize::from(layout.input_inner[k] != 0))
+            } else {
+                (inner as isize, 1)
+            };
+            for (i, v) in [(k, row), (n + k, col)] {
+                let v = self.b.ins().iconst(ptr, v as i64);
+                self.b.ins().stack_store(ptr, v, slot, i as i32 * pb);
+            }
+        }
+        slot
+    }
+
+    /// Stores the operand addresses and runs the kernel on `rows × inner`
+    /// through the streaming routine `s`.
+    #[allow(clippy::too_many_arguments)]
+    fn call_stream(
+        &mut self,
+        s: FuncRef,
+        f: FuncRef,
+        ptrs: &[Value],
+        slot_ptrs: cranelift_codegen::ir::StackSlot,
+        slot_strides: cranelift_codegen::ir::StackSlot,
+        steps: cranelift_codegen::ir::StackSlot,
+        n_in: usize,
+        rows: i64,
+        inner: i64,
+    ) {
+        let ptr = self.ptr;
+        let pb = ptr.bytes() as i32;
+        for (k, &p) in ptrs.iter().enumerate() {
+            self.b.ins().stack_store(ptr, p, slot_ptrs, k as i32 * pb);
+        }
+        let code = self.b.ins().func_addr(ptr, f);
+        let a = self.b.ins().stack_addr(ptr, slot_ptrs, 0);
+        let st = self.b.ins().stack_addr(ptr, slot_strides, 0);
+        let sp = self.b.ins().stack_addr(ptr, steps, 0);
+        let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
+        let args = [
+            code,
+            a,
+            st,
+            sp,
+            k(self, ptrs.len() as i64),
+            k(self, n_in as i64),
+            k(self, self.size),
+            k(self, rows),
+            k(self, inner),
+        ];
+        self.b.ins().call(s, &args);
     }
 
     /// Stores the operand addresses and calls the kernel on `rows × inner`.

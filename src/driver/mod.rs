@@ -65,6 +65,9 @@ pub(crate) struct Program<'a, T> {
     pub homes: &'a Homes<T>,
     /// Each compiled kernel's function, by code index.
     pub kernels: &'a [FuncId],
+    /// Whether each compiled kernel is light (`KernelSpec::is_light`), by
+    /// code index: limited by memory, so a candidate for streaming stores.
+    pub light: &'a [bool],
     /// Where each of the plan's inputs is in the caller's array of inputs.
     pub input_slots: &'a [usize],
     /// Elements of each of the plan's inputs.
@@ -110,6 +113,10 @@ pub(crate) struct Naming<'a> {
     /// Matrix products call the library GEMM (`gemm::jit_symbols`, which
     /// the module must provide) instead of native IR.
     pub library_gemm: bool,
+    /// Light kernels with large outputs run through the executor's
+    /// streaming stores (`exec::stream::jit_symbols`, which the module must
+    /// provide); without it, every kernel is called directly.
+    pub stream: bool,
 }
 
 /// The driver of `l` in `module`, for elements of `dtype`: its plan's
@@ -134,9 +141,20 @@ fn lower_typed<M: Module, T: Element>(
 ) -> Result<(FuncId, usize), DriverError> {
     let homes =
         crate::exec::layout::plan_homes::<T>(l.nodes, l.plan, l.input_ids, l.code_of, l.segments);
+    let mut light = vec![false; l.kernels.len()];
+    let kernel_steps = l.plan.steps.iter().filter_map(|s| match s {
+        crate::fuse::Step::Kernel(k) => Some(k),
+        crate::fuse::Step::Library(_) => None,
+    });
+    for (k, &code) in kernel_steps.zip(l.code_of) {
+        if let Some(x) = light.get_mut(code) {
+            *x = k.spec.is_light();
+        }
+    }
     let program = Program {
         homes: &homes,
         kernels: l.kernels,
+        light: &light,
         input_slots: l.input_slots,
         input_lens: l.input_lens,
         output_lens: l.output_lens,
@@ -488,6 +506,17 @@ pub(crate) fn define<M: Module, T: Element>(
     } else {
         None
     };
+    let stream = if naming.stream {
+        let ptr = module.target_config().pointer_type();
+        let mut sig = module.make_signature();
+        sig.params.extend([AbiParam::new(ptr); 9]);
+        let id = module
+            .declare_function(crate::exec::stream::STREAM_SYMBOL, Linkage::Import, &sig)
+            .map_err(codegen)?;
+        Some(module.declare_func_in_func(id, &mut ctx.func))
+    } else {
+        None
+    };
     let ptr = module.target_config().pointer_type();
     let lane = if size == 8 {
         cranelift_codegen::ir::types::F64
@@ -532,6 +561,7 @@ pub(crate) fn define<M: Module, T: Element>(
             temps,
             consts,
             gemm,
+            stream,
         };
         let partials = em.offset_bytes(scratch, layout.partials);
         let work = em.offset_bytes(scratch, layout.work);
@@ -547,7 +577,7 @@ pub(crate) fn define<M: Module, T: Element>(
                 em.segment(seg, seg_calls, &kernel_refs, partials, slots)?;
                 c = seg.calls.end.max(c + 1);
             } else {
-                em.step(call, &kernel_refs, partials, work)?;
+                em.step(call, &kernel_refs, p.light, partials, work)?;
                 c += 1;
             }
         }
@@ -604,6 +634,7 @@ impl Em<'_> {
         &mut self,
         call: &Call,
         kernels: &[cranelift_codegen::ir::FuncRef],
+        light: &[bool],
         partials: cranelift_codegen::ir::Value,
         work: cranelift_codegen::ir::Value,
     ) -> Result<(), DriverError> {
@@ -621,6 +652,7 @@ impl Em<'_> {
                     .ok_or(DriverError::Plan("missing kernel"))?;
                 let call = KernelCall {
                     f,
+                    light: light.get(*code).copied().unwrap_or(false),
                     inputs: inputs.iter().map(|&l| self.at(l)).collect(),
                     outputs: outputs.iter().map(|&l| self.at(l)).collect(),
                     reductions,
@@ -787,6 +819,7 @@ mod tests {
         let p = |input_lens: &'static [usize], output_lens: &'static [usize]| Program {
             homes: &homes,
             kernels: &[],
+            light: &[],
             input_slots: &[0],
             input_lens,
             output_lens,

@@ -393,6 +393,8 @@ impl Em<'_> {
                     }
                     let call = KernelCall {
                         f,
+                        // blocks fit in cache: never streamed
+                        light: false,
                         inputs: ins,
                         outputs: outs,
                         reductions,

@@ -7,7 +7,7 @@
 //! channels innermost in memory; the first maximum wins.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 
 use super::emit::{flags, Em};
 use super::gemm::Product;
@@ -226,19 +226,34 @@ impl Em<'_> {
         });
     }
 
-    /// Copies (or with `add`, adds) `n` elements from `src` to `dst`.
+    /// Copies (or with `add`, adds) `n` elements from `src` to `dst`, a
+    /// vector at a time, then the rest one by one.
     fn run_of(&mut self, n: usize, src: Value, dst: Value, add: bool) {
-        let lane = self.lane;
-        self.nest(&[n], &[src, dst], &[vec![1], vec![1]], &mut |e, q| {
-            let v = e.b.ins().load(lane, flags(), q[0], 0);
-            let v = if add {
-                let d = e.b.ins().load(lane, flags(), q[1], 0);
-                e.b.ins().fadd(d, v)
-            } else {
-                v
-            };
-            e.b.ins().store(flags(), v, q[1], 0);
-        });
+        let vty = ops::vector_of(self.lane);
+        let lanes = vty.lane_count() as usize;
+        let full = n / lanes;
+        let step = lanes as isize;
+        for (ty, count, at, stride) in [
+            (vty, full, 0, step),
+            (self.lane, n - full * lanes, full * lanes, 1),
+        ] {
+            let (s, d) = (self.offset(src, at as isize), self.offset(dst, at as isize));
+            self.nest(
+                &[count],
+                &[s, d],
+                &[vec![stride], vec![stride]],
+                &mut |e, q| {
+                    let v = e.b.ins().load(ty, flags(), q[0], 0);
+                    let v = if add {
+                        let d = e.b.ins().load(ty, flags(), q[1], 0);
+                        e.b.ins().fadd(d, v)
+                    } else {
+                        v
+                    };
+                    e.b.ins().store(flags(), v, q[1], 0);
+                },
+            );
+        }
     }
 
     /// The windows of `x` as rows `[n * oh * ow, kh * kw * c]` at `cols`
@@ -255,6 +270,33 @@ impl Em<'_> {
         self.fill(from, len, 0.0);
         self.positions(&g, &mut |e, p| {
             let row_start = e.b.ins().imul_imm_s(p.out, row as i64);
+            // a window wholly inside the input: its taps at fixed offsets
+            let inside = e.whole_window(&g, p);
+            let fast = e.b.create_block();
+            let slow = e.b.create_block();
+            let done = e.b.create_block();
+            e.b.ins().brif(inside, fast, &[], slow, &[]);
+            e.b.switch_to_block(fast);
+            let br = e.b.ins().imul_imm_s(p.b, g.h as i64);
+            let br = e.b.ins().iadd(br, p.r0);
+            let brw = e.b.ins().imul_imm_s(br, g.w as i64);
+            let first = e.b.ins().iadd(brw, p.c0);
+            let first = e.b.ins().imul_imm_s(first, g.c as i64);
+            let x0 = e.element(x, first);
+            let c_row = e.element(cols, row_start);
+            for di in 0..g.kh {
+                for dj in 0..g.kw {
+                    let x_at = e.offset(x0, ((di * g.w + dj) * g.c) as isize);
+                    let c_at = e.offset(c_row, ((di * g.kw + dj) * g.c) as isize);
+                    if back {
+                        e.run_of(g.c, c_at, x_at, true);
+                    } else {
+                        e.run_of(g.c, x_at, c_at, false);
+                    }
+                }
+            }
+            e.b.ins().jump(done, &[]);
+            e.b.switch_to_block(slow);
             e.taps(&g, p, &mut |e, tap, k| {
                 let kc = e.b.ins().imul_imm_s(k, g.c as i64);
                 let at = e.b.ins().iadd(row_start, kc);
@@ -266,7 +308,20 @@ impl Em<'_> {
                     e.run_of(g.c, x_at, c_at, false);
                 }
             });
+            e.b.ins().jump(done, &[]);
+            e.b.switch_to_block(done);
         });
+    }
+
+    /// Whether `p`'s window lies wholly inside the input (no tap clipped).
+    fn whole_window(&mut self, g: &Geometry, p: &Pos) -> Value {
+        let rows_lo = self.b.ins().icmp_imm_s(IntCC::Equal, p.di.0, 0);
+        let rows_hi = self.b.ins().icmp_imm_s(IntCC::Equal, p.di.1, g.kh as i64);
+        let cols_lo = self.b.ins().icmp_imm_s(IntCC::Equal, p.dj.0, 0);
+        let cols_hi = self.b.ins().icmp_imm_s(IntCC::Equal, p.dj.1, g.kw as i64);
+        let rows = self.b.ins().band(rows_lo, rows_hi);
+        let cols = self.b.ins().band(cols_lo, cols_hi);
+        self.b.ins().band(rows, cols)
     }
 
     /// Emits the windowed step into `dst` from its operands' bases; `work`
@@ -295,74 +350,214 @@ impl Em<'_> {
 
     fn max_pool(&mut self, kind: Kind, g: &Geometry, ins: &[Value], dst: Value) {
         let g = *g;
-        let (lane, ptr) = (self.lane, self.ptr);
         if kind == Kind::MaxPoolGrad {
             self.fill(dst, g.n * g.h * g.w * g.c, 0.0);
         }
-        let x = ins[0];
+        let lanes = ops::vector_of(self.lane).lane_count() as usize;
+        // channels a vector at a time where a lane's index fits its lane
+        let wide = self.lane == types::F64 || g.n * g.h * g.w * g.c <= i32::MAX as usize;
+        let groups = if wide { g.c / lanes } else { 0 };
         self.positions(&g, &mut |e, p| {
             let out_c = e.b.ins().imul_imm_s(p.out, g.c as i64);
-            e.for_count(g.c, &mut |e, c| {
-                let found = e.b.declare_var(ptr);
-                let best = e.b.declare_var(lane);
-                let at = e.b.declare_var(ptr);
-                let zero = e.b.ins().iconst(ptr, 0);
-                let ninf = ops::constant(&mut e.b, lane, f64::NEG_INFINITY);
-                e.b.def_var(found, zero);
-                e.b.def_var(best, ninf);
-                e.b.def_var(at, zero);
-                e.taps(&g, p, &mut |e, tap, _| {
-                    let t = e.b.ins().iadd(tap, c);
-                    let addr = e.element(x, t);
-                    let v = e.b.ins().load(lane, flags(), addr, 0);
-                    let (f, m) = (e.b.use_var(found), e.b.use_var(best));
-                    let first = e.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
-                    let more = e.b.ins().fcmp(FloatCC::GreaterThan, v, m);
-                    let take = e.b.ins().bor(first, more);
-                    let nm = e.b.ins().select(take, v, m);
-                    let old = e.b.use_var(at);
-                    let na = e.b.ins().select(take, t, old);
-                    let one = e.b.ins().iconst(ptr, 1);
-                    e.b.def_var(best, nm);
-                    e.b.def_var(at, na);
-                    e.b.def_var(found, one);
-                });
-                let o = e.b.ins().iadd(out_c, c);
-                let (f, m, a) = (e.b.use_var(found), e.b.use_var(best), e.b.use_var(at));
-                let has = e.b.ins().icmp_imm_s(IntCC::NotEqual, f, 0);
-                match kind {
-                    Kind::MaxPool => {
-                        let d = e.element(dst, o);
-                        e.b.ins().store(flags(), m, d, 0);
-                    }
-                    Kind::MaxPoolGrad => {
-                        // dst[a] += dy[o] where a window had a tap
-                        let dy = e.element(ins[1], o);
-                        let v = e.b.ins().load(lane, flags(), dy, 0);
-                        let d = e.element(dst, a);
-                        let old = e.b.ins().load(lane, flags(), d, 0);
-                        let sum = e.b.ins().fadd(old, v);
-                        let new = e.b.ins().select(has, sum, old);
-                        e.b.ins().store(flags(), new, d, 0);
-                    }
-                    _ => {
-                        let src = e.element(ins[1], a);
-                        let v = e.b.ins().load(lane, flags(), src, 0);
-                        let zero = ops::constant(&mut e.b, lane, 0.0);
-                        let r = e.b.ins().select(has, v, zero);
-                        let d = e.element(dst, o);
-                        e.b.ins().store(flags(), r, d, 0);
-                    }
-                }
+            e.for_count(groups, &mut |e, grp| {
+                let c0 = e.b.ins().imul_imm_s(grp, lanes as i64);
+                e.max_pool_lanes(kind, &g, p, ins, dst, out_c, c0);
+            });
+            let lo = e.b.ins().iconst(e.ptr, (groups * lanes) as i64);
+            let hi = e.b.ins().iconst(e.ptr, g.c as i64);
+            e.for_range(lo, hi, &mut |e, c| {
+                e.max_pool_channel(kind, &g, p, ins, dst, out_c, c);
             });
         });
     }
 
+    /// One vector of channels from `c0` at output position `p`: each lane
+    /// walks the window's taps as [`Em::max_pool_channel`] does, the first
+    /// tap taken, then any greater one.
+    #[allow(clippy::too_many_arguments)]
+    fn max_pool_lanes(
+        &mut self,
+        kind: Kind,
+        g: &Geometry,
+        p: &Pos,
+        ins: &[Value],
+        dst: Value,
+        out_c: Value,
+        c0: Value,
+    ) {
+        let (lane, ptr) = (self.lane, self.ptr);
+        let vty = ops::vector_of(lane);
+        let lanes = vty.lane_count() as u8;
+        let (ity, int) = if lane == types::F64 {
+            (types::I64X2, types::I64)
+        } else {
+            (types::I32X4, types::I32)
+        };
+        let x = ins[0];
+        let found = self.b.declare_var(ptr);
+        let best = self.b.declare_var(vty);
+        let at = self.b.declare_var(ity);
+        let zero = self.b.ins().iconst(ptr, 0);
+        let ninf = ops::constant(&mut self.b, vty, f64::NEG_INFINITY);
+        let zero_i = self.b.ins().iconst(int, 0);
+        let none = self.b.ins().splat(ity, zero_i);
+        self.b.def_var(found, zero);
+        self.b.def_var(best, ninf);
+        self.b.def_var(at, none);
+        self.taps(g, p, &mut |e, tap, _| {
+            let t = e.b.ins().iadd(tap, c0);
+            let addr = e.element(x, t);
+            let v = e.b.ins().load(vty, flags(), addr, 0);
+            let (f, m) = (e.b.use_var(found), e.b.use_var(best));
+            let first = e.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+            let first = e.b.ins().bmask(int, first);
+            let first = e.b.ins().splat(ity, first);
+            let more = e.b.ins().fcmp(FloatCC::GreaterThan, v, m);
+            let take = e.b.ins().bor(more, first);
+            let take_f = e.b.ins().bitcast(vty, MemFlagsData::new(), take);
+            let nm = e.b.ins().bitselect(take_f, v, m);
+            let tap_i = if int == types::I64 {
+                tap
+            } else {
+                e.b.ins().ireduce(int, tap)
+            };
+            let tap_v = e.b.ins().splat(ity, tap_i);
+            let old = e.b.use_var(at);
+            let na = e.b.ins().bitselect(take, tap_v, old);
+            let one = e.b.ins().iconst(ptr, 1);
+            e.b.def_var(best, nm);
+            e.b.def_var(at, na);
+            e.b.def_var(found, one);
+        });
+        let o = self.b.ins().iadd(out_c, c0);
+        let (f, m, a) = (
+            self.b.use_var(found),
+            self.b.use_var(best),
+            self.b.use_var(at),
+        );
+        let has = self.b.ins().icmp_imm_s(IntCC::NotEqual, f, 0);
+        match kind {
+            Kind::MaxPool => {
+                let d = self.element(dst, o);
+                self.b.ins().store(flags(), m, d, 0);
+            }
+            _ => {
+                for l in 0..lanes {
+                    // lane `l`'s tap, channel `c0 + l`
+                    let tap = self.b.ins().extractlane(a, l);
+                    let tap = if int == types::I64 {
+                        tap
+                    } else {
+                        self.b.ins().uextend(ptr, tap)
+                    };
+                    let t = self.b.ins().iadd(tap, c0);
+                    let t = self.b.ins().iadd_imm_s(t, i64::from(l));
+                    let ol = self.b.ins().iadd_imm_s(o, i64::from(l));
+                    self.max_pool_result(kind, ins, dst, has, m, ol, t);
+                }
+            }
+        }
+    }
+
+    /// One channel `c` at output position `p`: the window's taps in order,
+    /// the first taken, then any greater one.
+    #[allow(clippy::too_many_arguments)]
+    fn max_pool_channel(
+        &mut self,
+        kind: Kind,
+        g: &Geometry,
+        p: &Pos,
+        ins: &[Value],
+        dst: Value,
+        out_c: Value,
+        c: Value,
+    ) {
+        let (lane, ptr) = (self.lane, self.ptr);
+        let x = ins[0];
+        let found = self.b.declare_var(ptr);
+        let best = self.b.declare_var(lane);
+        let at = self.b.declare_var(ptr);
+        let zero = self.b.ins().iconst(ptr, 0);
+        let ninf = ops::constant(&mut self.b, lane, f64::NEG_INFINITY);
+        self.b.def_var(found, zero);
+        self.b.def_var(best, ninf);
+        self.b.def_var(at, zero);
+        self.taps(g, p, &mut |e, tap, _| {
+            let t = e.b.ins().iadd(tap, c);
+            let addr = e.element(x, t);
+            let v = e.b.ins().load(lane, flags(), addr, 0);
+            let (f, m) = (e.b.use_var(found), e.b.use_var(best));
+            let first = e.b.ins().icmp_imm_s(IntCC::Equal, f, 0);
+            let more = e.b.ins().fcmp(FloatCC::GreaterThan, v, m);
+            let take = e.b.ins().bor(first, more);
+            let nm = e.b.ins().select(take, v, m);
+            let old = e.b.use_var(at);
+            let na = e.b.ins().select(take, t, old);
+            let one = e.b.ins().iconst(ptr, 1);
+            e.b.def_var(best, nm);
+            e.b.def_var(at, na);
+            e.b.def_var(found, one);
+        });
+        let o = self.b.ins().iadd(out_c, c);
+        let (f, m, a) = (
+            self.b.use_var(found),
+            self.b.use_var(best),
+            self.b.use_var(at),
+        );
+        let has = self.b.ins().icmp_imm_s(IntCC::NotEqual, f, 0);
+        self.max_pool_result(kind, ins, dst, has, m, o, a);
+    }
+
+    /// Writes one channel's result at pooled index `o`: the maximum `m`,
+    /// the upstream gradient added at its input index `a`, or the gradient
+    /// of that read from `a` (`has`: the window had a tap).
+    #[allow(clippy::too_many_arguments)]
+    fn max_pool_result(
+        &mut self,
+        kind: Kind,
+        ins: &[Value],
+        dst: Value,
+        has: Value,
+        m: Value,
+        o: Value,
+        a: Value,
+    ) {
+        let lane = self.lane;
+        match kind {
+            Kind::MaxPool => {
+                let d = self.element(dst, o);
+                self.b.ins().store(flags(), m, d, 0);
+            }
+            Kind::MaxPoolGrad => {
+                // dst[a] += dy[o] where a window had a tap
+                let dy = self.element(ins[1], o);
+                let v = self.b.ins().load(lane, flags(), dy, 0);
+                let d = self.element(dst, a);
+                let old = self.b.ins().load(lane, flags(), d, 0);
+                let sum = self.b.ins().fadd(old, v);
+                let new = self.b.ins().select(has, sum, old);
+                self.b.ins().store(flags(), new, d, 0);
+            }
+            _ => {
+                let src = self.element(ins[1], a);
+                let v = self.b.ins().load(lane, flags(), src, 0);
+                let zero = ops::constant(&mut self.b, lane, 0.0);
+                let r = self.b.ins().select(has, v, zero);
+                let d = self.element(dst, o);
+                self.b.ins().store(flags(), r, d, 0);
+            }
+        }
+    }
+
     /// `avg_pool2d(x)` into `dst`, or (with `grad`) its gradient from `x`
-    /// holding the upstream gradient.
+    /// holding the upstream gradient: channels a vector at a time, then the
+    /// rest one by one (each lane sums the taps in order, as one channel).
     fn avg_pool(&mut self, grad: bool, g: &Geometry, x: Value, dst: Value) {
         let g = *g;
         let lane = self.lane;
+        let vty = ops::vector_of(lane);
+        let lanes = vty.lane_count() as usize;
+        let groups = g.c / lanes;
         if grad {
             self.fill(dst, g.n * g.h * g.w * g.c, 0.0);
         }
@@ -373,37 +568,65 @@ impl Em<'_> {
             let n = e.b.ins().imul(rows, cols);
             let nf = e.b.ins().fcvt_from_sint(lane, n);
             let out_c = e.b.ins().imul_imm_s(p.out, g.c as i64);
-            e.for_count(g.c, &mut |e, c| {
-                let o = e.b.ins().iadd(out_c, c);
-                if grad {
-                    let dy = e.element(x, o);
-                    let v = e.b.ins().load(lane, flags(), dy, 0);
-                    let share = e.b.ins().fdiv(v, nf);
-                    e.taps(&g, p, &mut |e, tap, _| {
-                        let t = e.b.ins().iadd(tap, c);
-                        let d = e.element(dst, t);
-                        let old = e.b.ins().load(lane, flags(), d, 0);
-                        let s = e.b.ins().fadd(old, share);
-                        e.b.ins().store(flags(), s, d, 0);
-                    });
-                } else {
-                    let acc = e.b.declare_var(lane);
-                    let zero = ops::constant(&mut e.b, lane, 0.0);
-                    e.b.def_var(acc, zero);
-                    e.taps(&g, p, &mut |e, tap, _| {
-                        let t = e.b.ins().iadd(tap, c);
-                        let a = e.element(x, t);
-                        let v = e.b.ins().load(lane, flags(), a, 0);
-                        let s = e.b.use_var(acc);
-                        let s = e.b.ins().fadd(s, v);
-                        e.b.def_var(acc, s);
-                    });
-                    let s = e.b.use_var(acc);
-                    let q = e.b.ins().fdiv(s, nf);
-                    let d = e.element(dst, o);
-                    e.b.ins().store(flags(), q, d, 0);
-                }
+            e.for_count(groups, &mut |e, grp| {
+                let c0 = e.b.ins().imul_imm_s(grp, lanes as i64);
+                e.avg_pool_channels(vty, grad, &g, p, [x, dst], out_c, c0, nf);
+            });
+            let lo = e.b.ins().iconst(e.ptr, (groups * lanes) as i64);
+            let hi = e.b.ins().iconst(e.ptr, g.c as i64);
+            e.for_range(lo, hi, &mut |e, c| {
+                e.avg_pool_channels(lane, grad, &g, p, [x, dst], out_c, c, nf);
             });
         });
+    }
+
+    /// One channel (`ty` a lane) or a vector of channels from `c` at output
+    /// position `p`; `nf` is the number of taps inside the input.
+    #[allow(clippy::too_many_arguments)]
+    fn avg_pool_channels(
+        &mut self,
+        ty: cranelift_codegen::ir::Type,
+        grad: bool,
+        g: &Geometry,
+        p: &Pos,
+        [x, dst]: [Value; 2],
+        out_c: Value,
+        c: Value,
+        nf: Value,
+    ) {
+        let nf = if ty.is_vector() {
+            self.b.ins().splat(ty, nf)
+        } else {
+            nf
+        };
+        let o = self.b.ins().iadd(out_c, c);
+        if grad {
+            let dy = self.element(x, o);
+            let v = self.b.ins().load(ty, flags(), dy, 0);
+            let share = self.b.ins().fdiv(v, nf);
+            self.taps(g, p, &mut |e, tap, _| {
+                let t = e.b.ins().iadd(tap, c);
+                let d = e.element(dst, t);
+                let old = e.b.ins().load(ty, flags(), d, 0);
+                let s = e.b.ins().fadd(old, share);
+                e.b.ins().store(flags(), s, d, 0);
+            });
+        } else {
+            let acc = self.b.declare_var(ty);
+            let zero = ops::constant(&mut self.b, ty, 0.0);
+            self.b.def_var(acc, zero);
+            self.taps(g, p, &mut |e, tap, _| {
+                let t = e.b.ins().iadd(tap, c);
+                let a = e.element(x, t);
+                let v = e.b.ins().load(ty, flags(), a, 0);
+                let s = e.b.use_var(acc);
+                let s = e.b.ins().fadd(s, v);
+                e.b.def_var(acc, s);
+            });
+            let s = self.b.use_var(acc);
+            let q = self.b.ins().fdiv(s, nf);
+            let d = self.element(dst, o);
+            self.b.ins().store(flags(), q, d, 0);
+        }
     }
 }

@@ -128,47 +128,6 @@ pub(crate) fn distinct_kernels(
     (specs, code_of)
 }
 
-/// Whether `run` and `run_into` call the whole-program function instead of
-/// the executor: on one thread, when the executor's plan has nothing the
-/// driver does not do as fast yet, measured (`examples`-style timing on B1
-/// to B6, Xeon, 2026-12): no convolution or pooling (B6 1.5x), no kernel
-/// whose outputs the executor streams past the cache. Row-blocked segments
-/// run in the driver block by block, in the executor's chunks (B3 and B4
-/// at 2^16 as fast as the executor, side by side). Below that the driver
-/// is as fast or faster: B1 at 2^10 0.10 us per call against the
-/// executor's 0.59 us, B2 alike.
-fn runs_in_driver(
-    nodes: &[crate::graph::Node],
-    plan: &Plan,
-    opts: &CompileOptions,
-    dtype: DType,
-) -> bool {
-    if opts.threads > 1 {
-        return false;
-    }
-    plan.steps.iter().all(|s| match s {
-        Step::Library(id) => {
-            let op = &nodes[id.index()].op;
-            match super::routine(op) {
-                Some(super::Routine::Window) => false,
-                Some(super::Routine::Gemm) => matches!(op, Op::MatMul),
-                _ => true,
-            }
-        }
-        Step::Kernel(k) => {
-            // one slab of the executor's launch: the last outer axis's rows
-            let rows = k.layout.outer_dims.last().copied().unwrap_or(1);
-            !super::stream::streams(
-                k.spec.is_light(),
-                !k.reductions.is_empty(),
-                k.outputs.len(),
-                rows.saturating_mul(k.layout.inner),
-                dtype.size(),
-            )
-        }
-    })
-}
-
 /// The whole-program function of an executable: its address (valid while
 /// the executable's JIT module lives) and the scratch it needs.
 #[derive(Clone, Copy, Debug)]
@@ -377,6 +336,7 @@ pub fn compile(
             prefix: "gradjit_",
             libm: false,
             library_gemm: true,
+            stream: super::stream::CAN_STREAM,
         };
         match crate::driver::lower(module, dtype, &lowering, &naming) {
             Ok((id, scratch)) => {
@@ -389,7 +349,8 @@ pub fn compile(
             }
         }
     };
-    let symbols = crate::driver::gemm::jit_symbols();
+    let mut symbols = crate::driver::gemm::jit_symbols().to_vec();
+    symbols.extend(super::stream::jit_symbols());
     let compiled = jit::compile_with(&specs, &symbols, Some(&mut define_driver))?;
     let entry = match (driver_result, compiled.extra()) {
         (Some(Ok(scratch)), Some(Ok(addrs))) => match addrs.first() {
@@ -401,7 +362,9 @@ pub fn compile(
     };
     let pool = thread_pool(opts.threads)?;
     let driver = match &entry {
-        Ok(e) if runs_in_driver(&nodes, &plan, opts, dtype) => Some(DriverCall {
+        // one thread runs entirely in the function; more run the executor,
+        // which cuts the same chunks (the same bits either way)
+        Ok(e) if opts.threads <= 1 => Some(DriverCall {
             addr: e.addr,
             scratch: e.scratch,
         }),
@@ -547,9 +510,9 @@ impl Executable {
     }
 
     /// Whether [`Executable::run`] and [`Executable::run_into`] call the
-    /// whole-program function ([`Executable::entry`]) rather than the
-    /// executor (which runs row blocks, threads, streaming stores, and
-    /// convolutions faster so far).
+    /// whole-program function ([`Executable::entry`]): on one thread (the
+    /// `jit` engine) always; on several, the executor runs the steps on the
+    /// pool, in the same chunks.
     pub fn runs_whole_program(&self) -> bool {
         match &self.typed {
             TypedExec::F32(t) => t.driver.is_some(),

@@ -12,7 +12,7 @@ mod restructure;
 pub(crate) mod rows;
 mod scan;
 mod session;
-mod stream;
+pub(crate) mod stream;
 mod window;
 
 pub use compile::{

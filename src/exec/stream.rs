@@ -185,3 +185,54 @@ fn fence() {
         std::arch::x86_64::_mm_sfence()
     };
 }
+
+/// The symbol a JIT driver imports for [`gradjit_stream`].
+pub(crate) const STREAM_SYMBOL: &str = "gradjit_stream";
+
+/// The streaming routine's symbol and address, for a JIT module.
+pub(crate) fn jit_symbols() -> [(&'static str, *const u8); 1] {
+    [(STREAM_SYMBOL, gradjit_stream as *const u8)]
+}
+
+/// [`run`] for the JIT's driver: kernel `f` on `rows × cols` with the
+/// `n_ptrs` operand addresses at `ptrs` (the first `n_in` inputs, the rest
+/// outputs), one row stride per input at `strides`, and each operand's step
+/// per row then per column at `steps` (`2 * n_ptrs` elements), elements of
+/// `size` bytes.
+///
+/// # Safety
+/// As [`run`]: `f` is a kernel of the signature [`KernelFn`] compiled for
+/// these operands, and calling it on `(ptrs, strides, rows, cols)` would be
+/// sound; `ptrs`, `strides` and `steps` hold the counts above. The driver
+/// passes exactly a planned kernel call whose extents it checked when it
+/// was built.
+pub(crate) unsafe extern "C" fn gradjit_stream(
+    f: *const u8,
+    ptrs: *const usize,
+    strides: *const isize,
+    steps: *const isize,
+    n_ptrs: usize,
+    n_in: usize,
+    size: usize,
+    rows: usize,
+    cols: usize,
+) {
+    // SAFETY: the caller's guarantee: `f` is a kernel's entry point of
+    // this signature, and each array holds the count given.
+    unsafe {
+        let f = std::mem::transmute::<*const u8, KernelFn>(f);
+        let ptrs = std::slice::from_raw_parts(ptrs, n_ptrs);
+        let strides = std::slice::from_raw_parts(strides, n_in);
+        let steps = std::slice::from_raw_parts(steps, 2 * n_ptrs);
+        let piece = Piece {
+            f,
+            ptrs,
+            strides,
+            row_step: &steps[..n_ptrs],
+            col_step: &steps[n_ptrs..],
+            n_in,
+            size,
+        };
+        run(&piece, rows, cols);
+    }
+}
