@@ -252,6 +252,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         libm: true,
         library_gemm: false,
         stream: false,
+        pool: None,
     };
     let (_, scratch_bytes) = crate::driver::lower(&mut module, p.dtype, &lowering, &naming)?;
     crate::driver::define_error(

@@ -42,6 +42,22 @@ pub(super) struct Em<'f> {
     /// (`exec::stream`), if any: large outputs of light kernels go through
     /// it, as the executor runs them.
     pub stream: Option<cranelift_codegen::ir::FuncRef>,
+    /// The runtime's parallel routines and pool, for a JIT driver that runs
+    /// on several threads (`exec::parallel`).
+    pub parallel: Option<Parallel>,
+    /// The function's inputs, outputs and scratch parameters.
+    pub params: [Value; 3],
+}
+
+/// A JIT driver's way to the executable's thread pool.
+#[derive(Clone, Copy)]
+pub(super) struct Parallel {
+    /// The pool's address (it lives as long as the executable).
+    pub pool: i64,
+    /// `exec::parallel::gradjit_launch`.
+    pub launch: cranelift_codegen::ir::FuncRef,
+    /// `exec::parallel::gradjit_chunks`.
+    pub chunks: cranelift_codegen::ir::FuncRef,
 }
 
 /// Memory flags of every access: the plan guarantees the addresses.

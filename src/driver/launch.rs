@@ -6,7 +6,7 @@
 
 use cranelift_codegen::ir::{FuncRef, InstBuilder, StackSlotData, StackSlotKind, Value};
 
-use super::emit::{flags, Em};
+use super::emit::{flags, Em, Parallel};
 use crate::exec::executable::REDUCE_BLOCK;
 use crate::exec::layout::{BlockAccess, RedCall};
 use crate::fuse::{Layout, ReduceClass};
@@ -68,6 +68,8 @@ pub struct KernelCall<'a> {
     pub f: FuncRef,
     /// Whether it is light (limited by memory): large outputs may stream.
     pub light: bool,
+    /// Operations per element (what splitting it across threads shares).
+    pub work: usize,
     /// Input addresses, in the kernel's order.
     pub inputs: Vec<Value>,
     /// Output addresses.
@@ -79,6 +81,18 @@ pub struct KernelCall<'a> {
     pub sinks: Vec<Value>,
     /// The iteration space.
     pub layout: &'a Layout,
+}
+
+/// A kernel call handed to the runtime's parallel launch: where its
+/// operands, row strides and steps are staged, and how it may be split.
+struct Launched {
+    f: FuncRef,
+    slot_ptrs: cranelift_codegen::ir::StackSlot,
+    slot_strides: cranelift_codegen::ir::StackSlot,
+    steps: cranelift_codegen::ir::StackSlot,
+    n_in: usize,
+    work: usize,
+    flags: usize,
 }
 
 /// What a whole-tensor reduction's total does with its destination.
@@ -201,6 +215,7 @@ impl Em<'_> {
             3,
         ));
         // one row stride per input
+        let mut in_rows = Vec::with_capacity(n_in);
         for k in 0..n_in {
             let contiguous = layout.input_inner[k] != 0;
             let row = if shape.reblock {
@@ -212,6 +227,7 @@ impl Em<'_> {
             } else {
                 layout.input_strides[k].last().copied().unwrap_or(0)
             };
+            in_rows.push(row);
             let v = self.b.ins().iconst(ptr, row as i64);
             self.b
                 .ins()
@@ -250,26 +266,52 @@ impl Em<'_> {
             }
         }
         let (rows, inner) = (shape.rows as i64, shape.inner as i64);
-        // each slab through the streaming routine where the executor streams
-        let streamed = self.stream.filter(|_| {
-            crate::exec::stream::streams(
+        // each slab through the streaming routine where the executor streams,
+        // split across the pool where it would split it
+        let streams = crate::exec::stream::CAN_STREAM
+            && crate::exec::stream::streams(
                 call.light,
                 !reds.is_empty(),
                 n_out,
                 shape.rows.saturating_mul(shape.inner),
                 self.size as usize,
-            )
-        });
-        match streamed {
-            Some(s) => {
-                let steps = self.stream_steps(layout, n_in, n_out, shape.inner);
-                self.nest(&shape.lead.clone(), &bases, &strides, &mut |e, p| {
-                    e.call_stream(s, f, p, slot_ptrs, slot_strides, steps, n_in, rows, inner);
-                });
+            );
+        let split = self
+            .parallel
+            .filter(|_| total == Total::Store)
+            .filter(|_| !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
+        let streamed = self.stream.filter(|_| streams);
+        let (lead, steps) = (shape.lead.clone(), (in_rows.as_slice(), shape.inner));
+        if let Some(par) = split {
+            let steps = self.operand_steps(steps, layout, reds, n_out);
+            let mut flags = 0;
+            if streams {
+                flags |= crate::exec::parallel::STREAM;
             }
-            None => self.nest(&shape.lead.clone(), &bases, &strides, &mut |e, p| {
+            if reds.is_empty() {
+                flags |= crate::exec::parallel::SPLIT_COLUMNS;
+            }
+            let launch = Launched {
+                f,
+                slot_ptrs,
+                slot_strides,
+                steps,
+                n_in,
+                work: call.work,
+                flags,
+            };
+            self.nest(&lead, &bases, &strides, &mut |e, p| {
+                e.call_parallel(par, &launch, p, rows, inner);
+            });
+        } else if let Some(s) = streamed {
+            let steps = self.operand_steps(steps, layout, reds, n_out);
+            self.nest(&lead, &bases, &strides, &mut |e, p| {
+                e.call_stream(s, f, p, slot_ptrs, slot_strides, steps, n_in, rows, inner);
+            });
+        } else {
+            self.nest(&lead, &bases, &strides, &mut |e, p| {
                 e.call_kernel(f, p, slot_ptrs, slot_strides, rows, inner);
-            }),
+            });
         }
         if shape.rem > 0 {
             // the last, shorter row of a re-blocked reduction
@@ -316,18 +358,21 @@ impl Em<'_> {
     }
 
     /// A stack slot of each operand's step per row, then per column (in
-    /// elements), as `exec::stream::Piece` takes them: inputs by their
-    /// layout, outputs as contiguous rows of `inner`.
-    fn stream_steps(
+    /// elements), as the executor's launch steps them: inputs by their row
+    /// strides (`in_rows`) and contiguity, outputs as contiguous rows of
+    /// `inner`, a reduction's per-row results (or partials) one per row, a
+    /// per-column one along the columns.
+    fn operand_steps(
         &mut self,
+        (in_rows, inner): (&[isize], usize),
         layout: &Layout,
-        n_in: usize,
+        reds: &[RedCall],
         n_out: usize,
-        inner: usize,
     ) -> cranelift_codegen::ir::StackSlot {
         let ptr = self.ptr;
         let pb = ptr.bytes() as i32;
-        let n = n_in + n_out;
+        let n_in = in_rows.len();
+        let n = n_in + n_out + reds.len();
         let slot = self.b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
             (2 * n.max(1)) as u32 * pb as u32,
@@ -335,10 +380,14 @@ impl Em<'_> {
         ));
         for k in 0..n {
             let (row, col) = if k < n_in {
-                let row = layout.input_strides[k].last().copied().unwrap_or(0);
-                (row, isize::from(layout.input_inner[k] != 0))
-            } else {
+                (in_rows[k], isize::from(layout.input_inner[k] != 0))
+            } else if k < n_in + n_out {
                 (inner as isize, 1)
+            } else {
+                match reds[k - n_in - n_out].class {
+                    ReduceClass::PerColumn => (0, 1),
+                    _ => (1, 0),
+                }
             };
             for (i, v) in [(k, row), (n + k, col)] {
                 let v = self.b.ins().iconst(ptr, v as i64);
@@ -346,6 +395,43 @@ impl Em<'_> {
             }
         }
         slot
+    }
+
+    /// Stores the operand addresses and runs the kernel on `rows × inner`
+    /// through the runtime's parallel launch (`exec::parallel`).
+    fn call_parallel(
+        &mut self,
+        par: Parallel,
+        l: &Launched,
+        ptrs: &[Value],
+        rows: i64,
+        inner: i64,
+    ) {
+        let ptr = self.ptr;
+        let pb = ptr.bytes() as i32;
+        for (k, &p) in ptrs.iter().enumerate() {
+            self.b.ins().stack_store(ptr, p, l.slot_ptrs, k as i32 * pb);
+        }
+        let code = self.b.ins().func_addr(ptr, l.f);
+        let a = self.b.ins().stack_addr(ptr, l.slot_ptrs, 0);
+        let st = self.b.ins().stack_addr(ptr, l.slot_strides, 0);
+        let sp = self.b.ins().stack_addr(ptr, l.steps, 0);
+        let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
+        let args = [
+            k(self, par.pool),
+            code,
+            a,
+            st,
+            sp,
+            k(self, ptrs.len() as i64),
+            k(self, l.n_in as i64),
+            k(self, self.size),
+            k(self, l.work as i64),
+            k(self, rows),
+            k(self, inner),
+            k(self, l.flags as i64),
+        ];
+        self.b.ins().call(par.launch, &args);
     }
 
     /// Stores the operand addresses and runs the kernel on `rows × inner`

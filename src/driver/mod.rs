@@ -16,6 +16,7 @@
 //! run time.
 
 mod emit;
+mod function;
 pub mod gemm;
 mod gemv;
 mod index;
@@ -33,7 +34,7 @@ use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module};
 
 use crate::exec::layout::{Call, Homes, LibInput, Loc};
 use crate::graph::Op;
-use crate::jit::math::{EmitConfig, MathImports};
+use crate::jit::math::EmitConfig;
 use crate::value::Element;
 
 use emit::Em;
@@ -117,6 +118,11 @@ pub(crate) struct Naming<'a> {
     /// streaming stores (`exec::stream::jit_symbols`, which the module must
     /// provide); without it, every kernel is called directly.
     pub stream: bool,
+    /// The address of the thread pool a JIT driver runs on (`jit-mt`): it
+    /// then splits launches and runs segments' chunks on it through
+    /// `exec::parallel` (whose `jit_symbols` the module must provide). The
+    /// pool must outlive the code.
+    pub pool: Option<usize>,
 }
 
 /// The driver of `l` in `module`, for elements of `dtype`: its plan's
@@ -159,7 +165,7 @@ fn lower_typed<M: Module, T: Element>(
         input_lens: l.input_lens,
         output_lens: l.output_lens,
     };
-    let scratch = scratch_layout(&homes, std::mem::size_of::<T>())?.bytes;
+    let scratch = scratch_layout(&homes, std::mem::size_of::<T>(), naming.pool.is_some())?.bytes;
     let id = define(module, &program, naming, l.cfg)?;
     Ok((id, scratch))
 }
@@ -177,8 +183,28 @@ pub struct ScratchLayout {
     pub work: usize,
     /// Where the GEMM packs a column block of `B`.
     pub pack: usize,
+    /// Where the chunk areas of a segment run on several threads start,
+    /// and each segment's chunk area (empty on one thread).
+    pub chunks: usize,
+    /// Each segment's chunk area, on several threads.
+    pub areas: Vec<ChunkArea>,
     /// The block's size (0: no scratch is needed).
     pub bytes: usize,
+}
+
+/// What one chunk of a segment has to itself when chunks run at once, at
+/// byte offsets of its area: the segment's block-sized temporaries, its
+/// partial results, and the kernels' per-row partials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkArea {
+    /// (temporary, offset) of each block-sized temporary.
+    pub locals: Vec<(usize, usize)>,
+    /// The partial results (see `segment::slot_offsets`).
+    pub slots: usize,
+    /// Kernels' per-row partials.
+    pub partials: usize,
+    /// Bytes from one chunk's area to the next.
+    pub stride: usize,
 }
 
 fn round_up(n: usize) -> Option<usize> {
@@ -186,8 +212,13 @@ fn round_up(n: usize) -> Option<usize> {
         .map(|v| v / SCRATCH_ALIGN * SCRATCH_ALIGN)
 }
 
-/// The scratch block of `homes` for elements of `size` bytes.
-pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout, DriverError> {
+/// The scratch block of `homes` for elements of `size` bytes; with
+/// `parallel`, every segment's chunks get areas of their own.
+pub fn scratch_layout<T>(
+    homes: &Homes<T>,
+    size: usize,
+    parallel: bool,
+) -> Result<ScratchLayout, DriverError> {
     let big = DriverError::Plan("scratch larger than the address space");
     let mut at = 0usize;
     let mut temps = Vec::with_capacity(homes.temps.len());
@@ -258,9 +289,26 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
         .and_then(|b| work.checked_add(b))
         .and_then(round_up)
         .ok_or(big.clone())?;
-    let bytes = k_max
+    let chunks = k_max
         .checked_mul(gemm::PACK_ROW_BYTES)
         .and_then(|b| pack.checked_add(b))
+        .and_then(round_up)
+        .ok_or(big.clone())?;
+    let mut areas = Vec::new();
+    let mut chunk_bytes = 0usize;
+    if parallel {
+        for seg in &homes.segments {
+            let area = chunk_area(seg, &homes.temps, size, partial).ok_or(big.clone())?;
+            let all = area
+                .stride
+                .checked_mul(seg.chunks.len())
+                .ok_or(big.clone())?;
+            chunk_bytes = chunk_bytes.max(all);
+            areas.push(area);
+        }
+    }
+    let bytes = chunks
+        .checked_add(chunk_bytes)
         .and_then(round_up)
         .ok_or(big)?;
     Ok(ScratchLayout {
@@ -269,7 +317,35 @@ pub fn scratch_layout<T>(homes: &Homes<T>, size: usize) -> Result<ScratchLayout,
         slots,
         work,
         pack,
+        chunks,
+        areas,
         bytes,
+    })
+}
+
+/// The chunk area of `seg` (`temps`: the temporaries' sizes, `partial`:
+/// elements of kernels' per-row partials), `None` past the address space.
+fn chunk_area(
+    seg: &crate::exec::layout::RunSegment,
+    temps: &[usize],
+    size: usize,
+    partial: usize,
+) -> Option<ChunkArea> {
+    let mut at = 0usize;
+    let mut locals = Vec::with_capacity(seg.locals.len());
+    for &t in &seg.locals {
+        locals.push((t, at));
+        at = round_up(at.checked_add(temps.get(t)?.checked_mul(size)?)?)?;
+    }
+    let slots = at;
+    let (_, slot_len) = segment::slot_offsets(seg, size)?;
+    let partials = round_up(slots.checked_add(slot_len.checked_mul(size)?)?)?;
+    let stride = round_up(partials.checked_add(partial.checked_mul(size)?)?)?;
+    Some(ChunkArea {
+        locals,
+        slots,
+        partials,
+        stride,
     })
 }
 
@@ -471,7 +547,8 @@ fn define_consts<M: Module, T: Element>(
 }
 
 /// Declares and defines the driver of `p` in `module`, named and linked
-/// as `naming` says.
+/// as `naming` says (with a pool, each segment's chunks in a function of
+/// their own, run on it).
 pub(crate) fn define<M: Module, T: Element>(
     module: &mut M,
     p: &Program<'_, T>,
@@ -480,101 +557,52 @@ pub(crate) fn define<M: Module, T: Element>(
 ) -> Result<FuncId, DriverError> {
     check(p.homes)?;
     check_extents(p)?;
+    if naming.pool.is_some() && !naming.library_gemm {
+        return Err(DriverError::Plan("chunks on threads need the library GEMM"));
+    }
     let size = std::mem::size_of::<T>();
-    let layout = scratch_layout(p.homes, size)?;
+    let layout = scratch_layout(p.homes, size, naming.pool.is_some())?;
     let consts = define_consts(module, p.homes, naming.prefix)?;
+    let mut chunk_fns = Vec::new();
+    if naming.pool.is_some() {
+        for (i, seg) in p.homes.segments.iter().enumerate() {
+            chunk_fns.push(define_chunk(
+                module, p, naming, cfg, &layout, &consts, i, seg,
+            )?);
+        }
+    }
     let sig = signature(module);
     let (id, mut ctx) = start(module, naming.name, naming.linkage, sig)?;
-    let m = MathImports::declare_as(module, &mut ctx.func, cfg, naming.libm).map_err(codegen)?;
-    let kernel_refs: Vec<_> = p
-        .kernels
+    let imports = function::declare(module, &mut ctx.func, p, &consts, naming, cfg, size)?;
+    let kernel_refs = imports.kernels.clone();
+    let chunk_refs: Vec<_> = chunk_fns
         .iter()
-        .map(|&k| module.declare_func_in_func(k, &mut ctx.func))
+        .map(|&f| module.declare_func_in_func(f, &mut ctx.func))
         .collect();
-    let const_gvs: Vec<_> = consts
-        .iter()
-        .map(|&d| module.declare_data_in_func(d, &mut ctx.func))
-        .collect();
-    let gemm = if naming.library_gemm {
-        let ptr = module.target_config().pointer_type();
-        let mut sig = module.make_signature();
-        sig.params.extend([AbiParam::new(ptr); 11]);
-        let id = module
-            .declare_function(gemm::gemm_symbol(size), Linkage::Import, &sig)
-            .map_err(codegen)?;
-        Some(module.declare_func_in_func(id, &mut ctx.func))
-    } else {
-        None
-    };
-    let stream = if naming.stream {
-        let ptr = module.target_config().pointer_type();
-        let mut sig = module.make_signature();
-        sig.params.extend([AbiParam::new(ptr); 9]);
-        let id = module
-            .declare_function(crate::exec::stream::STREAM_SYMBOL, Linkage::Import, &sig)
-            .map_err(codegen)?;
-        Some(module.declare_func_in_func(id, &mut ctx.func))
-    } else {
-        None
-    };
-    let ptr = module.target_config().pointer_type();
-    let lane = if size == 8 {
-        cranelift_codegen::ir::types::F64
-    } else {
-        cranelift_codegen::ir::types::F32
-    };
     let config = module.target_config();
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let params = enter(&mut b);
-        let (ins, outs, scratch) = (params[0], params[1], params[2]);
-        let pb = ptr.bytes() as i32;
-        let inputs = p
-            .input_slots
-            .iter()
-            .map(|&s| b.ins().load(ptr, emit::flags(), ins, s as i32 * pb))
-            .collect();
-        let outputs = (0..p.output_lens.len())
-            .map(|j| b.ins().load(ptr, emit::flags(), outs, j as i32 * pb))
-            .collect();
-        let temps = layout
-            .temps
-            .iter()
-            .map(|&o| b.ins().iadd_imm_s(scratch, o as i64))
-            .collect();
-        let consts = const_gvs
-            .iter()
-            .map(|&g| b.ins().symbol_value(ptr, g))
-            .collect();
-        let pack = b.ins().iadd_imm_s(scratch, layout.pack as i64);
-        let mut em = Em {
-            pack,
-            b,
-            ptr,
-            lane,
-            size: size as i64,
-            m,
-            cfg,
-            inputs,
-            outputs,
-            temps,
-            consts,
-            gemm,
-            stream,
-        };
+        let frame = [params[0], params[1], params[2]];
+        let mut em = function::frame(b, imports, p, &layout, frame, None, size, cfg);
+        let scratch = frame[2];
         let partials = em.offset_bytes(scratch, layout.partials);
         let work = em.offset_bytes(scratch, layout.work);
         let slots = em.offset_bytes(scratch, layout.slots);
+        let chunk0 = em.offset_bytes(scratch, layout.chunks);
         let calls = &p.homes.calls;
-        let mut segments = p.homes.segments.iter().peekable();
+        let mut segments = p.homes.segments.iter().enumerate().peekable();
         let mut c = 0;
         while let Some(call) = calls.get(c) {
-            if let Some(seg) = segments.next_if(|s| s.calls.start == c) {
+            if let Some((i, seg)) = segments.next_if(|(_, s)| s.calls.start == c) {
                 let seg_calls = calls
                     .get(seg.calls.clone())
                     .ok_or(DriverError::Plan("segment calls"))?;
-                em.segment(seg, seg_calls, &kernel_refs, partials, slots)?;
+                match (chunk_refs.get(i), layout.areas.get(i)) {
+                    (Some(&f), Some(area)) => em.segment_on_pool(seg, f, area, chunk0)?,
+                    _ => em.segment(seg, seg_calls, &kernel_refs, partials, slots)?,
+                }
                 c = seg.calls.end.max(c + 1);
             } else {
                 em.step(call, &kernel_refs, p.light, partials, work)?;
@@ -591,6 +619,59 @@ pub(crate) fn define<M: Module, T: Element>(
         }
         let ok = em.b.ins().iconst(I32, 0);
         em.b.ins().return_(&[ok]);
+        em.b.seal_all_blocks();
+        em.b.finalize(config);
+    }
+    module.define_function(id, &mut ctx).map_err(codegen)?;
+    Ok(id)
+}
+
+/// Declares and defines the function of segment `seg` (the `index`-th)
+/// that runs one chunk on its own area: `(inputs, outputs, scratch, chunk
+/// area, chunk index)`, as `exec::parallel::ChunkFn`.
+#[allow(clippy::too_many_arguments)]
+fn define_chunk<M: Module, T: Element>(
+    module: &mut M,
+    p: &Program<'_, T>,
+    naming: &Naming<'_>,
+    cfg: EmitConfig,
+    layout: &ScratchLayout,
+    consts: &[DataId],
+    index: usize,
+    seg: &crate::exec::layout::RunSegment,
+) -> Result<FuncId, DriverError> {
+    let size = std::mem::size_of::<T>();
+    let area = layout
+        .areas
+        .get(index)
+        .ok_or(DriverError::Plan("chunk area"))?;
+    let calls = p
+        .homes
+        .calls
+        .get(seg.calls.clone())
+        .ok_or(DriverError::Plan("segment calls"))?;
+    let blocks = segment::Blocks::of(seg).ok_or(DriverError::Plan("segment blocks"))?;
+    let ptr = module.target_config().pointer_type();
+    let mut sig = module.make_signature();
+    sig.params
+        .extend(std::iter::repeat_n(AbiParam::new(ptr), 5));
+    let name = format!("{}_chunk{index}", naming.name);
+    let (id, mut ctx) = start(module, &name, Linkage::Local, sig)?;
+    let imports = function::declare(module, &mut ctx.func, p, consts, naming, cfg, size)?;
+    let kernel_refs = imports.kernels.clone();
+    let config = module.target_config();
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let params = enter(&mut b);
+        let (chunk, c) = (params[3], params[4]);
+        let frame = [params[0], params[1], params[2]];
+        let own = Some((chunk, area));
+        let mut em = function::frame(b, imports, p, layout, frame, own, size, cfg);
+        let partials = em.offset_bytes(chunk, area.partials);
+        let slots = em.offset_bytes(chunk, area.slots);
+        em.run_chunk(seg, &blocks, calls, &kernel_refs, partials, slots, c)?;
+        em.b.ins().return_(&[]);
         em.b.seal_all_blocks();
         em.b.finalize(config);
     }
@@ -645,6 +726,7 @@ impl Em<'_> {
                 outputs,
                 reductions,
                 layout,
+                ops,
                 ..
             } => {
                 let f = *kernels
@@ -653,6 +735,7 @@ impl Em<'_> {
                 let call = KernelCall {
                     f,
                     light: light.get(*code).copied().unwrap_or(false),
+                    work: *ops,
                     inputs: inputs.iter().map(|&l| self.at(l)).collect(),
                     outputs: outputs.iter().map(|&l| self.at(l)).collect(),
                     reductions,
@@ -835,7 +918,7 @@ mod tests {
     fn scratch_regions_are_aligned_and_disjoint() {
         let mut homes = copy_program(4, 4);
         homes.temps = vec![3, 100, 1];
-        let l = scratch_layout(&homes, 4).expect("a layout");
+        let l = scratch_layout(&homes, 4, false).expect("a layout");
         assert_eq!(l.temps, vec![0, 64, 64 + 448]);
         assert!(l.temps.iter().all(|o| o % SCRATCH_ALIGN == 0));
         assert!(l.partials >= 64 + 448 + 64 && l.bytes >= l.partials);

@@ -225,9 +225,9 @@ pub(super) fn slot_offsets(seg: &RunSegment, size: usize) -> Option<(Vec<usize>,
 }
 
 impl Em<'_> {
-    /// Emits segment `seg` of the plan; `calls` are its calls, `partials`
-    /// the kernels' per-row scratch and `slots` the segment's partial
-    /// results (see [`slot_offsets`]).
+    /// Emits segment `seg` of the plan on the calling thread; `calls` are
+    /// its calls, `partials` the kernels' per-row scratch and `slots` the
+    /// segment's partial results (see [`slot_offsets`]).
     pub(super) fn segment(
         &mut self,
         seg: &RunSegment,
@@ -237,86 +237,159 @@ impl Em<'_> {
         slots: Value,
     ) -> Result<(), DriverError> {
         let blocks = Blocks::of(seg).ok_or(DriverError::Plan("segment blocks"))?;
+        let mut failed = None;
+        self.for_count(seg.chunks.len(), &mut |e, c| {
+            if let Err(err) = e.run_chunk(seg, &blocks, calls, kernels, partials, slots, c) {
+                failed.get_or_insert(err);
+            }
+            e.merge(seg, slots, c);
+        });
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        self.scale_accumulated(seg);
+        Ok(())
+    }
+
+    /// Emits segment `seg` with its chunks on the thread pool: each runs
+    /// `chunk_fn` (see `define_chunk`) on its own `area`, from `chunk0`; the
+    /// chunks' partial results are then combined in chunk order.
+    pub(super) fn segment_on_pool(
+        &mut self,
+        seg: &RunSegment,
+        chunk_fn: FuncRef,
+        area: &super::ChunkArea,
+        chunk0: Value,
+    ) -> Result<(), DriverError> {
+        let par = self
+            .parallel
+            .ok_or(DriverError::Plan("no thread pool to run chunks on"))?;
+        let ptr = self.ptr;
+        let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
+        let f = self.b.ins().func_addr(ptr, chunk_fn);
+        let [ins, outs, scratch] = self.params;
+        let args = [
+            k(self, par.pool),
+            f,
+            ins,
+            outs,
+            scratch,
+            chunk0,
+            k(self, area.stride as i64),
+            k(self, seg.chunks.len() as i64),
+            k(self, seg.work as i64),
+        ];
+        self.b.ins().call(par.chunks, &args);
+        let first = self.b.ins().iadd_imm_s(chunk0, area.slots as i64);
+        self.for_count(seg.chunks.len(), &mut |e, c| {
+            let off = e.b.ins().imul_imm_s(c, area.stride as i64);
+            let slots = e.b.ins().iadd(first, off);
+            e.merge(seg, slots, c);
+        });
+        self.scale_accumulated(seg);
+        Ok(())
+    }
+
+    /// Chunk `c` (a run-time value) of `seg`: its partial results at
+    /// `slots` start at their identity, then its blocks run.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_chunk(
+        &mut self,
+        seg: &RunSegment,
+        blocks: &Blocks,
+        calls: &[Call],
+        kernels: &[FuncRef],
+        partials: Value,
+        slots: Value,
+        c: Value,
+    ) -> Result<(), DriverError> {
         let (offsets, _) =
             slot_offsets(seg, self.size as usize).ok_or(DriverError::Plan("segment partials"))?;
         let slot_at: Vec<Value> = offsets
             .iter()
             .map(|&o| self.offset(slots, o as isize))
             .collect();
+        for (a, &p) in seg.accumulators.iter().zip(&slot_at) {
+            self.fill(p, a.len.max(1), a.identity);
+        }
         let ptr = self.ptr;
         let chunks = seg.chunks.len();
         let nb = seg.blocks.len();
-        let (base, extra) = (nb / chunks, nb % chunks);
+        let (base, extra) = (nb / chunks.max(1), nb % chunks.max(1));
+        // this chunk's blocks: [first, first + len)
+        let extra_v = self.b.ins().iconst(ptr, extra as i64);
+        let before = self.b.ins().icmp(IntCC::UnsignedLessThan, c, extra_v);
+        let lo = self.b.ins().select(before, c, extra_v);
+        let first = self.b.ins().imul_imm_s(c, base as i64);
+        let first = self.b.ins().iadd(first, lo);
+        let one = self.b.ins().iconst(ptr, 1);
+        let zero = self.b.ins().iconst(ptr, 0);
+        let plus = self.b.ins().select(before, one, zero);
+        let len = self.b.ins().iadd_imm_s(plus, base as i64);
+        let end = self.b.ins().iadd(first, len);
         let mut failed = None;
-        self.for_count(chunks, &mut |e, c| {
-            for (a, &p) in seg.accumulators.iter().zip(&slot_at) {
-                e.fill(p, a.len.max(1), a.identity);
-            }
-            // this chunk's blocks: [first, first + len)
-            let extra_v = e.b.ins().iconst(ptr, extra as i64);
-            let before = e.b.ins().icmp(IntCC::UnsignedLessThan, c, extra_v);
-            let lo = e.b.ins().select(before, c, extra_v);
-            let first = e.b.ins().imul_imm_s(c, base as i64);
-            let first = e.b.ins().iadd(first, lo);
-            let one = e.b.ins().iconst(ptr, 1);
-            let zero = e.b.ins().iconst(ptr, 0);
-            let plus = e.b.ins().select(before, one, zero);
-            let len = e.b.ins().iadd_imm_s(plus, base as i64);
-            let end = e.b.ins().iadd(first, len);
-            for run in &blocks.runs {
-                // the chunk's blocks of this run: [max(first, run), min(end, run end))
-                let r_first = e.b.ins().iconst(ptr, run.first as i64);
-                let r_end = e.b.ins().iconst(ptr, (run.first + run.count) as i64);
-                let lo = e.b.ins().umax(first, r_first);
-                let hi = e.b.ins().umin(end, r_end);
-                e.for_range(lo, hi, &mut |e, b| {
-                    let k = e.b.ins().iadd_imm_s(b, -(run.first as i64));
-                    let r0 = e.b.ins().imul_imm_s(k, run.rows as i64);
-                    let r0 = e.b.ins().iadd_imm_s(r0, run.row0 as i64);
-                    if let Err(err) =
-                        e.run_block(seg, calls, kernels, partials, &slot_at, r0, run.rows)
-                    {
-                        failed.get_or_insert(err);
-                    }
-                });
-            }
-            // the chunk's partials into the destination: the first copied,
-            // each later one combined
-            let is_first = e.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
-            let copy = e.b.create_block();
-            let merge = e.b.create_block();
-            let after = e.b.create_block();
-            e.b.ins().brif(is_first, copy, &[], merge, &[]);
-            e.b.switch_to_block(copy);
-            for (a, &p) in seg.accumulators.iter().zip(&slot_at) {
-                let d = e.at(a.loc);
-                e.copy(&[a.len], p, &[1], d, &[1]);
-            }
-            e.b.ins().jump(after, &[]);
-            e.b.switch_to_block(merge);
-            for (a, &p) in seg.accumulators.iter().zip(&slot_at) {
-                let d = e.at(a.loc);
-                let (lane, op) = (e.lane, a.op);
-                e.nest(&[a.len], &[d, p], &[vec![1], vec![1]], &mut |e, q| {
-                    let x = e.b.ins().load(lane, flags(), q[0], 0);
-                    let y = e.b.ins().load(lane, flags(), q[1], 0);
-                    let v = e.combine2(op, x, y);
-                    e.b.ins().store(flags(), v, q[0], 0);
-                });
-            }
-            e.b.ins().jump(after, &[]);
-            e.b.switch_to_block(after);
-        });
-        if let Some(err) = failed {
-            return Err(err);
+        for run in &blocks.runs {
+            // the chunk's blocks of this run: [max(first, run), min(end, run end))
+            let r_first = self.b.ins().iconst(ptr, run.first as i64);
+            let r_end = self.b.ins().iconst(ptr, (run.first + run.count) as i64);
+            let lo = self.b.ins().umax(first, r_first);
+            let hi = self.b.ins().umin(end, r_end);
+            self.for_range(lo, hi, &mut |e, b| {
+                let k = e.b.ins().iadd_imm_s(b, -(run.first as i64));
+                let r0 = e.b.ins().imul_imm_s(k, run.rows as i64);
+                let r0 = e.b.ins().iadd_imm_s(r0, run.row0 as i64);
+                if let Err(err) = e.run_block(seg, calls, kernels, partials, &slot_at, r0, run.rows)
+                {
+                    failed.get_or_insert(err);
+                }
+            });
         }
+        match failed {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// Chunk `c`'s partial results at `slots` into their destinations: the
+    /// first chunk's copied, each later one's combined.
+    fn merge(&mut self, seg: &RunSegment, slots: Value, c: Value) {
+        let Some((offsets, _)) = slot_offsets(seg, self.size as usize) else {
+            return;
+        };
+        let is_first = self.b.ins().icmp_imm_s(IntCC::Equal, c, 0);
+        let copy = self.b.create_block();
+        let combine = self.b.create_block();
+        let after = self.b.create_block();
+        self.b.ins().brif(is_first, copy, &[], combine, &[]);
+        self.b.switch_to_block(copy);
+        for (a, &o) in seg.accumulators.iter().zip(&offsets) {
+            let (d, p) = (self.at(a.loc), self.offset(slots, o as isize));
+            self.copy(&[a.len], p, &[1], d, &[1]);
+        }
+        self.b.ins().jump(after, &[]);
+        self.b.switch_to_block(combine);
+        for (a, &o) in seg.accumulators.iter().zip(&offsets) {
+            let (d, p) = (self.at(a.loc), self.offset(slots, o as isize));
+            let (lane, op) = (self.lane, a.op);
+            self.nest(&[a.len], &[d, p], &[vec![1], vec![1]], &mut |e, q| {
+                let x = e.b.ins().load(lane, flags(), q[0], 0);
+                let y = e.b.ins().load(lane, flags(), q[1], 0);
+                let v = e.combine2(op, x, y);
+                e.b.ins().store(flags(), v, q[0], 0);
+            });
+        }
+        self.b.ins().jump(after, &[]);
+        self.b.switch_to_block(after);
+    }
+
+    /// Means of the segment's accumulated results: scaled once combined.
+    fn scale_accumulated(&mut self, seg: &RunSegment) {
         for a in &seg.accumulators {
             if let Some(scale) = a.scale {
                 let d = self.at(a.loc);
                 self.scale(d, a.len, scale);
             }
         }
-        Ok(())
     }
 
     /// `loc`'s address for the block from row `r0` (a run-time value).
@@ -393,8 +466,9 @@ impl Em<'_> {
                     }
                     let call = KernelCall {
                         f,
-                        // blocks fit in cache: never streamed
+                        // blocks fit in cache: never streamed, never split
                         light: false,
+                        work: 0,
                         inputs: ins,
                         outputs: outs,
                         reductions,

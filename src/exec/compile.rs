@@ -313,6 +313,10 @@ pub fn compile(
     let output_lens: Vec<usize> = output_shapes.iter().map(|s| s.iter().product()).collect();
     let identity: Vec<usize> = (0..input_ids.len()).collect();
     let input_lens: Vec<usize> = input_shapes.iter().map(|s| s.iter().product()).collect();
+    // the driver splits work across this pool by its address: the
+    // executable keeps it (and the static registry every pool is in) alive
+    let pool = thread_pool(opts.threads)?;
+    let pool_addr = pool.as_ref().map(|p| Arc::as_ptr(p) as usize);
     let mut driver_result: Option<Result<usize, DriverError>> = None;
     let mut define_driver = |module: &mut cranelift_jit::JITModule,
                              ids: &[cranelift_module::FuncId],
@@ -337,6 +341,7 @@ pub fn compile(
             libm: false,
             library_gemm: true,
             stream: super::stream::CAN_STREAM,
+            pool: pool_addr,
         };
         match crate::driver::lower(module, dtype, &lowering, &naming) {
             Ok((id, scratch)) => {
@@ -351,6 +356,7 @@ pub fn compile(
     };
     let mut symbols = crate::driver::gemm::jit_symbols().to_vec();
     symbols.extend(super::stream::jit_symbols());
+    symbols.extend(super::parallel::jit_symbols());
     let compiled = jit::compile_with(&specs, &symbols, Some(&mut define_driver))?;
     let entry = match (driver_result, compiled.extra()) {
         (Some(Ok(scratch)), Some(Ok(addrs))) => match addrs.first() {
@@ -360,11 +366,8 @@ pub fn compile(
         (Some(Err(e)), _) => Err(e),
         _ => Err(DriverError::Plan("the driver was not built")),
     };
-    let pool = thread_pool(opts.threads)?;
     let driver = match &entry {
-        // one thread runs entirely in the function; more run the executor,
-        // which cuts the same chunks (the same bits either way)
-        Ok(e) if opts.threads <= 1 => Some(DriverCall {
+        Ok(e) => Some(DriverCall {
             addr: e.addr,
             scratch: e.scratch,
         }),

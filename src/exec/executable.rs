@@ -899,17 +899,18 @@ impl<T: Element> Typed<T> {
                 };
                 ptrs.push((b as isize + off * size) as usize);
             }
-            run_slab(
+            let l = Launch {
                 f,
-                &ptrs,
-                sc,
-                rows,
-                inner,
-                pool,
-                may_split_columns,
-                size,
-                stream,
-            );
+                strides: &sc.strides,
+                row_step: &sc.row_step,
+                col_step: &sc.col_step,
+                n_in,
+                size: size as usize,
+                work: sc.work,
+            };
+            // SAFETY: see `run_slab`: the executor's layouts and the extents
+            // `launch` checked, for this slab of the leading axes
+            unsafe { run_slab(&l, &ptrs, rows, inner, pool, may_split_columns, stream) };
             for d in (0..lead.len()).rev() {
                 sc.index[d] += 1;
                 if sc.index[d] < lead[d] {
@@ -930,46 +931,68 @@ impl<T: Element> Typed<T> {
                 };
                 ptrs.push((b as isize + off * size) as usize);
             }
-            run_slab(f, &ptrs, sc, 1, rem, None, false, size, false);
+            let l = Launch {
+                f,
+                strides: &sc.strides,
+                row_step: &sc.row_step,
+                col_step: &sc.col_step,
+                n_in,
+                size: size as usize,
+                work: sc.work,
+            };
+            // SAFETY: as above, for the last, shorter row
+            unsafe { run_slab(&l, &ptrs, 1, rem, None, false, false) };
         }
         sc.ptrs = ptrs;
     }
 }
 
-/// Calls `f` on `rows × cols` with the operands at `ptrs` and the row
-/// strides in `sc`, directly or (with `stream`) through [`stream::run`].
+/// A kernel launch as the runtime splits it: the kernel, one row stride
+/// per input, each operand's step per row and per column (elements), the
+/// number of inputs among the operands, element bytes, and operations per
+/// element.
+pub(crate) struct Launch<'a> {
+    /// The kernel.
+    pub f: KernelFn,
+    /// One row stride per input.
+    pub strides: &'a [isize],
+    /// Each operand's step from one row to the next.
+    pub row_step: &'a [isize],
+    /// Each operand's step from one column to the next.
+    pub col_step: &'a [isize],
+    /// Inputs among the operands (the first ones).
+    pub n_in: usize,
+    /// Bytes per element.
+    pub size: usize,
+    /// Operations per element (how much splitting would share).
+    pub work: usize,
+}
+
+/// Calls the kernel on `rows × cols` with the operands at `ptrs`, directly
+/// or (with `stream`) through [`stream::run`].
 ///
 /// # Safety
-/// `f`'s own contract ([`KernelFn`]) for this call, which is also
+/// The kernel's own contract ([`KernelFn`]) for this call, which is also
 /// [`stream::run`]'s.
-#[allow(clippy::too_many_arguments)]
-unsafe fn call(
-    f: KernelFn,
-    ptrs: &[usize],
-    sc: &Scratch,
-    rows: usize,
-    cols: usize,
-    size: isize,
-    stream: bool,
-) {
+unsafe fn call(l: &Launch<'_>, ptrs: &[usize], rows: usize, cols: usize, stream: bool) {
     if stream {
         let piece = stream::Piece {
-            f,
+            f: l.f,
             ptrs,
-            strides: &sc.strides,
-            row_step: &sc.row_step,
-            col_step: &sc.col_step,
-            n_in: sc.ins.len(),
-            size: size as usize,
+            strides: l.strides,
+            row_step: l.row_step,
+            col_step: l.col_step,
+            n_in: l.n_in,
+            size: l.size,
         };
         // SAFETY: the caller's guarantee, passed on unchanged.
         unsafe { stream::run(&piece, rows, cols) }
     } else {
         // SAFETY: the caller's guarantee.
         unsafe {
-            f(
+            (l.f)(
                 ptrs.as_ptr() as *const *mut u8,
-                sc.strides.as_ptr(),
+                l.strides.as_ptr(),
                 rows,
                 cols,
             )
@@ -979,41 +1002,43 @@ unsafe fn call(
 
 /// Calls the kernel on one slab of `rows × inner` (split across the pool
 /// when large) with the operands at `ptrs`.
-#[allow(clippy::too_many_arguments)]
-fn run_slab(
-    f: KernelFn,
+///
+/// # Safety
+/// Calling the kernel on `(ptrs, l.strides, rows, inner)` is sound (its
+/// [`KernelFn`] contract: every operand valid for the extent of the call,
+/// written buffers from mutable borrows overlapping no input), `ptrs` and
+/// `l.row_step`/`l.col_step` hold one entry per operand, and the operands
+/// that `l.col_step` moves along columns are contiguous rows when
+/// `may_split_columns` or `stream` (as the executor's layouts make them).
+pub(crate) unsafe fn run_slab(
+    l: &Launch<'_>,
     ptrs: &[usize],
-    sc: &Scratch,
     rows: usize,
     inner: usize,
     pool: Option<&rayon::ThreadPool>,
     may_split_columns: bool,
-    size: isize,
     stream: bool,
 ) {
     let parallel = pool.filter(|p| {
         let t = p.current_num_threads();
         t > 1
-            && rows.saturating_mul(inner).saturating_mul(sc.work) >= PARALLEL_THRESHOLD
+            && rows.saturating_mul(inner).saturating_mul(l.work) >= PARALLEL_THRESHOLD
             && (rows >= t || (rows == 1 && may_split_columns))
     });
     let Some(p) = parallel else {
-        // SAFETY: `f` is the code of the spec that `check_abi` matched
-        // against the layout (dtype, pointer and stride counts, contiguous or
-        // splat inputs, where outputs and reductions go), and `launch`
-        // checked that every operand's buffer holds the extent that layout
-        // gives from its base. `ptrs` are those bases moved to this slab
-        // (the extents span every slab) and `rows × inner` is the slab's part
-        // of the space, so every element the loops touch is in a buffer.
-        // `sc.strides` holds one row stride per input. Buffers the kernel
-        // writes come from mutable borrows that outlive this call, and none
-        // is also an input (`plan_homes` gives results their own homes).
-        // With `stream` (no reductions) the same call runs in chunks whose
-        // outputs pass through scratch (`stream::run`'s contract is this one).
-        unsafe { call(f, ptrs, sc, rows, inner, size, stream) };
+        // SAFETY: the caller's guarantee for the whole slab. (The executor
+        // guarantees it so: `f` is the code of the spec that `check_abi`
+        // matched against the layout, `launch` checked that every operand's
+        // buffer holds the extent that layout gives from its base, `ptrs`
+        // are those bases moved to this slab, buffers the kernel writes come
+        // from mutable borrows, and none is also an input.) With `stream`
+        // (no reductions) the same call runs in chunks whose outputs pass
+        // through scratch (`stream::run`'s contract is this one).
+        unsafe { call(l, ptrs, rows, inner, stream) };
         return;
     };
     let t = p.current_num_threads();
+    let size = l.size as isize;
     // (first row, rows, first column, columns) per chunk
     let chunks: Vec<(usize, usize, usize, usize)> = if rows >= t {
         split(rows, t).map(|(r0, n)| (r0, n, 0, inner)).collect()
@@ -1026,7 +1051,7 @@ fn run_slab(
             ptrs.iter()
                 .enumerate()
                 .map(|(k, &b)| {
-                    let off = r0 as isize * sc.row_step[k] + c0 as isize * sc.col_step[k];
+                    let off = r0 as isize * l.row_step[k] + c0 as isize * l.col_step[k];
                     (b as isize + off * size) as usize
                 })
                 .collect()
@@ -1043,7 +1068,7 @@ fn run_slab(
                 // run split (`pool` is `None` then), and inputs are only read.
                 // The scope joins every chunk before the buffers' borrows end.
                 // Streaming, as above, is the same call in chunks.
-                unsafe { call(f, ptrs, sc, n_rows, n_cols, size, stream) };
+                unsafe { call(l, ptrs, n_rows, n_cols, stream) };
             });
         }
     });

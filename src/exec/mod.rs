@@ -7,6 +7,7 @@ mod engine;
 pub(crate) mod executable;
 pub(crate) mod layout;
 mod library;
+pub(crate) mod parallel;
 mod reduce;
 mod restructure;
 pub(crate) mod rows;
