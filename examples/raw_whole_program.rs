@@ -90,7 +90,7 @@ fn main() -> Res<()> {
         "B4 at N = {n}: {} kernels and {} library steps in one function, {} bytes of scratch",
         exe.kernels().len(),
         exe.library_steps(),
-        exe.scratch_bytes()?
+        exe.scratch_bytes()
     );
 
     // ---- inputs, in the executable's order --------------------------------------
@@ -168,7 +168,7 @@ fn call_raw(exe: &Executable, values: &[Vec<f32>]) -> Res<Vec<Vec<f32>>> {
     if values.len() != exe.inputs().len() || SCRATCH_ALIGN != 64 {
         return Err("the inputs do not match the executable".into());
     }
-    let mut scratch = vec![Line([0; 64]); exe.scratch_bytes()?.div_ceil(64)];
+    let mut scratch = vec![Line([0; 64]); exe.scratch_bytes().div_ceil(64)];
     let ins: Vec<*const f32> = values.iter().map(|v| v.as_ptr()).collect();
     let outs: Vec<*mut f32> = outputs.iter_mut().map(|v| v.as_mut_ptr()).collect();
     // SAFETY: one pointer per input, each to exactly its shape's elements

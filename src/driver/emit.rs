@@ -40,7 +40,7 @@ pub(super) struct Em<'f> {
     pub pack: Value,
     /// The imported routine that runs a kernel with streaming stores
     /// (`exec::stream`), if any: large outputs of light kernels go through
-    /// it, as the executor runs them.
+    /// it.
     pub stream: Option<cranelift_codegen::ir::FuncRef>,
     /// The runtime's parallel routines and pool, for a JIT driver that runs
     /// on several threads (`exec::parallel`).

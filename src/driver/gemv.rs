@@ -1,5 +1,5 @@
-//! Matrix-vector products (`b` one column) as `exec::library::gemv` runs
-//! them, so the driver and the executor sum in the same order: one dot
+//! Matrix-vector products (`b` one column) in one pass over `a`, in a
+//! fixed order the JIT and object files share: one dot
 //! product with eight partial sums per row of `a` when its rows are
 //! contiguous, or `c += a[:, j] * b[j]` column by column when its columns
 //! are. Neither fuses a multiply into an add, as the Rust loops do not.
@@ -24,7 +24,7 @@ pub(super) enum Gemv {
 }
 
 impl Gemv {
-    /// The walk `exec::library::gemv` takes for `t` (`n` is 1), if any:
+    /// The walk for `t` (`n` is 1), if any:
     /// `b` must be contiguous.
     pub fn of(t: &Mat) -> Option<Self> {
         if t.n != 1 || !(t.b_rs == 1 || t.k <= 1) {

@@ -1,8 +1,8 @@
-//! Steps that move elements by index, lowered as `exec::restructure` runs
-//! them: every index is checked before anything is written (the driver
-//! returns its index error code at the first bad one), then gathers copy
-//! runs, their gradients add runs into zeros, and one-hot rows get their
-//! one.
+//! Steps that move elements by index: every index is checked before
+//! anything is written (the driver returns its index error code at the
+//! first bad one, which [`first_bad_index`] names afterwards), then gathers
+//! copy runs, their gradients add runs into zeros, and one-hot rows get
+//! their one.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::I64;
@@ -10,8 +10,8 @@ use cranelift_codegen::ir::{InstBuilder, Value};
 
 use super::emit::{contiguous, flags, Em};
 use super::moves::View;
-use crate::exec::layout::LibInput;
-use crate::graph::{split_at_axis, Op};
+use crate::exec::layout::{Call, Homes, LibInput, Loc};
+use crate::graph::{hot_index, index_value, split_at_axis, Op};
 use crate::jit::ops;
 
 /// An indexed step, with its sizes worked out.
@@ -87,6 +87,54 @@ pub fn indexed(op: &Op, inputs: &[LibInput], shape: &[usize]) -> Option<Indexed>
         },
         _ => return None,
     })
+}
+
+/// The step and message of the first bad index in `homes`' steps, in plan
+/// order, reading each index operand through `values` (a home's elements,
+/// `None` when unreadable): what a function that returned the bad-index
+/// code stopped at, named as every engine names it (`gather`, `index 7 is
+/// outside [0, 3)`). The steps before it ran, so their results are there.
+pub fn first_bad_index<T>(
+    homes: &Homes<T>,
+    values: &dyn Fn(Loc) -> Option<Vec<f64>>,
+) -> Option<(&'static str, String)> {
+    for c in &homes.calls {
+        let Call::Library {
+            op, inputs, shape, ..
+        } = c
+        else {
+            continue;
+        };
+        let Some(ix) = indexed(op, inputs, shape) else {
+            continue;
+        };
+        let (k, name, strict) = match ix.kind {
+            Kind::Gather | Kind::GatherGrad => (1, "gather", true),
+            Kind::OneHot { strict: true } => (0, "sparse_softmax_cross_entropy", true),
+            Kind::OneHot { strict: false } => (0, "one_hot", false),
+        };
+        let vals = values(inputs.get(k)?.loc)?;
+        let v = &ix.indices;
+        let count: usize = v.dims.iter().product();
+        for i in 0..count {
+            // the i-th index in row-major order, through the view's strides
+            let mut rest = i;
+            let mut at = v.off;
+            for (&d, &st) in v.dims.iter().zip(&v.strides).rev() {
+                at += (rest % d) as isize * st;
+                rest /= d;
+            }
+            let x = *vals.get(usize::try_from(at).ok()?)?;
+            let checked = match ix.kind {
+                Kind::OneHot { .. } => hot_index(x, ix.n, strict).map(|_| ()),
+                _ => index_value(x, ix.n).map(|_| ()),
+            };
+            if let Err(detail) = checked {
+                return Some((name, detail));
+            }
+        }
+    }
+    None
 }
 
 impl Em<'_> {

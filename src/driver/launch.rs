@@ -1,5 +1,4 @@
-//! Kernel calls, lowered as the executor launches them on one thread:
-//! accumulated results start at their identity, the kernel runs once per
+//! Kernel calls: accumulated results start at their identity, the kernel runs once per
 //! slab of its leading outer axes (a whole-tensor reduction over one long
 //! row in rows of `REDUCE_BLOCK`, its per-row partials in scratch), then
 //! the partials are combined in row order and means scaled.
@@ -120,14 +119,14 @@ impl Em<'_> {
         }
         for (r, &at) in reds.iter().zip(&call.sinks) {
             if let Some(scale) = r.scale {
-                // every element, as the executor scales its destination
+                // every element of the destination
                 self.scale(at, r.len, scale);
             }
         }
     }
 
-    /// Emits one kernel call on a block of `n` rows, as the executor runs
-    /// it in a row-blocked segment: a reduction read by rows (`access`)
+    /// Emits one kernel call on a block of `n` rows of a row-blocked
+    /// segment: a reduction read by rows (`access`)
     /// starts this block's rows at its identity and is scaled there; one
     /// accumulated over the batch adds into its partial result.
     pub fn kernel_block(
@@ -163,7 +162,7 @@ impl Em<'_> {
     }
 
     /// `op` over `a` then `b`, folded from its identity as
-    /// `ReduceOp::eval` folds (so a `-0` sum stays as the executor has it).
+    /// `ReduceOp::eval` folds (so a `-0` sum comes out as the interpreter's).
     pub fn combine2(&mut self, op: ReduceOp, a: Value, b: Value) -> Value {
         let init = reduce_identity(op).unwrap_or(0.0);
         let lane = self.lane;
@@ -266,8 +265,8 @@ impl Em<'_> {
             }
         }
         let (rows, inner) = (shape.rows as i64, shape.inner as i64);
-        // each slab through the streaming routine where the executor streams,
-        // split across the pool where it would split it
+        // each slab through the streaming routine when its outputs are large,
+        // split across the pool when the function runs on one
         let streams = crate::exec::stream::CAN_STREAM
             && crate::exec::stream::streams(
                 call.light,
@@ -358,7 +357,7 @@ impl Em<'_> {
     }
 
     /// A stack slot of each operand's step per row, then per column (in
-    /// elements), as the executor's launch steps them: inputs by their row
+    /// elements), as the runtime's launch steps them: inputs by their row
     /// strides (`in_rows`) and contiguity, outputs as contiguous rows of
     /// `inner`, a reduction's per-row results (or partials) one per row, a
     /// per-column one along the columns.

@@ -15,11 +15,13 @@
 //! the C library. It returns 0, or a positive code for an error found at
 //! run time.
 
+mod abi;
 mod emit;
 mod function;
 pub mod gemm;
 mod gemv;
 mod index;
+pub(crate) use index::first_bad_index;
 mod launch;
 mod moves;
 mod reduce;
@@ -66,9 +68,8 @@ pub(crate) struct Program<'a, T> {
     pub homes: &'a Homes<T>,
     /// Each compiled kernel's function, by code index.
     pub kernels: &'a [FuncId],
-    /// Whether each compiled kernel is light (`KernelSpec::is_light`), by
-    /// code index: limited by memory, so a candidate for streaming stores.
-    pub light: &'a [bool],
+    /// The spec each compiled kernel was made from, by code index.
+    pub specs: &'a [Option<&'a crate::graph::kernel::KernelSpec>],
     /// Where each of the plan's inputs is in the caller's array of inputs.
     pub input_slots: &'a [usize],
     /// Elements of each of the plan's inputs.
@@ -114,7 +115,7 @@ pub(crate) struct Naming<'a> {
     /// Matrix products call the library GEMM (`gemm::jit_symbols`, which
     /// the module must provide) instead of native IR.
     pub library_gemm: bool,
-    /// Light kernels with large outputs run through the executor's
+    /// Light kernels with large outputs run through the runtime's
     /// streaming stores (`exec::stream::jit_symbols`, which the module must
     /// provide); without it, every kernel is called directly.
     pub stream: bool,
@@ -147,20 +148,20 @@ fn lower_typed<M: Module, T: Element>(
 ) -> Result<(FuncId, usize), DriverError> {
     let homes =
         crate::exec::layout::plan_homes::<T>(l.nodes, l.plan, l.input_ids, l.code_of, l.segments);
-    let mut light = vec![false; l.kernels.len()];
+    let mut specs = vec![None; l.kernels.len()];
     let kernel_steps = l.plan.steps.iter().filter_map(|s| match s {
         crate::fuse::Step::Kernel(k) => Some(k),
         crate::fuse::Step::Library(_) => None,
     });
     for (k, &code) in kernel_steps.zip(l.code_of) {
-        if let Some(x) = light.get_mut(code) {
-            *x = k.spec.is_light();
+        if let Some(x) = specs.get_mut(code) {
+            *x = Some(&k.spec);
         }
     }
     let program = Program {
         homes: &homes,
         kernels: l.kernels,
-        light: &light,
+        specs: &specs,
         input_slots: l.input_slots,
         input_lens: l.input_lens,
         output_lens: l.output_lens,
@@ -399,13 +400,14 @@ pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
     Ok(())
 }
 
-/// Checks, when compiling, what the executor checks before each launch:
+/// Checks, when compiling, that every kernel is called as it was compiled
+/// (`abi`) and that
 /// every kernel operand's buffer holds every element its layout reaches
 /// from its base, and every library operand and result fits its home; the
 /// function then touches nothing outside the caller's arrays, its scratch
 /// and its constants (given arrays of the planned sizes, which the safe
 /// callers check).
-fn check_extents<T>(p: &Program<'_, T>) -> Result<(), DriverError> {
+fn check_extents<T: Element>(p: &Program<'_, T>) -> Result<(), DriverError> {
     use crate::exec::executable::extent;
     let homes = p.homes;
     let cap = |l: &Loc| -> Option<usize> {
@@ -421,20 +423,36 @@ fn check_extents<T>(p: &Program<'_, T>) -> Result<(), DriverError> {
         _ => false,
     };
     let bad = |what| Err(DriverError::Plan(what));
+    let spec = |code: usize| {
+        p.specs
+            .get(code)
+            .copied()
+            .flatten()
+            .ok_or(DriverError::Plan("a kernel without its spec"))
+    };
     for seg in &homes.segments {
-        segment::check_extents(seg, homes.calls.get(seg.calls.clone()), &cap)?;
+        let calls = homes.calls.get(seg.calls.clone());
+        segment::check_extents::<T>(seg, calls, &cap, &spec)?;
     }
     for c in &homes.calls {
         match c {
             // checked block by block above
             Call::Kernel { rows: Some(_), .. } | Call::Library { rows: Some(_), .. } => {}
             Call::Kernel {
+                code,
                 inputs,
                 outputs,
                 reductions,
                 layout,
                 ..
             } => {
+                abi::check::<T>(
+                    spec(*code)?,
+                    layout,
+                    inputs.len(),
+                    outputs.len(),
+                    reductions,
+                )?;
                 if layout.input_strides.len() != inputs.len()
                     || layout.input_inner.len() != inputs.len()
                     || layout.reduce_strides.len() != reductions.len()
@@ -605,7 +623,7 @@ pub(crate) fn define<M: Module, T: Element>(
                 }
                 c = seg.calls.end.max(c + 1);
             } else {
-                em.step(call, &kernel_refs, p.light, partials, work)?;
+                em.step(call, &kernel_refs, p.specs, partials, work)?;
                 c += 1;
             }
         }
@@ -690,7 +708,7 @@ pub const MESSAGES: [&str; 3] = [
 const ERROR_EMPTY_AXIS: i32 = 1;
 
 /// The code of a bad index.
-const ERROR_INDEX: i32 = 2;
+pub(crate) const ERROR_INDEX: i32 = 2;
 
 impl Em<'_> {
     /// Returns `code` from the driver here; what follows is unreachable.
@@ -715,7 +733,7 @@ impl Em<'_> {
         &mut self,
         call: &Call,
         kernels: &[cranelift_codegen::ir::FuncRef],
-        light: &[bool],
+        specs: &[Option<&crate::graph::kernel::KernelSpec>],
         partials: cranelift_codegen::ir::Value,
         work: cranelift_codegen::ir::Value,
     ) -> Result<(), DriverError> {
@@ -734,7 +752,11 @@ impl Em<'_> {
                     .ok_or(DriverError::Plan("missing kernel"))?;
                 let call = KernelCall {
                     f,
-                    light: light.get(*code).copied().unwrap_or(false),
+                    light: specs
+                        .get(*code)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|s| s.is_light()),
                     work: *ops,
                     inputs: inputs.iter().map(|&l| self.at(l)).collect(),
                     outputs: outputs.iter().map(|&l| self.at(l)).collect(),
@@ -902,7 +924,7 @@ mod tests {
         let p = |input_lens: &'static [usize], output_lens: &'static [usize]| Program {
             homes: &homes,
             kernels: &[],
-            light: &[],
+            specs: &[],
             input_slots: &[0],
             input_lens,
             output_lens,

@@ -1,5 +1,4 @@
-//! Reductions no kernel absorbs (and `sum_to`), lowered as `exec::reduce`
-//! runs them: the destination starts at the identity and every element of
+//! Reductions no kernel absorbs (and `sum_to`): the destination starts at the identity and every element of
 //! the operand, in its row-major order, is combined into the element it
 //! reduces to.
 

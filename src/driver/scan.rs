@@ -1,5 +1,4 @@
-//! Steps that walk lanes along one axis, lowered as `exec::scan` runs
-//! them: running sums and products, and the index of the first extreme
+//! Steps that walk lanes along one axis: running sums and products, and the index of the first extreme
 //! element.
 
 use cranelift_codegen::ir::condcodes::FloatCC;

@@ -2,8 +2,8 @@
 //! run block of rows by block of rows, its blocks grouped into the chunks
 //! the plan fixed, each chunk's results over the batch summed into partial
 //! results from their identity and combined into the destination in chunk
-//! order, as the executor combines the partials of chunks it ran on
-//! threads. So a result has the same bits whichever runs it, on any
+//! order, whether the chunks ran one after another or at once on
+//! threads (`exec::parallel`). So a result has the same bits whichever runs it, on any
 //! number of threads.
 //!
 //! Chunks and blocks are run-time loops (chunk `c` of `C` over `B` blocks
@@ -88,13 +88,15 @@ impl Blocks {
 }
 
 /// Checks that every block of `seg` keeps its operands inside their
-/// buffers (`cap`: a home's elements), as `check_extents` does for whole
+/// buffers (`cap`: a home's elements) and calls its kernels as their specs
+/// (`spec`, by code) were compiled, as `check_extents` does for whole
 /// calls: a block's rows end inside a batch-sized home, a block-sized home
 /// holds a block, a partial result holds what a block adds into it.
-pub(super) fn check_extents(
+pub(super) fn check_extents<'s, T: crate::value::Element>(
     seg: &RunSegment,
     calls: Option<&[Call]>,
     cap: &dyn Fn(&Loc) -> Option<usize>,
+    spec: &dyn Fn(usize) -> Result<&'s crate::graph::kernel::KernelSpec, DriverError>,
 ) -> Result<(), DriverError> {
     let bad = |what| Err(DriverError::Plan(what));
     let (Some(blocks), Some(calls)) = (Blocks::of(seg), calls) else {
@@ -123,6 +125,7 @@ pub(super) fn check_extents(
         for call in calls {
             match call {
                 Call::Kernel {
+                    code,
                     inputs,
                     outputs,
                     reductions,
@@ -132,6 +135,8 @@ pub(super) fn check_extents(
                     let Some(l) = rows.layouts.iter().find(|(h, _)| *h == n).map(|(_, l)| l) else {
                         return bad("block layout");
                     };
+                    let s = spec(*code)?;
+                    super::abi::check::<T>(s, l, inputs.len(), outputs.len(), reductions)?;
                     if rows.inputs.len() != inputs.len()
                         || rows.outputs.len() != outputs.len() + reductions.len()
                         || l.input_strides.len() != inputs.len()

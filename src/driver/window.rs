@@ -1,5 +1,4 @@
-//! Convolutions and poolings, lowered as `exec::window` runs them: a
-//! convolution is the GEMM of its windows laid out as rows (im2col, in
+//! Convolutions and poolings: a convolution is the GEMM of its windows laid out as rows (im2col, in
 //! the driver's work area) with the filter; its filter gradient the
 //! windows' transpose times the upstream gradient; its input gradient the
 //! upstream gradient times the filter's transpose, scattered back window

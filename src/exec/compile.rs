@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ndarray::{ArrayViewD, ArrayViewMutD};
+use ndarray::ArrayViewD;
 use smallvec::SmallVec;
 
 use super::engine::Engine;
@@ -85,19 +85,20 @@ enum TypedExec {
 
 /// A graph compiled for fixed input shapes: call it many times.
 ///
-/// It owns its JIT module (freed on drop), its plan and its buffer layout;
-/// a call compiles nothing, and its temporaries live in a workspace that
-/// the next call reuses. [`Executable::run`] allocates the outputs;
+/// It owns its JIT module (freed on drop): the whole program as one
+/// native function ([`Executable::entry`]) and its kernels. A call
+/// compiles nothing, and its temporaries live in a scratch block that the
+/// next call reuses. [`Executable::run`] allocates the outputs;
 /// [`Executable::run_into`] writes into the caller's arrays and allocates
-/// nothing after its first call (`tests/no_alloc.rs`), with two exceptions
-/// inside library routines: a general matrix product's packing buffer
-/// (`matrixmultiply` takes one per product, and per block of rows for a
-/// product in a row-blocked run, see [`Executable::row_blocks`]) and the
-/// windows matrix of a convolution (im2col). It is `Send + Sync`:
-/// concurrent calls each take their own workspace.
+/// nothing after its first call on one thread (`tests/no_alloc.rs`) but a
+/// general matrix product's packing buffer (`matrixmultiply` takes one per
+/// product, and per block of rows for a product in a row-blocked run, see
+/// [`Executable::row_blocks`]); on several threads a split launch also
+/// allocates its jobs. It is `Send + Sync`: concurrent calls each take
+/// their own scratch block.
 pub struct Executable {
-    /// The whole program as one native function, or why it has none.
-    entry: Result<DriverCall, DriverError>,
+    /// The whole program as one native function.
+    entry: DriverCall,
     inputs: Vec<(String, Vec<usize>)>,
     outputs: Vec<Vec<usize>>,
     dtype: DType,
@@ -309,7 +310,7 @@ pub fn compile(
         .map(|r| nodes[r.index()].shape.concrete().unwrap_or_default())
         .collect();
     // the whole program as one function, beside the kernels, row-blocked
-    // segments run block by block as the executor runs them
+    // segments run block by block
     let output_lens: Vec<usize> = output_shapes.iter().map(|s| s.iter().product()).collect();
     let identity: Vec<usize> = (0..input_ids.len()).collect();
     let input_lens: Vec<usize> = input_shapes.iter().map(|s| s.iter().product()).collect();
@@ -365,14 +366,7 @@ pub fn compile(
         },
         (Some(Err(e)), _) => Err(e),
         _ => Err(DriverError::Plan("the driver was not built")),
-    };
-    let driver = match &entry {
-        Ok(e) => Some(DriverCall {
-            addr: e.addr,
-            scratch: e.scratch,
-        }),
-        _ => None,
-    };
+    }?;
     fn checked<T>(h: Homes<T>) -> Result<Homes<T>, ExecError> {
         let bad = |l: &Loc| matches!(l, Loc::Const(usize::MAX));
         let calls_ok = h.calls.iter().all(|c| match c {
@@ -396,27 +390,34 @@ pub fn compile(
             Err(ExecError::Internal("a value has no home"))
         }
     }
+    fn typed<T: Element>(
+        homes: Homes<T>,
+        shapes: (Vec<Vec<usize>>, Vec<Vec<usize>>),
+        compiled: jit::CompiledKernels,
+        pool: Option<Arc<rayon::ThreadPool>>,
+        entry: DriverCall,
+    ) -> Result<Typed<T>, ExecError> {
+        let homes = checked(homes)?;
+        let size = std::mem::size_of::<T>();
+        let offsets = crate::driver::scratch_layout(&homes, size, pool.is_some())?.temps;
+        Ok(Typed::new(homes, offsets, shapes, compiled, pool, entry))
+    }
+    let shapes = (input_shapes, output_shapes.clone());
     let typed = match dtype {
-        DType::F32 => TypedExec::F32(Typed::new(
-            checked(plan_homes::<f32>(
-                &nodes, &plan, &input_ids, &code_of, &segments,
-            ))?,
-            input_shapes,
-            output_shapes.clone(),
+        DType::F32 => TypedExec::F32(typed(
+            plan_homes::<f32>(&nodes, &plan, &input_ids, &code_of, &segments),
+            shapes,
             compiled,
             pool,
-            driver,
-        )),
-        DType::F64 => TypedExec::F64(Typed::new(
-            checked(plan_homes::<f64>(
-                &nodes, &plan, &input_ids, &code_of, &segments,
-            ))?,
-            input_shapes,
-            output_shapes.clone(),
+            entry,
+        )?),
+        DType::F64 => TypedExec::F64(typed(
+            plan_homes::<f64>(&nodes, &plan, &input_ids, &code_of, &segments),
+            shapes,
             compiled,
             pool,
-            driver,
-        )),
+            entry,
+        )?),
     };
     let Plan { steps, .. } = plan;
     let library_steps = steps
@@ -512,17 +513,6 @@ impl Executable {
         self.library_steps
     }
 
-    /// Whether [`Executable::run`] and [`Executable::run_into`] call the
-    /// whole-program function ([`Executable::entry`]): on one thread (the
-    /// `jit` engine) always; on several, the executor runs the steps on the
-    /// pool, in the same chunks.
-    pub fn runs_whole_program(&self) -> bool {
-        match &self.typed {
-            TypedExec::F32(t) => t.driver.is_some(),
-            TypedExec::F64(t) => t.driver.is_some(),
-        }
-    }
-
     /// The plan as this executable runs it, one step a line: each kernel
     /// and library step in order with the homes it reads and writes
     /// (inputs by name, outputs by position, temporaries and constants by
@@ -600,17 +590,10 @@ impl Executable {
                 seg.chunks.len()
             ));
         }
-        out.push_str(&match &self.entry {
-            Ok(d) if self.runs_whole_program() => format!(
-                "  run: the whole-program function ({} bytes of scratch)\n",
-                d.scratch
-            ),
-            Ok(d) => format!(
-                "  run: the executor (whole-program function: {} bytes of scratch, through entry())\n",
-                d.scratch
-            ),
-            Err(e) => format!("  run: the executor (no whole-program function: {e})\n"),
-        });
+        out.push_str(&format!(
+            "  run: the whole-program function ({} bytes of scratch)\n",
+            self.entry.scratch
+        ));
         out
     }
 
@@ -658,19 +641,10 @@ impl Executable {
         feeds: &[ValueView<'_>],
         outputs: &mut [ValueViewMut<'_>],
     ) -> Result<(), ExecError> {
-        // the whole-program function straight from the caller's values;
-        // after a run-time error, the typed path (which names the bad index)
-        let direct = match &self.typed {
-            TypedExec::F32(t) => t.driver.map(|d| t.run_direct(d, feeds, outputs)),
-            TypedExec::F64(t) => t.driver.map(|d| t.run_direct(d, feeds, outputs)),
-        };
-        match direct {
-            Some(Err(ExecError::RunTime { .. })) | None => {}
-            Some(r) => return r,
-        }
+        // the whole-program function straight from the caller's values
         match &self.typed {
-            TypedExec::F32(t) => run_into_typed::<f32>(t, feeds, outputs, &self.outputs),
-            TypedExec::F64(t) => run_into_typed::<f64>(t, feeds, outputs, &self.outputs),
+            TypedExec::F32(t) => t.run_direct(feeds, outputs),
+            TypedExec::F64(t) => t.run_direct(feeds, outputs),
         }
     }
 }
@@ -695,18 +669,17 @@ impl Executable {
     /// `sin`/`cos`/`tan` call the C library's functions (here gradjit's,
     /// which call them), and matrix products run a GEMM in IR (here
     /// `matrixmultiply`, which sums in the same order: see `driver::gemm`).
-    /// Its plan runs every step whole, on one thread; `run` and `run_into`
-    /// call it where that is not slower ([`Executable::runs_whole_program`]).
+    /// It is what `run`, `run_into` and `run_entry` call, on every engine;
+    /// with several threads it splits its work across the executable's
+    /// thread pool (which the executable keeps alive), in chunks fixed by
+    /// the shapes, so the bits do not depend on the thread count.
     ///
     /// It returns 0, or 1 for an `argmax`/`argmin` over an empty axis, or 2
     /// for an index that is not an integer or is out of range, before any
     /// output is written by the step that reads it.
     ///
     /// # Errors
-    /// [`ExecError::FeedDTypeAt`] when `T` is not the executable's dtype;
-    /// [`ExecError::Driver`] when the function could not be built (a plan
-    /// whose operand layout the driver does not take, which no compiled
-    /// plan has).
+    /// [`ExecError::FeedDTypeAt`] when `T` is not the executable's dtype.
     ///
     /// # Safety of calling it
     /// The contract of [`EntryFn`]: every pointer valid for its elements,
@@ -721,20 +694,16 @@ impl Executable {
                 got: T::DTYPE,
             });
         }
-        let e = self.entry.as_ref().map_err(|e| e.clone())?;
         // SAFETY: `addr` is the finalized entry of the driver, built by
         // `driver::define` with exactly this signature in the host's C ABI,
         // for elements of `T` (checked above).
-        Ok(unsafe { std::mem::transmute::<usize, EntryFn<T>>(e.addr) })
+        Ok(unsafe { std::mem::transmute::<usize, EntryFn<T>>(self.entry.addr) })
     }
 
     /// Bytes of scratch [`Executable::entry`] needs (aligned to
     /// [`crate::driver::SCRATCH_ALIGN`]).
-    ///
-    /// # Errors
-    /// As [`Executable::entry`], when there is no whole-program function.
-    pub fn scratch_bytes(&self) -> Result<usize, ExecError> {
-        Ok(self.entry.as_ref().map_err(|e| e.clone())?.scratch)
+    pub fn scratch_bytes(&self) -> usize {
+        self.entry.scratch
     }
 
     /// Runs the program through [`Executable::entry`], after checking every
@@ -745,10 +714,9 @@ impl Executable {
         feeds: &[ValueView<'_>],
         outputs: &mut [ValueViewMut<'_>],
     ) -> Result<(), ExecError> {
-        let d = *self.entry.as_ref().map_err(|e| e.clone())?;
         match &self.typed {
-            TypedExec::F32(t) => t.run_direct(d, feeds, outputs),
-            TypedExec::F64(t) => t.run_direct(d, feeds, outputs),
+            TypedExec::F32(t) => t.run_direct(feeds, outputs),
+            TypedExec::F64(t) => t.run_direct(feeds, outputs),
         }
     }
 }
@@ -803,7 +771,7 @@ fn run_alloc<T: Element>(
     let views = typed_feeds::<T>(feeds)?;
     let mut bufs: Vec<Vec<T>> = shapes
         .iter()
-        .map(|s| super::executable::zeros(s.iter().product()))
+        .map(|s| zeros(s.iter().product()))
         .collect::<Result<_, _>>()?;
     {
         let mut outs: Vec<&mut [T]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
@@ -819,36 +787,13 @@ fn run_alloc<T: Element>(
         .collect()
 }
 
-fn run_into_typed<T: Element>(
-    t: &Typed<T>,
-    feeds: &[ValueView<'_>],
-    outputs: &mut [ValueViewMut<'_>],
-    shapes: &[Vec<usize>],
-) -> Result<(), ExecError> {
-    let views = typed_feeds::<T>(feeds)?;
-    if outputs.len() != shapes.len() {
-        return Err(ExecError::OutputCount {
-            expected: shapes.len(),
-            got: outputs.len(),
-        });
-    }
-    let mut outs: SmallVec<[&mut [T]; INLINE]> = SmallVec::with_capacity(outputs.len());
-    for (j, (o, s)) in outputs.iter_mut().zip(shapes).enumerate() {
-        let arr: &mut ArrayViewMutD<'_, T> =
-            T::unwrap_view_mut(o).ok_or_else(|| ExecError::OutputShape {
-                index: j,
-                expected: s.clone(),
-            })?;
-        if arr.shape() != s.as_slice() {
-            return Err(ExecError::OutputShape {
-                index: j,
-                expected: s.clone(),
-            });
-        }
-        let slice = arr
-            .as_slice_mut()
-            .ok_or(ExecError::OutputLayout { index: j })?;
-        outs.push(slice);
-    }
-    t.run(&views, &mut outs)
+/// `n` zeros, or an error when the allocator refuses: a shape too large
+/// for the machine must not abort the process.
+fn zeros<T: Element>(n: usize) -> Result<Vec<T>, ExecError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ExecError::OutOfMemory {
+        bytes: n.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    v.resize(n, T::zero());
+    Ok(v)
 }

@@ -1,9 +1,10 @@
 //! What the JIT's whole-program function calls to use several threads
 //! (`jit-mt`): it imports these routines and passes the executable's
 //! thread pool by address, so a kernel launch is split across the pool
-//! as the executor splits it, and a row-blocked segment's chunks run on
-//! the pool, each on its own part of the scratch block. Objects written by
-//! `gradjit aot` never import them (they run on the caller's thread).
+//! into chunks of rows (or of one row's columns), and a row-blocked
+//! segment's chunks run on the pool, each on its own part of the scratch
+//! block. Objects written by `gradjit aot` never import them (they run on
+//! the caller's thread).
 
 use rayon::ThreadPool;
 
@@ -43,7 +44,7 @@ pub(crate) type ChunkFn = unsafe extern "C" fn(
 );
 
 /// Runs kernel `f` on one slab of `rows × cols` on `pool`, split as the
-/// executor splits a launch (`exec::executable::run_slab`): `ptrs` holds the
+/// runtime splits a launch (`exec::executable::run_slab`): `ptrs` holds the
 /// `n_ptrs` operands (the first `n_in` inputs), `strides` one row stride
 /// per input, `steps` each operand's step per row then per column
 /// (`2 * n_ptrs` elements); `size` bytes per element, `work` operations per
@@ -105,7 +106,7 @@ pub(crate) unsafe extern "C" fn gradjit_launch(
 /// areas of `stride` bytes from `chunk0` lie inside the scratch block and
 /// are disjoint. The chunks of a segment write disjoint rows of their
 /// batch-sized results and their own chunk areas, and only read the rest
-/// (see `exec::blocked`), so they may run at once.
+/// (see `driver::segment`), so they may run at once.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "C" fn gradjit_chunks(
     pool: *const ThreadPool,

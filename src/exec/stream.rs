@@ -3,7 +3,7 @@
 //! A store to memory that is not in cache first reads the line it writes
 //! ("read for ownership"), so a kernel writing an output larger than the
 //! cache moves its bytes three times instead of twice. Cranelift has no
-//! non-temporal store, so for such kernels the executor runs the kernel on
+//! non-temporal store, so for such kernels the runtime runs the kernel on
 //! chunks whose outputs go to a small per-thread scratch area (which stays
 //! in L1/L2), then copies each chunk to its destination with
 //! non-temporal stores (`movntdq`), which skip the read.
@@ -58,8 +58,8 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// One kernel call over `rows × cols` elements, described as the executor
-/// passes it: base pointers (inputs, then outputs; no reductions), per
+/// One kernel call over `rows × cols` elements, described as the
+/// function passes it: base pointers (inputs, then outputs; no reductions), per
 /// input row strides, and each operand's step per row and per column (in
 /// elements).
 pub(crate) struct Piece<'a> {

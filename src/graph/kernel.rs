@@ -75,7 +75,7 @@ pub fn reduce_identity(op: ReduceOp) -> Option<f64> {
         ReduceOp::Sum | ReduceOp::Mean => Some(0.0),
         ReduceOp::Max => Some(f64::NEG_INFINITY),
         ReduceOp::Min => Some(f64::INFINITY),
-        // products stay out of kernels: a library step (`exec::reduce`)
+        // products stay out of kernels: a library step (`driver::reduce`)
         ReduceOp::LogSumExp | ReduceOp::Prod => None,
     }
 }
