@@ -177,9 +177,9 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         .iter()
         .map(|(_, id, shape)| (*id, shape.clone()))
         .collect();
-    let mut f = front(p.graph, p.outputs, &feeds, &opts)?;
-    // blocks of rows as the JIT runs them, so both compute the same bits
-    let segments = crate::exec::rows::segments(&f.nodes, &mut f.plan, p.dtype.size());
+    // planned as the JIT plans it (blocks of rows included), so both
+    // compute the same bits
+    let f = front(p.graph, p.outputs, &feeds, &opts)?;
     if f.dtype != p.dtype {
         return Err(ExecError::MixedDTypes.into());
     }
@@ -238,7 +238,7 @@ pub fn compile(p: &Program<'_>) -> Result<Object, AotError> {
         plan: &f.plan,
         input_ids: &input_ids,
         code_of: &code_of,
-        segments: &segments,
+        segments: &f.segments,
         kernels: &ids,
         input_slots: &slots,
         input_lens: &input_lens,

@@ -9,7 +9,7 @@ use ndarray::ArrayViewD;
 use smallvec::SmallVec;
 
 use super::engine::Engine;
-use super::executable::Typed;
+use super::executable::{DriverCall, EntryFn, Typed};
 use super::layout::{plan_homes, Homes, Loc};
 use super::ExecError;
 use crate::driver::{DriverError, Lowering, Naming};
@@ -129,16 +129,6 @@ pub(crate) fn distinct_kernels(
     (specs, code_of)
 }
 
-/// The whole-program function of an executable: its address (valid while
-/// the executable's JIT module lives) and the scratch it needs.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DriverCall {
-    /// Its address, in the executable's JIT module.
-    pub addr: usize,
-    /// Scratch bytes it needs.
-    pub scratch: usize,
-}
-
 /// A run of steps that an executable runs block of rows by block of rows
 /// (a matrix product with the elementwise work around it, say), so values
 /// passed between them stay in cache.
@@ -197,10 +187,14 @@ pub(crate) struct Front {
     pub inputs: Vec<(NodeId, String, Vec<usize>)>,
     /// The one dtype of every value.
     pub dtype: DType,
-    /// Steps in order.
+    /// Steps in order (reordered around the row-blocked runs).
     pub plan: Plan,
+    /// The runs of steps that execute in blocks of rows.
+    pub segments: Vec<super::rows::Segment>,
     /// What the simplification pipeline did.
     pub stats: Vec<PassStats>,
+    /// The prepared graph (whose nodes `nodes` are).
+    pub graph: Graph,
 }
 
 /// Specializes the fetches of `graph` to the feeds' shapes, simplifies,
@@ -266,14 +260,59 @@ pub(crate) fn front(
         }
     }
     let dtype = dtype.unwrap_or(DType::F32);
-    let plan = plan(&g, &roots, opts.fusion)?;
+    let mut plan = plan(&g, &roots, opts.fusion)?;
+    // the fused engine also runs steps that share a batch axis block by
+    // block; the unfused one stays one whole pass per operation
+    let segments = match opts.fusion {
+        Fusion::Fused => super::rows::segments(&nodes, &mut plan, dtype.size()),
+        Fusion::Unfused => Vec::new(),
+    };
     Ok(Front {
         nodes,
         roots,
         inputs,
         dtype,
         plan,
+        segments,
         stats,
+        graph: g,
+    })
+}
+
+/// A program planned as [`compile`] plans it, before code generation: the
+/// prepared graph, its fetched nodes, the steps in the order they run and
+/// the runs of them in blocks of rows. What `gradjit show` lists.
+#[derive(Debug)]
+pub struct Planned {
+    /// The specialized, simplified and prepared graph.
+    pub graph: Graph,
+    /// The fetched nodes in it, in fetch order.
+    pub roots: Vec<NodeId>,
+    /// The steps, in the order they run.
+    pub plan: Plan,
+    /// The runs of steps executed in blocks of rows.
+    pub row_blocks: Vec<RowBlocks>,
+}
+
+/// Plans `fetches` of `graph` for the feeds' shapes exactly as [`compile`]
+/// does (the same function: specialize, simplify, prepare, plan, cut the
+/// row-blocked runs), without generating code.
+///
+/// # Errors
+/// As [`compile`]'s planning: a graph error, a feed that is not a
+/// placeholder, an unfed input, mixed dtypes.
+pub fn planned(
+    graph: &Graph,
+    fetches: &[NodeId],
+    feeds: &[(NodeId, Vec<usize>)],
+    opts: &CompileOptions,
+) -> Result<Planned, ExecError> {
+    let f = front(graph, fetches, feeds, opts)?;
+    Ok(Planned {
+        row_blocks: f.segments.iter().map(RowBlocks::of).collect(),
+        graph: f.graph,
+        roots: f.roots,
+        plan: f.plan,
     })
 }
 
@@ -292,15 +331,11 @@ pub fn compile(
         roots,
         inputs,
         dtype,
-        mut plan,
+        plan,
+        segments,
         stats,
+        ..
     } = front(graph, fetches, feeds, opts)?;
-    // the fused engine also runs steps that share a batch axis block by
-    // block; the unfused one stays one whole pass per operation
-    let segments = match opts.fusion {
-        Fusion::Fused => super::rows::segments(&nodes, &mut plan, dtype.size()),
-        Fusion::Unfused => Vec::new(),
-    };
     let row_blocks = segments.iter().map(RowBlocks::of).collect();
     let (specs, code_of) = distinct_kernels(&plan);
     let input_ids: Vec<NodeId> = inputs.iter().map(|(id, _, _)| *id).collect();
@@ -649,18 +684,6 @@ impl Executable {
     }
 }
 
-/// The whole program as one native function (see [`Executable::entry`]).
-///
-/// `inputs` holds one pointer per input of the executable (in the order of
-/// [`Executable::inputs`]) to its elements, row-major and contiguous;
-/// `outputs` one per output (in fetch order) to a buffer of exactly its
-/// number of elements; `scratch` points to [`Executable::scratch_bytes`]
-/// bytes aligned to [`crate::driver::SCRATCH_ALIGN`] (it may be null when
-/// that is 0). It returns 0, or a positive code for an error found at run
-/// time, after which no element past any buffer has been touched.
-pub type EntryFn<T> =
-    unsafe extern "C" fn(inputs: *const *const T, outputs: *const *mut T, scratch: *mut u8) -> i32;
-
 impl Executable {
     /// The whole program as one native function: the kernels, the library
     /// steps and the buffer plan lowered into one Cranelift function, the
@@ -718,18 +741,6 @@ impl Executable {
             TypedExec::F32(t) => t.run_direct(feeds, outputs),
             TypedExec::F64(t) => t.run_direct(feeds, outputs),
         }
-    }
-}
-
-/// The error of a code the whole-program function returned.
-pub(crate) fn run_time_error(code: i32) -> ExecError {
-    let message = usize::try_from(code)
-        .ok()
-        .and_then(|c| crate::driver::MESSAGES.get(c))
-        .unwrap_or(&"unknown error code");
-    ExecError::RunTime {
-        code,
-        message: message.to_string(),
     }
 }
 

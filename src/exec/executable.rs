@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use ndarray::ArrayViewD;
 
-use super::compile::DriverCall;
 use super::layout::{Homes, Loc};
+use super::rows::split;
 use super::stream;
 use super::ExecError;
 use crate::fuse::Layout;
@@ -273,7 +273,7 @@ impl<T: Element> Typed<T> {
         // `d.scratch` bytes aligned to 64 (`Line`). The driver touches
         // nothing else (its thread pool, on several threads, is `_threads`).
         let code = unsafe {
-            let f = std::mem::transmute::<usize, super::compile::EntryFn<T>>(d.addr);
+            let f = std::mem::transmute::<usize, EntryFn<T>>(d.addr);
             f(
                 ws.in_ptrs.as_ptr() as *const *const T,
                 ws.out_ptrs.as_ptr() as *const *mut T,
@@ -282,10 +282,10 @@ impl<T: Element> Typed<T> {
         };
         match code {
             0 => Ok(()),
-            crate::driver::ERROR_INDEX => Err(self
-                .bad_index(ws)
-                .unwrap_or_else(|| super::compile::run_time_error(code))),
-            _ => Err(super::compile::run_time_error(code)),
+            crate::driver::ERROR_INDEX => {
+                Err(self.bad_index(ws).unwrap_or_else(|| run_time_error(code)))
+            }
+            _ => Err(run_time_error(code)),
         }
     }
 
@@ -475,12 +475,36 @@ pub(crate) unsafe fn run_slab(
     });
 }
 
-/// Splits `n` into `parts` nearly equal (start, len) ranges.
-pub(super) fn split(n: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
-    let base = n / parts;
-    let extra = n % parts;
-    (0..parts).map(move |i| {
-        let start = i * base + i.min(extra);
-        (start, base + usize::from(i < extra))
-    })
+/// The whole-program function of an executable: its address (valid while
+/// the executable's JIT module lives) and the scratch it needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DriverCall {
+    /// Its address, in the executable's JIT module.
+    pub addr: usize,
+    /// Scratch bytes it needs.
+    pub scratch: usize,
+}
+
+/// The whole program as one native function (see [`Executable::entry`](super::Executable::entry)).
+///
+/// `inputs` holds one pointer per input of the executable (in the order of
+/// [`Executable::inputs`](super::Executable::inputs)) to its elements, row-major and contiguous;
+/// `outputs` one per output (in fetch order) to a buffer of exactly its
+/// number of elements; `scratch` points to [`Executable::scratch_bytes`](super::Executable::scratch_bytes)
+/// bytes aligned to [`crate::driver::SCRATCH_ALIGN`] (it may be null when
+/// that is 0). It returns 0, or a positive code for an error found at run
+/// time, after which no element past any buffer has been touched.
+pub type EntryFn<T> =
+    unsafe extern "C" fn(inputs: *const *const T, outputs: *const *mut T, scratch: *mut u8) -> i32;
+
+/// The error of a code the whole-program function returned.
+pub(crate) fn run_time_error(code: i32) -> ExecError {
+    let message = usize::try_from(code)
+        .ok()
+        .and_then(|c| crate::driver::MESSAGES.get(c))
+        .unwrap_or(&"unknown error code");
+    ExecError::RunTime {
+        code,
+        message: message.to_string(),
+    }
 }

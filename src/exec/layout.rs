@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use super::rows::{PerBlock, RowRole, Segment};
+use super::views::{reads_writes, transposes_as_views, view_source};
 use crate::fuse::{Layout, Plan, ReduceClass, Step};
 use crate::graph::kernel::reduce_identity;
 use crate::graph::{Node, NodeId, Op, Real, ReduceOp};
@@ -139,7 +140,7 @@ const PARTIAL_BUDGET: usize = 1 << 22;
 fn chunks(blocks: usize, acc_len: usize) -> Vec<Range<usize>> {
     let by_memory = PARTIAL_BUDGET / acc_len.max(1);
     let parts = blocks.min(MAX_CHUNKS).min(by_memory).max(1);
-    super::executable::split(blocks, parts)
+    super::rows::split(blocks, parts)
         .map(|(start, len)| start..start + len)
         .collect()
 }
@@ -495,47 +496,6 @@ pub fn plan_homes<T: Real>(
     }
 }
 
-/// Per node, the input and axes permutation of a transpose that matrix
-/// products read as a strided view (see [`transposes_as_views`]).
-pub(crate) type Views = Vec<Option<(NodeId, Vec<usize>)>>;
-
-/// The value `id` names, through a transpose read as a view, with the
-/// view's permutation.
-pub(crate) fn view_source(views: &Views, id: NodeId) -> (NodeId, Option<&[usize]>) {
-    match views.get(id.index()).and_then(Option::as_ref) {
-        Some((src, perm)) => (*src, Some(perm.as_slice())),
-        None => (id, None),
-    }
-}
-
-/// The values a step reads (through views) and writes: a kernel's inputs,
-/// and its outputs then its reductions; a library node's inputs, and the
-/// node.
-pub(crate) fn reads_writes(
-    nodes: &[Node],
-    views: &Views,
-    step: &Step,
-) -> (Vec<NodeId>, Vec<NodeId>) {
-    match step {
-        Step::Kernel(k) => (
-            k.inputs.clone(),
-            k.outputs
-                .iter()
-                .copied()
-                .chain(k.reductions.iter().map(|r| r.node))
-                .collect(),
-        ),
-        Step::Library(id) => (
-            nodes[id.index()]
-                .inputs
-                .iter()
-                .map(|&r| view_source(views, r).0)
-                .collect(),
-            vec![*id],
-        ),
-    }
-}
-
 /// The best-fitting free temporary of at least `need` elements, else a
 /// free one grown to `need`, else a new one.
 fn take_temp(temps: &mut Vec<usize>, free: &mut Vec<usize>, need: usize) -> usize {
@@ -558,47 +518,4 @@ fn take_temp(temps: &mut Vec<usize>, free: &mut Vec<usize>, need: usize) -> usiz
             }
         },
     }
-}
-
-/// Transposes read only by matrix products (and not fetched) need no step:
-/// the product reads their input through a strided view. Returns, per node,
-/// the input and permutation of such a transpose.
-pub(crate) fn transposes_as_views(
-    nodes: &[Node],
-    plan: &Plan,
-) -> Vec<Option<(NodeId, Vec<usize>)>> {
-    let n = nodes.len();
-    let mut only_matmul = vec![true; n];
-    for f in &plan.fetches {
-        only_matmul[f.index()] = false;
-    }
-    for step in &plan.steps {
-        let (reads, by_matmul): (&[NodeId], bool) = match step {
-            Step::Kernel(k) => (&k.inputs, false),
-            Step::Library(id) => (
-                &nodes[id.index()].inputs,
-                matches!(nodes[id.index()].op, Op::MatMul),
-            ),
-        };
-        if !by_matmul {
-            for r in reads {
-                only_matmul[r.index()] = false;
-            }
-        }
-    }
-    let mut view_of = vec![None; n];
-    for step in &plan.steps {
-        let Step::Library(id) = step else { continue };
-        let node = &nodes[id.index()];
-        let (Op::Transpose { perm }, Some(&src)) = (&node.op, node.inputs.first()) else {
-            continue;
-        };
-        if !only_matmul[id.index()] {
-            continue;
-        }
-        let rank = node.shape.rank().unwrap_or(0);
-        let perm = perm.clone().unwrap_or_else(|| (0..rank).rev().collect());
-        view_of[id.index()] = Some((src, perm));
-    }
-    view_of
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod compile;
 mod engine;
+mod error;
 pub(crate) mod executable;
 pub(crate) mod layout;
 pub(crate) mod parallel;
@@ -10,11 +11,14 @@ mod routine;
 pub(crate) mod rows;
 mod session;
 pub(crate) mod stream;
+mod views;
 
 pub use compile::{
-    compile, row_blocks, CompileOptions, EntryFn, Executable, RowBlocks, MAX_THREADS,
+    compile, planned, row_blocks, CompileOptions, Executable, Planned, RowBlocks, MAX_THREADS,
 };
 pub use engine::{Engine, UnknownEngine, ENGINES};
+pub use error::ExecError;
+pub use executable::EntryFn;
 pub use executable::PARALLEL_THRESHOLD;
 pub use routine::{routine, Routine};
-pub use session::{ExecError, Session};
+pub use session::Session;

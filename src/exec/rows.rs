@@ -14,8 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::executable::split;
-use super::layout::{reads_writes, transposes_as_views, view_source, Views};
+use super::views::{reads_writes, transposes_as_views, view_source, Views};
 use crate::fuse::{
     classify, kernel_reduction, layout_with, reduction_strides, KernelStep, Layout, Plan,
     ReduceClass, Step,
@@ -535,4 +534,14 @@ pub fn segments(nodes: &[Node], plan: &mut Plan, elem_bytes: usize) -> Vec<Segme
     let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
     plan.steps = order.iter().filter_map(|&j| slots[j].take()).collect();
     found
+}
+
+/// Splits `n` into `parts` nearly equal (start, len) ranges.
+pub(crate) fn split(n: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
+    let base = n / parts;
+    let extra = n % parts;
+    (0..parts).map(move |i| {
+        let start = i * base + i.min(extra);
+        (start, base + usize::from(i < extra))
+    })
 }

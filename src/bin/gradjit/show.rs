@@ -1,13 +1,10 @@
 //! `gradjit show`: the forward graph, the raw and simplified gradient
 //! graphs, per-pass node counts and the fused kernels.
 
-use std::collections::HashMap;
-
 use gradjit::dot::{render, DotSpec};
-use gradjit::exec::{routine, row_blocks, RowBlocks};
-use gradjit::fuse::{plan, prepare, Fusion, Plan, Step};
-use gradjit::graph::{DType, Shape};
-use gradjit::simplify::{count_ops, extract, Simplified};
+use gradjit::exec::routine;
+use gradjit::fuse::Step;
+use gradjit::simplify::count_ops;
 use gradjit::text::print_program;
 use gradjit::{jit, NodeId};
 
@@ -90,14 +87,26 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     // every input's shape is known
     let all_fed = loaded.feeds.len() == loaded.program.inputs.len();
     let step_roots: Vec<NodeId> = fwd_ids.iter().chain(&raw_ids).copied().collect();
+    // planned by the function `compile` plans with, for the same feeds
+    let ordered: Vec<(NodeId, Vec<usize>)> = loaded
+        .feeds
+        .iter()
+        .map(|(id, v)| (*id, v.shape().to_vec()))
+        .collect();
+    let opts = loaded.compile_options(gradjit::exec::Engine::Jit, None);
     let compiled = if all_fed {
-        Some(compiled_step(&loaded, &step_roots)?)
+        Some(gradjit::exec::planned(
+            &loaded.graph,
+            &step_roots,
+            &ordered,
+            &opts,
+        )?)
     } else {
         None
     };
     let kernels: Vec<(String, usize, usize, usize)> = compiled
         .iter()
-        .flat_map(|(_, p, _)| p.kernels())
+        .flat_map(|c| c.plan.kernels())
         .map(|k| {
             (
                 k.spec.name.clone(),
@@ -110,8 +119,9 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
         .collect();
     if let Some(path) = &args.dot {
         let text = match &compiled {
-            Some((s, p, _)) => {
-                let (f, gr) = s.roots.split_at(fwd_ids.len());
+            Some(c) => {
+                let p = &c.plan;
+                let (f, gr) = c.roots.split_at(fwd_ids.len());
                 let name = |names: &[(String, NodeId)], ids: &[NodeId]| -> Vec<(String, NodeId)> {
                     names
                         .iter()
@@ -133,7 +143,7 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                     gradient: &name(&raw, gr),
                     kernels: &clusters,
                 };
-                render(&s.graph, &spec)
+                render(&c.graph, &spec)
             }
             None => render(
                 g,
@@ -204,7 +214,8 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     }
     match &compiled {
         None => out.push_str("kernels: feed every input (--feed) to see the compiled kernels\n"),
-        Some((_, p, blocks)) => {
+        Some(c) => {
+            let (p, blocks) = (&c.plan, &c.row_blocks);
             out.push_str(&format!("kernels ({}):\n", kernels.len()));
             for (n, o, i, w) in &kernels {
                 out.push_str(&format!("  {n}: {o} operations, {i} inputs, {w} outputs\n"));
@@ -236,12 +247,6 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
                 ));
             }
             // the plan that `compile` lowers, from the executable itself
-            let ordered: Vec<(NodeId, Vec<usize>)> = loaded
-                .feeds
-                .iter()
-                .map(|(id, v)| (*id, v.shape().to_vec()))
-                .collect();
-            let opts = loaded.compile_options(gradjit::exec::Engine::Jit, None);
             let exe = gradjit::exec::compile(&loaded.graph, &step_roots, &ordered, &opts)?;
             out.push_str("plan as compiled (jit):\n");
             out.push_str(&exe.plan_text());
@@ -264,36 +269,13 @@ pub fn show(args: &ShowArgs) -> Result<String, CliError> {
     Ok(out)
 }
 
-/// The step graph (output and gradients) specialized to the fed shapes,
-/// simplified and fused, as the `jit` engine compiles it.
-/// With the runs of steps that execute in blocks of rows.
-fn compiled_step(loaded: &Loaded, roots: &[NodeId]) -> Result<Compiled, CliError> {
-    let shapes: HashMap<String, Shape> = loaded
-        .feeds
-        .iter()
-        .filter_map(|(id, v)| Some((loaded.name_of(*id)?, Shape::known(v.shape()))))
-        .collect();
-    let (g, r) = extract(&loaded.graph, roots, &shapes)?;
-    let mut s = loaded.pipeline().run(&g, &r)?;
-    let graph = std::mem::take(&mut s.graph);
-    (s.graph, s.roots) = prepare(graph, std::mem::take(&mut s.roots), Fusion::Fused)?;
-    let mut p = plan(&s.graph, &s.roots, Fusion::Fused)?;
-    let dtype = s
-        .roots
-        .first()
-        .and_then(|r| s.graph.get(*r))
-        .map_or(DType::F32, |n| n.dtype);
-    let blocks = row_blocks(&s.graph, &mut p, dtype);
-    Ok((s, p, blocks))
-}
-
-/// A step graph as compiled: simplified, planned, its row-blocked runs.
-type Compiled = (Simplified, Plan, Vec<RowBlocks>);
+/// A step graph as compiled: prepared, planned, its row-blocked runs.
+type Compiled = gradjit::exec::Planned;
 
 fn compiled_name(compiled: &Option<Compiled>, id: NodeId) -> &'static str {
     compiled
         .as_ref()
-        .and_then(|(s, _, _)| s.graph.get(id))
+        .and_then(|c| c.graph.get(id))
         .map_or("?", |n| n.op.name())
 }
 
@@ -301,7 +283,7 @@ fn compiled_name(compiled: &Option<Compiled>, id: NodeId) -> &'static str {
 /// (which compiling refuses at run time: a bug).
 fn library_step(compiled: &Option<Compiled>, id: NodeId) -> String {
     let name = compiled_name(compiled, id);
-    let node = compiled.as_ref().and_then(|(s, _, _)| s.graph.get(id));
+    let node = compiled.as_ref().and_then(|c| c.graph.get(id));
     match node.map(|n| routine(&n.op)) {
         Some(None) => format!("{name} (no native routine)"),
         _ => name.to_string(),
