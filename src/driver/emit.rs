@@ -38,10 +38,12 @@ pub(super) struct Em<'f> {
     pub gemm: Option<cranelift_codegen::ir::FuncRef>,
     /// Where the GEMM packs a column block of `B` (in the scratch block).
     pub pack: Value,
-    /// The imported routine that runs a kernel with streaming stores
-    /// (`exec::stream`), if any: large outputs of light kernels go through
-    /// it.
-    pub stream: Option<cranelift_codegen::ir::FuncRef>,
+    /// The runtime's launch (`exec::parallel::gradjit_launch`), in the JIT:
+    /// a kernel split across the pool, or streamed, goes through it.
+    pub launch: Option<cranelift_codegen::ir::FuncRef>,
+    /// Large outputs of light kernels go through streaming stores
+    /// (`exec::stream`), by the launch.
+    pub streaming: bool,
     /// The runtime's parallel routines and pool, for a JIT driver that runs
     /// on several threads (`exec::parallel`).
     pub parallel: Option<Parallel>,
@@ -54,8 +56,6 @@ pub(super) struct Em<'f> {
 pub(super) struct Parallel {
     /// The pool's address (it lives as long as the executable).
     pub pool: i64,
-    /// `exec::parallel::gradjit_launch`.
-    pub launch: cranelift_codegen::ir::FuncRef,
     /// `exec::parallel::gradjit_chunks`.
     pub chunks: cranelift_codegen::ir::FuncRef,
 }

@@ -19,7 +19,8 @@ pub(super) struct Imports {
     consts: Vec<GlobalValue>,
     m: MathImports,
     gemm: Option<FuncRef>,
-    stream: Option<FuncRef>,
+    launch: Option<FuncRef>,
+    streaming: bool,
     parallel: Option<Parallel>,
 }
 
@@ -58,14 +59,13 @@ pub(super) fn declare<M: Module, T>(
         true => Some(import(gemm::gemm_symbol(size), 11)?),
         false => None,
     };
-    let stream = match naming.stream {
-        true => Some(import(crate::exec::stream::STREAM_SYMBOL, 9)?),
+    let launch = match naming.stream || naming.pool.is_some() {
+        true => Some(import(crate::exec::parallel::LAUNCH_SYMBOL, 12)?),
         false => None,
     };
     let parallel = match naming.pool {
         Some(pool) => Some(Parallel {
             pool: pool as i64,
-            launch: import(crate::exec::parallel::LAUNCH_SYMBOL, 12)?,
             chunks: import(crate::exec::parallel::CHUNKS_SYMBOL, 9)?,
         }),
         None => None,
@@ -75,7 +75,8 @@ pub(super) fn declare<M: Module, T>(
         consts,
         m,
         gemm,
-        stream,
+        launch,
+        streaming: naming.stream,
         parallel,
     })
 }
@@ -142,7 +143,8 @@ pub(super) fn frame<'f, T>(
         temps,
         consts,
         gemm: imports.gemm,
-        stream: imports.stream,
+        launch: imports.launch,
+        streaming: imports.streaming,
         parallel: imports.parallel,
         params,
     }

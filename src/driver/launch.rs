@@ -5,7 +5,7 @@
 
 use cranelift_codegen::ir::{FuncRef, InstBuilder, StackSlotData, StackSlotKind, Value};
 
-use super::emit::{flags, Em, Parallel};
+use super::emit::{flags, Em};
 use crate::exec::executable::REDUCE_BLOCK;
 use crate::exec::layout::{BlockAccess, RedCall};
 use crate::fuse::{Layout, ReduceClass};
@@ -82,9 +82,12 @@ pub struct KernelCall<'a> {
     pub layout: &'a Layout,
 }
 
-/// A kernel call handed to the runtime's parallel launch: where its
-/// operands, row strides and steps are staged, and how it may be split.
+/// A kernel call handed to the runtime's launch: the routine, the pool
+/// (0: none), where its operands, row strides and steps are staged, and
+/// how it may be split.
 struct Launched {
+    routine: FuncRef,
+    pool: i64,
     f: FuncRef,
     slot_ptrs: cranelift_codegen::ir::StackSlot,
     slot_strides: cranelift_codegen::ir::StackSlot,
@@ -279,38 +282,38 @@ impl Em<'_> {
             .parallel
             .filter(|_| total == Total::Store)
             .filter(|_| !reds.iter().any(|r| r.class == ReduceClass::PerColumn));
-        let streamed = self.stream.filter(|_| streams);
         let (lead, steps) = (shape.lead.clone(), (in_rows.as_slice(), shape.inner));
-        if let Some(par) = split {
-            let steps = self.operand_steps(steps, layout, reds, n_out);
-            let mut flags = 0;
-            if streams {
-                flags |= crate::exec::parallel::STREAM;
+        let runtime = self
+            .launch
+            .filter(|_| split.is_some() || (self.streaming && streams));
+        match runtime {
+            Some(routine) => {
+                let steps = self.operand_steps(steps, layout, reds, n_out);
+                let mut flags = 0;
+                if streams && self.streaming {
+                    flags |= crate::exec::parallel::STREAM;
+                }
+                if reds.is_empty() {
+                    flags |= crate::exec::parallel::SPLIT_COLUMNS;
+                }
+                let launch = Launched {
+                    routine,
+                    pool: split.map_or(0, |p| p.pool),
+                    f,
+                    slot_ptrs,
+                    slot_strides,
+                    steps,
+                    n_in,
+                    work: call.work,
+                    flags,
+                };
+                self.nest(&lead, &bases, &strides, &mut |e, p| {
+                    e.call_runtime(&launch, p, rows, inner);
+                });
             }
-            if reds.is_empty() {
-                flags |= crate::exec::parallel::SPLIT_COLUMNS;
-            }
-            let launch = Launched {
-                f,
-                slot_ptrs,
-                slot_strides,
-                steps,
-                n_in,
-                work: call.work,
-                flags,
-            };
-            self.nest(&lead, &bases, &strides, &mut |e, p| {
-                e.call_parallel(par, &launch, p, rows, inner);
-            });
-        } else if let Some(s) = streamed {
-            let steps = self.operand_steps(steps, layout, reds, n_out);
-            self.nest(&lead, &bases, &strides, &mut |e, p| {
-                e.call_stream(s, f, p, slot_ptrs, slot_strides, steps, n_in, rows, inner);
-            });
-        } else {
-            self.nest(&lead, &bases, &strides, &mut |e, p| {
+            None => self.nest(&lead, &bases, &strides, &mut |e, p| {
                 e.call_kernel(f, p, slot_ptrs, slot_strides, rows, inner);
-            });
+            }),
         }
         if shape.rem > 0 {
             // the last, shorter row of a re-blocked reduction
@@ -396,28 +399,28 @@ impl Em<'_> {
         slot
     }
 
-    /// Stores the operand addresses and runs the kernel on `rows × inner`
-    /// through the runtime's parallel launch (`exec::parallel`).
-    fn call_parallel(
-        &mut self,
-        par: Parallel,
-        l: &Launched,
-        ptrs: &[Value],
-        rows: i64,
-        inner: i64,
-    ) {
+    /// Stores the operand addresses in `slot` and returns its address.
+    fn stage_ptrs(&mut self, ptrs: &[Value], slot: cranelift_codegen::ir::StackSlot) -> Value {
         let ptr = self.ptr;
         let pb = ptr.bytes() as i32;
         for (k, &p) in ptrs.iter().enumerate() {
-            self.b.ins().stack_store(ptr, p, l.slot_ptrs, k as i32 * pb);
+            self.b.ins().stack_store(ptr, p, slot, k as i32 * pb);
         }
+        self.b.ins().stack_addr(ptr, slot, 0)
+    }
+
+    /// Runs the kernel on `rows × inner` with the operands at `ptrs`
+    /// through the runtime's launch (`exec::parallel::gradjit_launch`:
+    /// split across the pool, streamed, or both).
+    fn call_runtime(&mut self, l: &Launched, ptrs: &[Value], rows: i64, inner: i64) {
+        let ptr = self.ptr;
+        let a = self.stage_ptrs(ptrs, l.slot_ptrs);
         let code = self.b.ins().func_addr(ptr, l.f);
-        let a = self.b.ins().stack_addr(ptr, l.slot_ptrs, 0);
         let st = self.b.ins().stack_addr(ptr, l.slot_strides, 0);
         let sp = self.b.ins().stack_addr(ptr, l.steps, 0);
         let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
         let args = [
-            k(self, par.pool),
+            k(self, l.pool),
             code,
             a,
             st,
@@ -430,46 +433,7 @@ impl Em<'_> {
             k(self, inner),
             k(self, l.flags as i64),
         ];
-        self.b.ins().call(par.launch, &args);
-    }
-
-    /// Stores the operand addresses and runs the kernel on `rows × inner`
-    /// through the streaming routine `s`.
-    #[allow(clippy::too_many_arguments)]
-    fn call_stream(
-        &mut self,
-        s: FuncRef,
-        f: FuncRef,
-        ptrs: &[Value],
-        slot_ptrs: cranelift_codegen::ir::StackSlot,
-        slot_strides: cranelift_codegen::ir::StackSlot,
-        steps: cranelift_codegen::ir::StackSlot,
-        n_in: usize,
-        rows: i64,
-        inner: i64,
-    ) {
-        let ptr = self.ptr;
-        let pb = ptr.bytes() as i32;
-        for (k, &p) in ptrs.iter().enumerate() {
-            self.b.ins().stack_store(ptr, p, slot_ptrs, k as i32 * pb);
-        }
-        let code = self.b.ins().func_addr(ptr, f);
-        let a = self.b.ins().stack_addr(ptr, slot_ptrs, 0);
-        let st = self.b.ins().stack_addr(ptr, slot_strides, 0);
-        let sp = self.b.ins().stack_addr(ptr, steps, 0);
-        let k = |e: &mut Self, v: i64| e.b.ins().iconst(ptr, v);
-        let args = [
-            code,
-            a,
-            st,
-            sp,
-            k(self, ptrs.len() as i64),
-            k(self, n_in as i64),
-            k(self, self.size),
-            k(self, rows),
-            k(self, inner),
-        ];
-        self.b.ins().call(s, &args);
+        self.b.ins().call(l.routine, &args);
     }
 
     /// Stores the operand addresses and calls the kernel on `rows × inner`.
@@ -483,11 +447,7 @@ impl Em<'_> {
         inner: i64,
     ) {
         let ptr = self.ptr;
-        let pb = ptr.bytes() as i32;
-        for (k, &p) in ptrs.iter().enumerate() {
-            self.b.ins().stack_store(ptr, p, slot_ptrs, k as i32 * pb);
-        }
-        let a = self.b.ins().stack_addr(ptr, slot_ptrs, 0);
+        let a = self.stage_ptrs(ptrs, slot_ptrs);
         let s = self.b.ins().stack_addr(ptr, slot_strides, 0);
         let r = self.b.ins().iconst(ptr, rows);
         let i = self.b.ins().iconst(ptr, inner);

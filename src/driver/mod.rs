@@ -116,8 +116,9 @@ pub(crate) struct Naming<'a> {
     /// the module must provide) instead of native IR.
     pub library_gemm: bool,
     /// Light kernels with large outputs run through the runtime's
-    /// streaming stores (`exec::stream::jit_symbols`, which the module must
-    /// provide); without it, every kernel is called directly.
+    /// streaming stores (`exec::parallel::gradjit_launch`, from
+    /// `exec::parallel::jit_symbols`, which the module must provide);
+    /// without it (and a pool), every kernel is called directly.
     pub stream: bool,
     /// The address of the thread pool a JIT driver runs on (`jit-mt`): it
     /// then splits launches and runs segments' chunks on it through
@@ -453,19 +454,7 @@ fn check_extents<T: Element>(p: &Program<'_, T>) -> Result<(), DriverError> {
                     outputs.len(),
                     reductions,
                 )?;
-                if layout.input_strides.len() != inputs.len()
-                    || layout.input_inner.len() != inputs.len()
-                    || layout.reduce_strides.len() != reductions.len()
-                    || layout.reduce_inner.len() != reductions.len()
-                    || layout
-                        .input_strides
-                        .iter()
-                        .chain(&layout.reduce_strides)
-                        .chain([&layout.output_strides])
-                        .any(|s| s.len() != layout.outer_dims.len())
-                {
-                    return bad("kernel layout");
-                }
+                // `abi::check` matched every stride list to the operands
                 for (k, l) in inputs.iter().enumerate() {
                     let need = extent(layout, &layout.input_strides[k], layout.input_inner[k]);
                     if !fits(l, need) {

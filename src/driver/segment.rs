@@ -137,16 +137,9 @@ pub(super) fn check_extents<'s, T: crate::value::Element>(
                     };
                     let s = spec(*code)?;
                     super::abi::check::<T>(s, l, inputs.len(), outputs.len(), reductions)?;
+                    // `abi::check` matched every stride list to the operands
                     if rows.inputs.len() != inputs.len()
                         || rows.outputs.len() != outputs.len() + reductions.len()
-                        || l.input_strides.len() != inputs.len()
-                        || l.input_inner.len() != inputs.len()
-                        || l.reduce_strides.len() != reductions.len()
-                        || l.input_strides
-                            .iter()
-                            .chain(&l.reduce_strides)
-                            .chain([&l.output_strides])
-                            .any(|s| s.len() != l.outer_dims.len())
                     {
                         return bad("block layout");
                     }

@@ -391,7 +391,6 @@ pub fn compile(
         }
     };
     let mut symbols = crate::driver::gemm::jit_symbols().to_vec();
-    symbols.extend(super::stream::jit_symbols());
     symbols.extend(super::parallel::jit_symbols());
     let compiled = jit::compile_with(&specs, &symbols, Some(&mut define_driver))?;
     let entry = match (driver_result, compiled.extra()) {

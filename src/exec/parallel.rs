@@ -1,10 +1,10 @@
-//! What the JIT's whole-program function calls to use several threads
-//! (`jit-mt`): it imports these routines and passes the executable's
-//! thread pool by address, so a kernel launch is split across the pool
-//! into chunks of rows (or of one row's columns), and a row-blocked
-//! segment's chunks run on the pool, each on its own part of the scratch
-//! block. Objects written by `gradjit aot` never import them (they run on
-//! the caller's thread).
+//! What the JIT's whole-program function calls at run time: a kernel
+//! launch whose outputs go through streaming stores (`exec::stream`), and,
+//! on several threads (`jit-mt`), with the executable's thread pool passed
+//! by address, a launch split across the pool into chunks of rows (or of
+//! one row's columns) and a row-blocked segment's chunks run on the pool,
+//! each on its own part of the scratch block. Objects written by `gradjit
+//! aot` never import them (they run on the caller's thread).
 
 use rayon::ThreadPool;
 
@@ -51,8 +51,9 @@ pub(crate) type ChunkFn = unsafe extern "C" fn(
 /// element; `flags` of [`STREAM`] and [`SPLIT_COLUMNS`].
 ///
 /// # Safety
-/// `pool` points to a live thread pool; `f` is a kernel of the signature
-/// [`KernelFn`] for these operands, and calling it on `(ptrs, strides,
+/// `pool` points to a live thread pool, or is null (one thread: the launch
+/// only streams); `f` is a kernel of the signature [`KernelFn`] for these
+/// operands, and calling it on `(ptrs, strides,
 /// rows, cols)` is sound; each array holds the count above; with
 /// [`SPLIT_COLUMNS`] or [`STREAM`] the outputs are contiguous rows. The
 /// driver passes exactly a planned launch whose extents it checked when it
@@ -71,8 +72,9 @@ pub(crate) unsafe extern "C" fn gradjit_launch(
     cols: usize,
     flags: usize,
 ) {
-    // SAFETY: the caller's guarantee: a live pool, a kernel's entry point
-    // of this signature, and arrays of the counts given.
+    // SAFETY: the caller's guarantee: a live pool (or null: none), a
+    // kernel's entry point of this signature, and arrays of the counts
+    // given.
     unsafe {
         let launch = Launch {
             f: std::mem::transmute::<*const u8, KernelFn>(f),
