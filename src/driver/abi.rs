@@ -71,3 +71,36 @@ pub(super) fn check<T: Element>(
     }
     Ok(())
 }
+
+/// How far a kernel call over `layout` reaches from each operand's base
+/// (elements; `None` past the address space): each input, every output,
+/// each reduction. The extents `check_extents` holds against the homes.
+pub(super) struct Reach {
+    /// Per input.
+    pub inputs: Vec<Option<usize>>,
+    /// Any output.
+    pub output: Option<usize>,
+    /// Per reduction.
+    pub reductions: Vec<Option<usize>>,
+}
+
+/// The reach of a call over `layout` with reductions `reds` (after
+/// [`check`] matched the layout's stride lists to the operands).
+pub(super) fn reach(layout: &Layout, reds: &[RedCall]) -> Reach {
+    use crate::exec::executable::extent;
+    Reach {
+        inputs: (0..layout.input_strides.len())
+            .map(|k| extent(layout, &layout.input_strides[k], layout.input_inner[k]))
+            .collect(),
+        output: extent(layout, &layout.output_strides, 1),
+        reductions: reds
+            .iter()
+            .zip(&layout.reduce_strides)
+            .map(|(r, s)| match r.class {
+                ReduceClass::All => Some(1),
+                ReduceClass::PerRow => extent(layout, s, 0),
+                ReduceClass::PerColumn => extent(layout, s, 1),
+            })
+            .collect(),
+    }
+}

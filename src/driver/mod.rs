@@ -409,7 +409,6 @@ pub fn check<T>(homes: &Homes<T>) -> Result<(), DriverError> {
 /// and its constants (given arrays of the planned sizes, which the safe
 /// callers check).
 fn check_extents<T: Element>(p: &Program<'_, T>) -> Result<(), DriverError> {
-    use crate::exec::executable::extent;
     let homes = p.homes;
     let cap = |l: &Loc| -> Option<usize> {
         match *l {
@@ -454,27 +453,14 @@ fn check_extents<T: Element>(p: &Program<'_, T>) -> Result<(), DriverError> {
                     outputs.len(),
                     reductions,
                 )?;
-                // `abi::check` matched every stride list to the operands
-                for (k, l) in inputs.iter().enumerate() {
-                    let need = extent(layout, &layout.input_strides[k], layout.input_inner[k]);
-                    if !fits(l, need) {
-                        return bad("a kernel input reaches past its buffer");
-                    }
+                let reach = abi::reach(layout, reductions);
+                if inputs.iter().zip(&reach.inputs).any(|(l, &n)| !fits(l, n)) {
+                    return bad("a kernel input reaches past its buffer");
                 }
-                let need = extent(layout, &layout.output_strides, 1);
-                if outputs.iter().any(|l| !fits(l, need)) {
+                if outputs.iter().any(|l| !fits(l, reach.output)) {
                     return bad("a kernel output reaches past its buffer");
                 }
-                for (j, r) in reductions.iter().enumerate() {
-                    let need = match r.class {
-                        crate::fuse::ReduceClass::All => Some(1),
-                        crate::fuse::ReduceClass::PerRow => {
-                            extent(layout, &layout.reduce_strides[j], 0)
-                        }
-                        crate::fuse::ReduceClass::PerColumn => {
-                            extent(layout, &layout.reduce_strides[j], 1)
-                        }
-                    };
+                for (r, &need) in reductions.iter().zip(&reach.reductions) {
                     if !fits(&r.loc, need) || !fits(&r.loc, Some(r.len)) {
                         return bad("a kernel reduction reaches past its buffer");
                     }

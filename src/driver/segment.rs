@@ -18,9 +18,7 @@ use super::gemm::Product;
 use super::launch::KernelCall;
 use super::moves::View;
 use super::DriverError;
-use crate::exec::executable::extent;
 use crate::exec::layout::{BlockAccess, Call, LibInput, Loc, RunSegment};
-use crate::fuse::ReduceClass;
 
 /// Consecutive blocks of one height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +100,6 @@ pub(super) fn check_extents<'s, T: crate::value::Element>(
     let (Some(blocks), Some(calls)) = (Blocks::of(seg), calls) else {
         return bad("segment blocks");
     };
-    let (offsets, _) = slot_offsets(seg, 1).ok_or(DriverError::Plan("segment partials"))?;
     let slot_len = |slot: usize| seg.accumulators.get(slot).map(|a| a.len.max(1));
     // what `access` of `loc` holds for a block from row `r0`, past the
     // elements before the block
@@ -117,9 +114,6 @@ pub(super) fn check_extents<'s, T: crate::value::Element>(
         if cap(&a.loc).is_none_or(|c| a.len > c) {
             return bad("an accumulated result is larger than its buffer");
         }
-    }
-    if offsets.len() != seg.accumulators.len() {
-        return bad("segment partials");
     }
     for (n, r0) in blocks.heights() {
         for call in calls {
@@ -143,25 +137,19 @@ pub(super) fn check_extents<'s, T: crate::value::Element>(
                     {
                         return bad("block layout");
                     }
-                    for (k, (loc, &a)) in inputs.iter().zip(&rows.inputs).enumerate() {
-                        let need = extent(l, &l.input_strides[k], l.input_inner[k]);
+                    let reach = super::abi::reach(l, reductions);
+                    for ((loc, &a), &need) in inputs.iter().zip(&rows.inputs).zip(&reach.inputs) {
                         if !fits(loc, a, r0, need) {
                             return bad("a block's kernel input reaches past its buffer");
                         }
                     }
-                    let need = extent(l, &l.output_strides, 1);
                     for (loc, &a) in outputs.iter().zip(&rows.outputs) {
-                        if !fits(loc, a, r0, need) {
+                        if !fits(loc, a, r0, reach.output) {
                             return bad("a block's kernel output reaches past its buffer");
                         }
                     }
                     let access = &rows.outputs[outputs.len()..];
-                    for (j, (r, &a)) in reductions.iter().zip(access).enumerate() {
-                        let need = match r.class {
-                            ReduceClass::All => Some(1),
-                            ReduceClass::PerRow => extent(l, &l.reduce_strides[j], 0),
-                            ReduceClass::PerColumn => extent(l, &l.reduce_strides[j], 1),
-                        };
+                    for ((r, &a), &need) in reductions.iter().zip(access).zip(&reach.reductions) {
                         let filled = match a {
                             BlockAccess::Rows { width, .. } => width.checked_mul(n),
                             _ => Some(0),
@@ -336,8 +324,7 @@ impl Em<'_> {
                 let k = e.b.ins().iadd_imm_s(b, -(run.first as i64));
                 let r0 = e.b.ins().imul_imm_s(k, run.rows as i64);
                 let r0 = e.b.ins().iadd_imm_s(r0, run.row0 as i64);
-                if let Err(err) = e.run_block(seg, calls, kernels, partials, &slot_at, r0, run.rows)
-                {
+                if let Err(err) = e.run_block(calls, kernels, partials, &slot_at, r0, run.rows) {
                     failed.get_or_insert(err);
                 }
             });
@@ -390,9 +377,16 @@ impl Em<'_> {
         }
     }
 
-    /// `loc`'s address for the block from row `r0` (a run-time value).
-    fn block_at(&mut self, at: Value, access: BlockAccess, r0: Value, slots: &[Value]) -> Value {
-        match access {
+    /// The address of a home at `at` for the block from row `r0` (a
+    /// run-time value): its rows, or the partial result `slots` holds.
+    fn block_at(
+        &mut self,
+        at: Value,
+        access: BlockAccess,
+        r0: Value,
+        slots: &[Value],
+    ) -> Result<Value, DriverError> {
+        Ok(match access {
             BlockAccess::Rows {
                 width,
                 local: false,
@@ -400,16 +394,18 @@ impl Em<'_> {
                 let bytes = self.b.ins().imul_imm_s(r0, width as i64 * self.size);
                 self.b.ins().iadd(at, bytes)
             }
-            BlockAccess::Accumulate { slot } => slots.get(slot).copied().unwrap_or(at),
+            BlockAccess::Accumulate { slot } => *slots
+                .get(slot)
+                .ok_or(DriverError::Plan("segment partials"))?,
             _ => at,
-        }
+        })
     }
 
-    /// Every call of `seg` on the block of `n` rows from row `r0`.
+    /// Every call of a segment (`calls`) on the block of `n` rows from row
+    /// `r0`.
     #[allow(clippy::too_many_arguments)]
     fn run_block(
         &mut self,
-        seg: &RunSegment,
         calls: &[Call],
         kernels: &[FuncRef],
         partials: Value,
@@ -418,9 +414,6 @@ impl Em<'_> {
         n: usize,
     ) -> Result<(), DriverError> {
         let bad = DriverError::Plan;
-        if seg.accumulators.len() != slots.len() {
-            return Err(bad("segment partials"));
-        }
         for call in calls {
             match call {
                 Call::Kernel {
@@ -446,12 +439,12 @@ impl Em<'_> {
                     let mut ins = Vec::with_capacity(inputs.len());
                     for (&l, &a) in inputs.iter().zip(&rows.inputs) {
                         let at = self.at(l);
-                        ins.push(self.block_at(at, a, r0, slots));
+                        ins.push(self.block_at(at, a, r0, slots)?);
                     }
                     let mut outs = Vec::with_capacity(outputs.len());
                     for (&l, &a) in outputs.iter().zip(&rows.outputs) {
                         let at = self.at(l);
-                        outs.push(self.block_at(at, a, r0, slots));
+                        outs.push(self.block_at(at, a, r0, slots)?);
                     }
                     let access = &rows.outputs[outputs.len()..];
                     let mut sinks = Vec::with_capacity(reductions.len());
@@ -460,7 +453,7 @@ impl Em<'_> {
                             return Err(bad("reduction read whole"));
                         }
                         let at = self.at(r.loc);
-                        sinks.push(self.block_at(at, a, r0, slots));
+                        sinks.push(self.block_at(at, a, r0, slots)?);
                     }
                     let call = KernelCall {
                         f,
@@ -509,9 +502,9 @@ impl Em<'_> {
                     let p = Product::new(&View::of(&ba), &View::of(&bb), &out)
                         .ok_or(bad("blocked product shapes"))?;
                     let (at_a, at_b, at_o) = (self.at(a.loc), self.at(b.loc), self.at(*output));
-                    let pa = self.block_at(at_a, *ra, r0, slots);
-                    let pb = self.block_at(at_b, *rb, r0, slots);
-                    let po = self.block_at(at_o, ro, r0, slots);
+                    let pa = self.block_at(at_a, *ra, r0, slots)?;
+                    let pb = self.block_at(at_b, *rb, r0, slots)?;
+                    let po = self.block_at(at_o, ro, r0, slots)?;
                     self.matmul(&p, pa, pb, po, accumulate);
                 }
                 _ => return Err(bad("segment call without rows")),
