@@ -24,6 +24,17 @@ pub(super) struct Workspace<T> {
     out_ptrs: Vec<usize>,
 }
 
+impl<T: Clone> Workspace<T> {
+    fn new(inputs: usize) -> Self {
+        Workspace {
+            staging: vec![Vec::new(); inputs],
+            lines: Vec::new(),
+            in_ptrs: Vec::new(),
+            out_ptrs: Vec::new(),
+        }
+    }
+}
+
 /// 64 bytes aligned to 64: a unit of the driver's scratch block.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -40,8 +51,12 @@ pub(crate) struct Typed<T> {
     pub output_shapes: Vec<Vec<usize>>,
     /// The JIT module: the function's and the kernels' code (freed on drop).
     pub kernels: CompiledKernels,
-    /// Workspaces of finished calls, boxed so that taking one moves a
-    /// pointer (moving the struct itself was a fifth of a small call).
+    /// The workspace a call uses in place when no other thread holds it:
+    /// one uncontended `try_lock` per call (taking and giving back a
+    /// pooled one was two lock pairs, an eighth of B1's call at 2^10).
+    primary: Mutex<Workspace<T>>,
+    /// Workspaces of calls that found `primary` held (calls on several
+    /// threads at once), boxed so that taking one moves a pointer.
     #[allow(clippy::vec_box)]
     pool: Mutex<Vec<Box<Workspace<T>>>>,
     /// The thread pool the function runs on with several threads: the code
@@ -94,34 +109,37 @@ impl<T: Element> Typed<T> {
         threads: Option<std::sync::Arc<rayon::ThreadPool>>,
         driver: DriverCall,
     ) -> Self {
+        let inputs = input_shapes.len();
         Typed {
             homes,
             temp_offsets,
             input_shapes,
             output_shapes,
             kernels,
+            primary: Mutex::new(Workspace::new(inputs)),
             pool: Mutex::new(Vec::new()),
             _threads: threads,
             driver,
         }
     }
 
-    fn workspace(&self) -> Box<Workspace<T>> {
-        if let Some(ws) = self.pool.lock().ok().and_then(|mut p| p.pop()) {
-            return ws;
+    /// Runs `f` on a workspace: the primary one when it is free, else one
+    /// from the pool (made when the pool is empty), given back after.
+    fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace<T>) -> R) -> R {
+        if let Ok(mut ws) = self.primary.try_lock() {
+            return f(&mut ws);
         }
-        Box::new(Workspace {
-            staging: vec![Vec::new(); self.input_shapes.len()],
-            lines: Vec::new(),
-            in_ptrs: Vec::new(),
-            out_ptrs: Vec::new(),
-        })
-    }
-
-    fn give_back(&self, ws: Box<Workspace<T>>) {
+        let mut ws = self
+            .pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_else(|| Box::new(Workspace::new(self.input_shapes.len())));
+        let r = f(&mut ws);
         if let Ok(mut p) = self.pool.lock() {
             p.push(ws);
         }
+        r
     }
 
     /// Runs the program: typed feeds in, results written into `outs`.
@@ -150,10 +168,7 @@ impl<T: Element> Typed<T> {
                 });
             }
         }
-        let mut ws = self.workspace();
-        let r = self.typed(feeds, outs, &mut ws);
-        self.give_back(ws);
-        r
+        self.with_workspace(|ws| self.typed(feeds, outs, ws))
     }
 
     fn typed(
@@ -200,10 +215,7 @@ impl<T: Element> Typed<T> {
                 got: outputs.len(),
             });
         }
-        let mut ws = self.workspace();
-        let r = self.direct(feeds, outputs, &mut ws);
-        self.give_back(ws);
-        r
+        self.with_workspace(|ws| self.direct(feeds, outputs, ws))
     }
 
     fn direct(
